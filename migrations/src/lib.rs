@@ -1,0 +1,36 @@
+//! Trolley's schema as sea-orm-migration migrations.
+//!
+//! Every migration uses the sea-query schema builder only (no backend-specific SQL), so the
+//! same files run on SQLite and PostgreSQL. Conventions shared by all tables:
+//!
+//! - timestamps are `BIGINT` unix epoch milliseconds;
+//! - money is `BIGINT` integer minor units (never `DECIMAL`/`REAL`: SQLite would lose
+//!   precision);
+//! - JSON documents (attributes, context, config) are `TEXT` holding serde_json;
+//! - every row carries the `tenant_id` that owns it.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_tenants;
+mod m20261122_000002_create_api_keys;
+mod m20261122_000003_create_catalog_items;
+mod m20261122_000004_create_carts;
+mod m20261122_000005_create_cart_lines;
+mod m20261122_000006_create_idempotency_records;
+
+/// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_tenants::Migration),
+            Box::new(m20261122_000002_create_api_keys::Migration),
+            Box::new(m20261122_000003_create_catalog_items::Migration),
+            Box::new(m20261122_000004_create_carts::Migration),
+            Box::new(m20261122_000005_create_cart_lines::Migration),
+            Box::new(m20261122_000006_create_idempotency_records::Migration),
+        ]
+    }
+}

@@ -1,0 +1,168 @@
+//! Who is calling, as extractors: a handler that takes `Operator`, `TenantAdmin` or
+//! `Storefront` cannot run for anyone else (SPEC §6).
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use std::future::{Ready, ready};
+use std::sync::Arc;
+
+use trolley_core::domain::{Tenant, secret};
+use trolley_core::ports::KeyKind;
+use trolley_core::service::Shopper;
+
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+
+pub const API_KEY: &str = "x-api-key";
+pub const CART_TOKEN: &str = "x-cart-token";
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::new(Code::Internal, "application state missing"))
+}
+
+fn header(
+    headers: &HeaderMap,
+    name: impl actix_web::http::header::AsHeaderName,
+) -> Result<Option<&str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.trim()))
+            .map_err(|_| ApiError::new(Code::Unauthorized, "credential headers must be ASCII")),
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match header(headers, AUTHORIZATION)? {
+        None => Ok(None),
+        Some(value) => match value.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                Ok(Some(token.trim()))
+            }
+            _ => Err(ApiError::new(
+                Code::Unauthorized,
+                "Authorization must be `Bearer <token>`",
+            )),
+        },
+    }
+}
+
+/// The platform operator (token from server configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let check = || {
+            let state = state(req)?;
+            let token = bearer(req.headers())?
+                .ok_or_else(|| ApiError::new(Code::Unauthorized, "operator token required"))?;
+            if secret::verify(token, &state.operator_token_hash) {
+                Ok(Operator)
+            } else {
+                Err(ApiError::new(Code::Unauthorized, "unknown operator token"))
+            }
+        };
+        ready(check())
+    }
+}
+
+/// A tenant admin, by `Authorization: Bearer <admin key>`.
+#[derive(Debug, Clone)]
+pub struct TenantAdmin(pub Arc<Tenant>);
+
+impl FromRequest for TenantAdmin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            let key = bearer(req.headers())?
+                .ok_or_else(|| ApiError::new(Code::Unauthorized, "admin key required"))?;
+            let tenant = state.tenants.authenticate(KeyKind::Admin, key).await?;
+            Ok(TenantAdmin(Arc::new(tenant)))
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomerClaims {
+    sub: String,
+}
+
+/// A storefront (`X-Api-Key`) acting for a customer (`Authorization: Bearer <JWT>`) or a
+/// guest (`X-Cart-Token`).
+#[derive(Debug, Clone)]
+pub struct Storefront(pub Shopper);
+
+impl Storefront {
+    fn verify_customer(tenant: &Tenant, token: &str) -> Result<String, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let key = DecodingKey::from_secret(tenant.customer_token_secret.as_bytes());
+        let data = jsonwebtoken::decode::<CustomerClaims>(token, &key, &validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => {
+                    ApiError::new(Code::TokenExpired, "the customer token has expired")
+                }
+                _ => ApiError::new(
+                    Code::InvalidToken,
+                    "the customer token is not a valid HS256 token of this tenant",
+                ),
+            },
+        )?;
+        let sub = data.claims.sub;
+        if sub.is_empty() || sub.len() > 128 {
+            return Err(ApiError::new(
+                Code::InvalidToken,
+                "the token's sub must be 1-128 characters",
+            ));
+        }
+        Ok(sub)
+    }
+}
+
+impl FromRequest for Storefront {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            let headers = req.headers();
+            let key = header(headers, API_KEY)?
+                .ok_or_else(|| ApiError::new(Code::Unauthorized, "X-Api-Key required"))?;
+            let tenant = state.tenants.authenticate(KeyKind::Storefront, key).await?;
+            let customer_id = match bearer(headers)? {
+                Some(token) => Some(Self::verify_customer(&tenant, token)?),
+                None => None,
+            };
+            let cart_token = header(headers, CART_TOKEN)?
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            Ok(Storefront(Shopper {
+                tenant: Arc::new(tenant),
+                customer_id,
+                cart_token,
+            }))
+        })
+    }
+}

@@ -1,0 +1,6 @@
+//! Request and response bodies: the JSON contract of SPEC §9–10, documented with `utoipa`.
+//! Requests deny unknown fields so a typo (`quantty`) is an error, not a silent default.
+
+pub mod carts;
+pub mod catalog;
+pub mod tenants;

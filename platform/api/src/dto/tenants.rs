@@ -1,0 +1,230 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use trolley_core::domain::{
+    ClaimPolicy, MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenantRequest {
+    pub name: String,
+    /// ISO 4217 code: USD, EUR, GBP, SGD, MYR, THB, PHP, IDR, VND or JPY.
+    pub currency: String,
+}
+
+/// A new tenant and its secrets. The keys and the customer-token secret are shown only
+/// here; Trolley keeps API keys hashed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantCreatedResponse {
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub currency: String,
+    pub storefront_key: String,
+    pub admin_key: String,
+    pub customer_token_secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantResponse {
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub currency: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Tenant> for TenantResponse {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            tenant_id: t.id.0,
+            name: t.name.clone(),
+            currency: t.currency.code().to_owned(),
+            status: t.status.as_str().to_owned(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatusDto {
+    Active,
+    Suspended,
+}
+
+impl From<TenantStatusDto> for TenantStatus {
+    fn from(s: TenantStatusDto) -> Self {
+        match s {
+            TenantStatusDto::Active => TenantStatus::Active,
+            TenantStatusDto::Suspended => TenantStatus::Suspended,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTenantRequest {
+    pub name: Option<String>,
+    pub status: Option<TenantStatusDto>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum MergePolicyDto {
+    Sum,
+    Latest,
+    KeepTarget,
+    KeepSource,
+    Review,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginFailModeDto {
+    /// A failing plugin answers 503 `plugin_failed`.
+    Closed,
+    /// Reads serve the cart without plugin output.
+    Open,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimPolicyDto {
+    Interest,
+    Soft,
+    Reserve,
+}
+
+impl From<ClaimPolicyDto> for ClaimPolicy {
+    fn from(p: ClaimPolicyDto) -> Self {
+        match p {
+            ClaimPolicyDto::Interest => ClaimPolicy::Interest,
+            ClaimPolicyDto::Soft => ClaimPolicy::Soft,
+            ClaimPolicyDto::Reserve => ClaimPolicy::Reserve,
+        }
+    }
+}
+
+impl From<ClaimPolicy> for ClaimPolicyDto {
+    fn from(p: ClaimPolicy) -> Self {
+        match p {
+            ClaimPolicy::Interest => ClaimPolicyDto::Interest,
+            ClaimPolicy::Soft => ClaimPolicyDto::Soft,
+            ClaimPolicy::Reserve => ClaimPolicyDto::Reserve,
+        }
+    }
+}
+
+/// A tenant's configuration. `PUT` replaces it whole; a field left out takes its default.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfigDto {
+    /// Catalog category → order type. A category absent here gives carts no order type.
+    #[serde(default)]
+    pub category_order_types: BTreeMap<String, String>,
+    #[serde(default = "defaults::merge_policy")]
+    pub merge_policy: MergePolicyDto,
+    #[serde(default = "defaults::guest_ttl_days")]
+    pub guest_ttl_days: u32,
+    #[serde(default = "defaults::customer_ttl_days")]
+    pub customer_ttl_days: u32,
+    #[serde(default = "defaults::checkout_ttl_minutes")]
+    pub checkout_ttl_minutes: u32,
+    /// 1–500.
+    #[serde(default = "defaults::max_lines")]
+    pub max_lines: u32,
+    /// 1–100000.
+    #[serde(default = "defaults::max_quantity")]
+    pub max_quantity: u32,
+    #[serde(default = "defaults::plugin_fail_mode")]
+    pub plugin_fail_mode: PluginFailModeDto,
+    #[serde(default = "defaults::claim_policy")]
+    pub default_claim_policy: ClaimPolicyDto,
+}
+
+mod defaults {
+    use super::*;
+
+    fn d() -> TenantConfigDto {
+        TenantConfigDto::from(&TenantConfig::default())
+    }
+    pub fn merge_policy() -> MergePolicyDto {
+        d().merge_policy
+    }
+    pub fn guest_ttl_days() -> u32 {
+        d().guest_ttl_days
+    }
+    pub fn customer_ttl_days() -> u32 {
+        d().customer_ttl_days
+    }
+    pub fn checkout_ttl_minutes() -> u32 {
+        d().checkout_ttl_minutes
+    }
+    pub fn max_lines() -> u32 {
+        d().max_lines
+    }
+    pub fn max_quantity() -> u32 {
+        d().max_quantity
+    }
+    pub fn plugin_fail_mode() -> PluginFailModeDto {
+        d().plugin_fail_mode
+    }
+    pub fn claim_policy() -> ClaimPolicyDto {
+        d().default_claim_policy
+    }
+}
+
+impl From<&TenantConfig> for TenantConfigDto {
+    fn from(c: &TenantConfig) -> Self {
+        Self {
+            category_order_types: c.category_order_types.clone(),
+            merge_policy: match c.merge_policy {
+                MergePolicy::Sum => MergePolicyDto::Sum,
+                MergePolicy::Latest => MergePolicyDto::Latest,
+                MergePolicy::KeepTarget => MergePolicyDto::KeepTarget,
+                MergePolicy::KeepSource => MergePolicyDto::KeepSource,
+                MergePolicy::Review => MergePolicyDto::Review,
+            },
+            guest_ttl_days: c.guest_ttl_days,
+            customer_ttl_days: c.customer_ttl_days,
+            checkout_ttl_minutes: c.checkout_ttl_minutes,
+            max_lines: c.max_lines,
+            max_quantity: c.max_quantity,
+            plugin_fail_mode: match c.plugin_fail_mode {
+                PluginFailMode::Closed => PluginFailModeDto::Closed,
+                PluginFailMode::Open => PluginFailModeDto::Open,
+            },
+            default_claim_policy: c.default_claim_policy.into(),
+        }
+    }
+}
+
+impl From<TenantConfigDto> for TenantConfig {
+    fn from(d: TenantConfigDto) -> Self {
+        Self {
+            category_order_types: d.category_order_types,
+            merge_policy: match d.merge_policy {
+                MergePolicyDto::Sum => MergePolicy::Sum,
+                MergePolicyDto::Latest => MergePolicy::Latest,
+                MergePolicyDto::KeepTarget => MergePolicy::KeepTarget,
+                MergePolicyDto::KeepSource => MergePolicy::KeepSource,
+                MergePolicyDto::Review => MergePolicy::Review,
+            },
+            guest_ttl_days: d.guest_ttl_days,
+            customer_ttl_days: d.customer_ttl_days,
+            checkout_ttl_minutes: d.checkout_ttl_minutes,
+            max_lines: d.max_lines,
+            max_quantity: d.max_quantity,
+            plugin_fail_mode: match d.plugin_fail_mode {
+                PluginFailModeDto::Closed => PluginFailMode::Closed,
+                PluginFailModeDto::Open => PluginFailMode::Open,
+            },
+            default_claim_policy: d.default_claim_policy.into(),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Every error the API answers, in one registry: code → HTTP status → title. Responses are
+//! RFC 9457 `application/problem+json` with a stable `code` clients can switch on.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+use trolley_core::{CoreError, StoreError};
+use utoipa::ToSchema;
+
+macro_rules! error_codes {
+    ($($variant:ident => ($status:ident, $code:literal, $title:literal),)*) => {
+        /// The stable machine-readable error codes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn status(self) -> StatusCode {
+                match self { $(Code::$variant => StatusCode::$status,)* }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    MalformedJson => (BAD_REQUEST, "malformed_json", "The body is not valid JSON"),
+    InvalidRequest => (BAD_REQUEST, "invalid_request", "The request does not have the expected shape"),
+    Unauthorized => (UNAUTHORIZED, "unauthorized", "Missing or unknown credentials"),
+    InvalidToken => (UNAUTHORIZED, "invalid_token", "The customer token is not valid for this tenant"),
+    TokenExpired => (UNAUTHORIZED, "token_expired", "The customer token has expired"),
+    Forbidden => (FORBIDDEN, "forbidden", "Not allowed"),
+    TenantSuspended => (FORBIDDEN, "tenant_suspended", "The tenant is suspended"),
+    NotFound => (NOT_FOUND, "not_found", "No such resource"),
+    CartNotFound => (NOT_FOUND, "cart_not_found", "Cart not found"),
+    LineNotFound => (NOT_FOUND, "line_not_found", "Line not found"),
+    TenantNotFound => (NOT_FOUND, "tenant_not_found", "Tenant not found"),
+    ItemNotFound => (NOT_FOUND, "item_not_found", "Catalog item not found"),
+    LineConflict => (CONFLICT, "line_conflict", "The line changed since you read it"),
+    CartFrozen => (CONFLICT, "cart_frozen", "The cart is checking out"),
+    CartMerged => (CONFLICT, "cart_merged", "The cart was merged into another cart"),
+    CartClosed => (CONFLICT, "cart_closed", "The cart can no longer change"),
+    IncompatibleOrderType => (CONFLICT, "incompatible_order_type", "The item belongs to another order type"),
+    IdempotencyKeyInUse => (CONFLICT, "idempotency_key_in_use", "A request with this idempotency key is still running"),
+    ConcurrentUpdate => (CONFLICT, "concurrent_update", "The cart kept changing under this request"),
+    PreconditionFailed => (PRECONDITION_FAILED, "precondition_failed", "The cart version does not match If-Match"),
+    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The body is too large"),
+    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported content type"),
+    InvalidInput => (UNPROCESSABLE_ENTITY, "invalid_input", "A field has an invalid value"),
+    QuantityOutOfRange => (UNPROCESSABLE_ENTITY, "quantity_out_of_range", "Quantity out of range"),
+    TooManyLines => (UNPROCESSABLE_ENTITY, "too_many_lines", "The cart has too many lines"),
+    UnknownSku => (UNPROCESSABLE_ENTITY, "unknown_sku", "Unknown sku"),
+    InvalidPrice => (UNPROCESSABLE_ENTITY, "invalid_price", "Invalid price"),
+    UnsupportedCurrency => (UNPROCESSABLE_ENTITY, "unsupported_currency", "Unsupported currency"),
+    IdempotencyKeyReused => (UNPROCESSABLE_ENTITY, "idempotency_key_reused", "The idempotency key was used for a different request"),
+    Internal => (INTERNAL_SERVER_ERROR, "internal_error", "Internal error"),
+    Unavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "A backing service is unavailable"),
+}
+
+/// An RFC 9457 problem document, as documented in the OpenAPI spec.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `quantity_out_of_range`.
+    pub code: String,
+    /// For `precondition_failed`: the cart's current version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
+    /// For `line_conflict`: the line as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub current_line: Option<Value>,
+    /// For `cart_merged`: the cart it was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+}
+
+/// An error on its way to becoming a problem+json response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub detail: String,
+    extra: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert(
+            "type".into(),
+            format!("https://trolley.dev/problems/{}", self.code.as_str()).into(),
+        );
+        body.insert("title".into(), self.code.title().into());
+        body.insert("status".into(), self.code.status().as_u16().into());
+        body.insert("detail".into(), self.detail.clone().into());
+        body.insert("code".into(), self.code.as_str().into());
+        for (k, v) in &self.extra {
+            body.insert(k.clone(), v.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        if self.code == Code::Unauthorized {
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        res.body(self.body().to_string())
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        let detail = err.to_string();
+        match err {
+            CoreError::InvalidInput(_) => ApiError::new(Code::InvalidInput, detail),
+            CoreError::QuantityOutOfRange { max, .. } => {
+                ApiError::new(Code::QuantityOutOfRange, detail).with("max_quantity", max)
+            }
+            CoreError::TooManyLines { max } => {
+                ApiError::new(Code::TooManyLines, detail).with("max_lines", max)
+            }
+            CoreError::UnknownSku(_) => ApiError::new(Code::UnknownSku, detail),
+            CoreError::InvalidPrice(_) => ApiError::new(Code::InvalidPrice, detail),
+            CoreError::UnsupportedCurrency(_) => ApiError::new(Code::UnsupportedCurrency, detail),
+            CoreError::Unauthenticated => ApiError::new(Code::Unauthorized, detail),
+            CoreError::Forbidden(_) => ApiError::new(Code::Forbidden, detail),
+            CoreError::TenantSuspended => ApiError::new(Code::TenantSuspended, detail),
+            CoreError::CartNotFound => ApiError::new(Code::CartNotFound, detail),
+            CoreError::LineNotFound => ApiError::new(Code::LineNotFound, detail),
+            CoreError::TenantNotFound => ApiError::new(Code::TenantNotFound, detail),
+            CoreError::ItemNotFound(_) => ApiError::new(Code::ItemNotFound, detail),
+            CoreError::PreconditionFailed { current_version } => {
+                ApiError::new(Code::PreconditionFailed, detail)
+                    .with("current_version", current_version)
+            }
+            CoreError::LineConflict { current, .. } => {
+                let line = serde_json::to_value(crate::dto::carts::CurrentLine::from(&*current))
+                    .unwrap_or(Value::Null);
+                ApiError::new(Code::LineConflict, detail).with("current_line", line)
+            }
+            CoreError::CartFrozen => ApiError::new(Code::CartFrozen, detail),
+            CoreError::CartMerged { into } => {
+                ApiError::new(Code::CartMerged, detail).with("merged_into", into.to_string())
+            }
+            CoreError::CartClosed { .. } => ApiError::new(Code::CartClosed, detail),
+            CoreError::IncompatibleOrderType { .. } => {
+                ApiError::new(Code::IncompatibleOrderType, detail)
+            }
+            CoreError::Contention => ApiError::new(Code::ConcurrentUpdate, detail),
+            CoreError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        // The cause goes to the log, never to the client.
+        match err {
+            StoreError::Unavailable(cause) => {
+                tracing::error!(%cause, "storage unavailable");
+                ApiError::new(Code::Unavailable, "storage is unavailable; retry shortly")
+            }
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                ApiError::new(Code::Internal, "an internal error occurred")
+            }
+        }
+    }
+}
+
+/// The error responses every documented operation may answer.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_statuses_are_errors() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Storefront: carts and their lines. Every mutation answers the full cart with its `ETag`,
+//! exactly as `GET /v1/carts/{cart_id}` would show it.
+
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use trolley_core::domain::{Attributes, CartId, CartView, LineId, Sku};
+use trolley_core::service::AddLineRequest as AddLine;
+
+use crate::auth::Storefront;
+use crate::dto::carts::{AddLineRequest, CartResponse, PatchLineRequest, RemoveLineQuery};
+use crate::error::{Problem, Result};
+use crate::extract::{IfMatch, etag};
+use crate::state::AppState;
+
+fn cart_ok(view: &CartView) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((ETAG, etag(view.version)))
+        .json(CartResponse::from(view))
+}
+
+/// Creates a cart: a customer cart with a customer token (or the customer's live cart,
+/// answered 200), else a guest cart whose `cart_token` is in this answer only.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [])),
+    responses(
+        (status = 201, body = CartResponse, description = "Created; guests get `cart_token`"),
+        (status = 200, body = CartResponse, description = "The customer's existing live cart"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/carts")]
+pub async fn create_cart(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let created = state.carts.create(&shopper).await?;
+    let mut body = CartResponse::from(&created.view);
+    body.cart_token = created.cart_token;
+    let mut res = if created.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(res
+        .insert_header((ETAG, etag(created.view.version)))
+        .insert_header((LOCATION, format!("/v1/carts/{}", created.view.cart_id)))
+        .json(body))
+}
+
+/// The assembled cart.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
+    params(("cart_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = CartResponse, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/carts/{cart_id}")]
+pub async fn get_cart(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    let view = state.carts.get(&shopper, CartId(path.into_inner())).await?;
+    Ok(cart_ok(&view))
+}
+
+/// The signed-in customer's live cart, on any device.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = [])),
+    responses(
+        (status = 200, body = CartResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/customers/me/cart")]
+pub async fn get_my_cart(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let view = state.carts.get_for_customer(&shopper).await?;
+    Ok(cart_ok(&view))
+}
+
+/// Adds a line, or more of the line with the same line key (sku + attributes + seller +
+/// fulfillment). The price comes from the catalog.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
+    params(
+        ("cart_id" = Uuid, Path),
+        ("If-Match" = Option<String>, Header, description = "Cart version the client last saw"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request"),
+    ),
+    request_body = AddLineRequest,
+    responses(
+        (status = 200, body = CartResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "cart_frozen, cart_merged, incompatible_order_type, idempotency_key_in_use"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "quantity_out_of_range, too_many_lines, unknown_sku, invalid_input, idempotency_key_reused"),
+    ))]
+#[post("/carts/{cart_id}/lines")]
+pub async fn add_line(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    IfMatch(pre): IfMatch,
+    body: web::Json<AddLineRequest>,
+) -> Result<HttpResponse> {
+    let body = body.into_inner();
+    let request = AddLine {
+        sku: Sku::parse(&body.sku)?,
+        quantity: body.quantity,
+        attributes: Attributes::parse(body.attributes)?,
+        seller: body.seller,
+        fulfillment: body.fulfillment,
+        replace_incompatible: body.replace_incompatible,
+    };
+    let view = state
+        .carts
+        .add_line(&shopper, CartId(path.into_inner()), request, pre)
+        .await?;
+    Ok(cart_ok(&view))
+}
+
+/// Sets a line's quantity.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
+    params(
+        ("cart_id" = Uuid, Path), ("line_id" = Uuid, Path),
+        ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header),
+    ),
+    request_body = PatchLineRequest,
+    responses(
+        (status = 200, body = CartResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "line_conflict carries `current_line`"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[patch("/carts/{cart_id}/lines/{line_id}")]
+pub async fn patch_line(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    IfMatch(pre): IfMatch,
+    body: web::Json<PatchLineRequest>,
+) -> Result<HttpResponse> {
+    let (cart_id, line_id) = path.into_inner();
+    let body = body.into_inner();
+    let view = state
+        .carts
+        .set_quantity(
+            &shopper,
+            CartId(cart_id),
+            LineId(line_id),
+            body.quantity,
+            body.expected_line_version,
+            pre,
+        )
+        .await?;
+    Ok(cart_ok(&view))
+}
+
+/// Removes a line.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
+    params(
+        ("cart_id" = Uuid, Path), ("line_id" = Uuid, Path), RemoveLineQuery,
+        ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header),
+    ),
+    responses(
+        (status = 200, body = CartResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/carts/{cart_id}/lines/{line_id}")]
+pub async fn delete_line(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    query: web::Query<RemoveLineQuery>,
+    IfMatch(pre): IfMatch,
+) -> Result<HttpResponse> {
+    let (cart_id, line_id) = path.into_inner();
+    let view = state
+        .carts
+        .remove_line(
+            &shopper,
+            CartId(cart_id),
+            LineId(line_id),
+            query.expected_line_version,
+            pre,
+        )
+        .await?;
+    Ok(cart_ok(&view))
+}
+
+/// Removes every line.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
+    params(("cart_id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 200, body = CartResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/carts/{cart_id}/lines")]
+pub async fn clear_lines(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    IfMatch(pre): IfMatch,
+) -> Result<HttpResponse> {
+    let view = state
+        .carts
+        .clear(&shopper, CartId(path.into_inner()), pre)
+        .await?;
+    Ok(cart_ok(&view))
+}
+
+/// Replaces the request context passed to order-type plugins: a flat object of string
+/// pairs such as `{"distance_km": "3.2", "age_verified": "true"}` (at most 32).
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
+    params(("cart_id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = BTreeMap<String, String>,
+    responses(
+        (status = 200, body = CartResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[put("/carts/{cart_id}/context")]
+pub async fn put_context(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    IfMatch(pre): IfMatch,
+    body: web::Json<BTreeMap<String, String>>,
+) -> Result<HttpResponse> {
+    let view = state
+        .carts
+        .set_context(&shopper, CartId(path.into_inner()), body.into_inner(), pre)
+        .await?;
+    Ok(cart_ok(&view))
+}

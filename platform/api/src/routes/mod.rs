@@ -1,0 +1,43 @@
+//! Route registration. Registering a handler here is also what puts it in the OpenAPI
+//! document (`utoipa-actix-web`), so the spec cannot list a route the server lacks.
+
+mod admin;
+mod carts;
+mod ops;
+mod platform;
+
+use actix_web::middleware::from_fn;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::extract::{BATCH_LIMIT, json_config};
+use crate::idempotency::idempotency;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(ops::health).service(ops::ready).service(
+        scope("/v1")
+            .wrap(from_fn(idempotency))
+            .service(platform::create_tenant)
+            .service(platform::list_tenants)
+            .service(platform::get_tenant)
+            .service(platform::patch_tenant)
+            .service(
+                // Catalog batches carry up to 1000 items: a larger body limit than elsewhere.
+                scope("/admin/catalog")
+                    .app_data(json_config(BATCH_LIMIT))
+                    .service(admin::put_item)
+                    .service(admin::batch_items)
+                    .service(admin::get_item),
+            )
+            .service(admin::get_config)
+            .service(admin::put_config)
+            .service(carts::create_cart)
+            .service(carts::get_my_cart)
+            .service(carts::get_cart)
+            .service(carts::add_line)
+            .service(carts::patch_line)
+            .service(carts::delete_line)
+            .service(carts::clear_lines)
+            .service(carts::put_context),
+    );
+}

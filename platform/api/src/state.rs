@@ -1,0 +1,18 @@
+//! What every handler can reach: the use cases and the few ports the HTTP layer uses itself.
+
+use std::sync::Arc;
+
+use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
+use trolley_core::service::{CartService, CatalogService, TenantService};
+
+pub struct AppState {
+    pub tenants: TenantService,
+    pub catalog: CatalogService,
+    pub carts: CartService,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub clock: Arc<dyn Clock>,
+    /// Checked by `/ready`.
+    pub health_checks: Vec<Arc<dyn HealthCheck>>,
+    /// SHA-256 of the platform operator's token.
+    pub operator_token_hash: String,
+}

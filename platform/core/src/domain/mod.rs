@@ -1,0 +1,21 @@
+//! The pure model: values that are valid once parsed, and aggregates whose mutations return
+//! the new state plus the events that happened.
+
+pub mod cart;
+pub mod catalog;
+pub mod ids;
+pub mod line_key;
+pub mod money;
+pub mod quantity;
+pub mod secret;
+pub mod tenant;
+pub mod view;
+
+pub use cart::{Cart, CartEvent, CartOwner, CartStatus, Changed, Line};
+pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
+pub use ids::{CartId, LineId, TenantId};
+pub use line_key::{Attributes, LineKey, Sku};
+pub use money::{Currency, Price};
+pub use quantity::{CartLimits, Quantity};
+pub use tenant::{MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus};
+pub use view::{Availability, CartView, Fee, LineView, Severity, Violation};

@@ -1,0 +1,136 @@
+//! Tenants and their configuration.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::catalog::ClaimPolicy;
+use super::ids::TenantId;
+use super::money::Currency;
+use super::quantity::CartLimits;
+use crate::error::CoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(TenantStatus::Active),
+            "suspended" => Some(TenantStatus::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// How a guest cart's lines meet a customer cart's at login (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MergePolicy {
+    #[default]
+    Sum,
+    Latest,
+    KeepTarget,
+    KeepSource,
+    Review,
+}
+
+/// What a cart read does when the order-type plugin fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginFailMode {
+    /// Answer 503 `plugin_failed`.
+    #[default]
+    Closed,
+    /// Serve the cart without plugin output, flagged as such.
+    Open,
+}
+
+/// A tenant's settings. Every field has a default so a partial document is a valid update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Catalog category → order type. A category absent here gives carts no order type.
+    pub category_order_types: BTreeMap<String, String>,
+    pub merge_policy: MergePolicy,
+    pub guest_ttl_days: u32,
+    pub customer_ttl_days: u32,
+    pub checkout_ttl_minutes: u32,
+    pub max_lines: u32,
+    pub max_quantity: u32,
+    pub plugin_fail_mode: PluginFailMode,
+    /// Claim strength of items whose catalog entry does not set one.
+    pub default_claim_policy: ClaimPolicy,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        let limits = CartLimits::default();
+        Self {
+            category_order_types: BTreeMap::new(),
+            merge_policy: MergePolicy::default(),
+            guest_ttl_days: 7,
+            customer_ttl_days: 30,
+            checkout_ttl_minutes: 15,
+            max_lines: limits.max_lines,
+            max_quantity: limits.max_quantity,
+            plugin_fail_mode: PluginFailMode::default(),
+            default_claim_policy: ClaimPolicy::Soft,
+        }
+    }
+}
+
+impl TenantConfig {
+    /// Checks the bounds a stored config must respect.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let bad = |msg: &str| Err(CoreError::InvalidInput(msg.to_owned()));
+        if !(1..=CartLimits::CEILING_QUANTITY).contains(&self.max_quantity) {
+            return bad("max_quantity must be between 1 and 100000");
+        }
+        if !(1..=CartLimits::CEILING_LINES).contains(&self.max_lines) {
+            return bad("max_lines must be between 1 and 500");
+        }
+        if !(1..=365).contains(&self.guest_ttl_days) || !(1..=365).contains(&self.customer_ttl_days)
+        {
+            return bad("cart TTLs must be between 1 and 365 days");
+        }
+        if !(1..=1440).contains(&self.checkout_ttl_minutes) {
+            return bad("checkout_ttl_minutes must be between 1 and 1440");
+        }
+        if self.category_order_types.len() > 1000 {
+            return bad("at most 1000 category mappings");
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self) -> CartLimits {
+        CartLimits {
+            max_quantity: self.max_quantity,
+            max_lines: self.max_lines,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub currency: Currency,
+    pub status: TenantStatus,
+    /// HS256 key that verifies customer tokens. Unlike API keys it cannot be stored hashed:
+    /// verifying an HMAC needs the key itself.
+    pub customer_token_secret: String,
+    pub config: TenantConfig,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,73 @@
+//! The errors a use case can answer. The HTTP layer maps each variant to a status and a
+//! stable `code` in one table (`trolley-api`'s error registry).
+
+use crate::domain::{CartId, CartStatus, Line};
+
+/// A failure of a storage or cache adapter, already translated from the driver's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional update found another version: someone else wrote first.
+    #[error("the row changed since it was read")]
+    VersionConflict,
+    /// A unique constraint refused the write.
+    #[error("a unique constraint refused the write: {0}")]
+    UniqueViolation(String),
+    /// The database could not be reached or timed out.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupt data.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("quantity {requested} is out of range: it must be between 1 and {max}")]
+    QuantityOutOfRange { requested: i64, max: u32 },
+    #[error("a cart holds at most {max} lines")]
+    TooManyLines { max: u32 },
+    #[error("no catalog item has sku `{0}`")]
+    UnknownSku(String),
+    #[error("invalid price: {0}")]
+    InvalidPrice(String),
+    #[error("currency `{0}` is not supported")]
+    UnsupportedCurrency(String),
+
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("this tenant is suspended")]
+    TenantSuspended,
+
+    #[error("cart not found")]
+    CartNotFound,
+    #[error("line not found")]
+    LineNotFound,
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("no catalog item has sku `{0}`")]
+    ItemNotFound(String),
+
+    #[error("the cart is at version {current_version}, not the one in If-Match")]
+    PreconditionFailed { current_version: i64 },
+    #[error("the line changed since version {expected}")]
+    LineConflict { expected: i64, current: Box<Line> },
+    #[error("the cart is checking out; cancel or complete the checkout to change it")]
+    CartFrozen,
+    #[error("the cart was merged into cart {into}")]
+    CartMerged { into: CartId },
+    #[error("the cart is {status} and can no longer change")]
+    CartClosed { status: CartStatus },
+    #[error(
+        "the cart is a `{cart}` order and this item is `{item}`; send replace_incompatible: true to empty the cart and start a `{item}` order"
+    )]
+    IncompatibleOrderType { cart: String, item: String },
+    #[error("the cart kept changing under this request; retry")]
+    Contention,
+
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,166 @@
+//! The traits adapters implement. Core depends on these, never on a database, cache or
+//! runtime crate.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Cart, CartId, CatalogItem, CatalogItemInput, Sku, Tenant, TenantId};
+use crate::error::StoreError;
+
+/// Wall-clock time, so tests can move it instead of sleeping.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+
+    /// `now`, at the millisecond precision storage keeps, so a value written and read back
+    /// compares equal to the one just answered.
+    fn now_millis(&self) -> DateTime<Utc> {
+        use chrono::SubsecRound;
+        self.now().trunc_subsecs(3)
+    }
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Which kind of tenant credential a key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Storefront,
+    Admin,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Storefront => "storefront",
+            KeyKind::Admin => "admin",
+        }
+    }
+}
+
+/// An API key as stored: only its hash.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub kind: KeyKind,
+    pub key_hash: String,
+}
+
+#[async_trait]
+pub trait TenantRepository: Send + Sync {
+    /// Inserts a tenant with its first keys, atomically.
+    async fn create(&self, tenant: &Tenant, keys: &[ApiKeyRecord]) -> Result<(), StoreError>;
+    async fn list(&self) -> Result<Vec<Tenant>, StoreError>;
+    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Writes name, status and config.
+    async fn update(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// The tenant a live key of this kind belongs to.
+    async fn find_by_key(
+        &self,
+        kind: KeyKind,
+        key_hash: &str,
+    ) -> Result<Option<Tenant>, StoreError>;
+}
+
+#[async_trait]
+pub trait CatalogRepository: Send + Sync {
+    /// Inserts or updates items in one transaction, incrementing each item's price revision
+    /// when its price changes. Returns the stored items in input order.
+    async fn upsert(
+        &self,
+        tenant: TenantId,
+        items: &[CatalogItemInput],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CatalogItem>, StoreError>;
+    async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<CatalogItem>, StoreError>;
+    /// The items among `skus` that exist.
+    async fn get_many(
+        &self,
+        tenant: TenantId,
+        skus: &[Sku],
+    ) -> Result<Vec<CatalogItem>, StoreError>;
+}
+
+#[async_trait]
+pub trait CartRepository: Send + Sync {
+    /// Inserts a new cart. A customer who already has a live cart gets
+    /// [`StoreError::UniqueViolation`].
+    async fn insert(&self, cart: &Cart) -> Result<(), StoreError>;
+    async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError>;
+    /// The customer's live (active or checking out) cart.
+    async fn find_live_for_customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Option<Cart>, StoreError>;
+    /// Writes `cart` if the stored version is still `expected_version`, else
+    /// [`StoreError::VersionConflict`] and nothing is written.
+    async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError>;
+}
+
+/// Cache-aside storage for the durable part of carts. A miss or an error is never fatal:
+/// callers fall back to the repository.
+#[async_trait]
+pub trait CartCache: Send + Sync {
+    async fn get(&self, tenant: TenantId, id: CartId) -> Option<Cart>;
+    async fn put(&self, cart: &Cart);
+    async fn invalidate(&self, tenant: TenantId, id: CartId);
+}
+
+/// The response remembered for an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What happened when a request claimed an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// First use: run the request, then [`IdempotencyStore::complete`] or `release`.
+    Claimed,
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+    /// The first request finished: replay its response.
+    Completed(StoredResponse),
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Atomically claims `key` in `scope` for a request with this fingerprint. A claim left
+    /// in progress for longer than `stale_after` (a crashed node) may be taken over.
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        stale_after: chrono::Duration,
+    ) -> Result<IdempotencyClaim, StoreError>;
+    async fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Forgets a claim whose request failed in a way that must not be replayed (5xx).
+    async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError>;
+}
+
+/// Readiness of a backing service, for `/ready`.
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn check(&self) -> Result<(), String>;
+}

@@ -1,0 +1,429 @@
+//! Cart use cases. Reads assemble the view (durable lines + current catalog); writes load,
+//! apply a pure mutation and save with a conditional update, retrying a lost race unless
+//! the caller pinned a version with `If-Match`.
+
+use chrono::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::domain::cart::{AddLine, Rules};
+use crate::domain::secret;
+use crate::domain::{
+    Attributes, Cart, CartEvent, CartId, CartOwner, CartView, Changed, LineId, LineKey, Sku, Tenant,
+};
+use crate::error::{CoreError, StoreError};
+use crate::ports::{CartCache, CartRepository, CatalogRepository, Clock};
+
+/// How many times a mutation re-reads and re-applies after losing a race. Every lost race
+/// means another writer won, so the cart always makes progress; the bound only stops a
+/// pathological storm from holding a worker forever.
+const MAX_ATTEMPTS: usize = 100;
+
+/// The authenticated caller of a storefront request.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    pub tenant: Arc<Tenant>,
+    /// Subject of a verified customer token.
+    pub customer_id: Option<String>,
+    /// A presented guest cart token (`X-Cart-Token`).
+    pub cart_token: Option<String>,
+}
+
+impl Shopper {
+    /// A customer may touch their own carts; a guest only the cart whose token they hold.
+    fn authorize(&self, cart: &Cart) -> Result<(), CoreError> {
+        match &cart.owner {
+            CartOwner::Customer(owner) => match &self.customer_id {
+                Some(me) if me == owner => Ok(()),
+                Some(_) => Err(CoreError::Forbidden(
+                    "this cart belongs to another customer",
+                )),
+                None if self.cart_token.is_some() => {
+                    Err(CoreError::Forbidden("this cart belongs to a customer"))
+                }
+                None => Err(CoreError::Unauthenticated),
+            },
+            CartOwner::Guest { token_hash } => match &self.cart_token {
+                Some(token) if secret::verify(token, token_hash) => Ok(()),
+                Some(_) => Err(CoreError::Forbidden(
+                    "the cart token does not match this cart",
+                )),
+                None if self.customer_id.is_some() => {
+                    Err(CoreError::Forbidden("a guest cart needs its X-Cart-Token"))
+                }
+                None => Err(CoreError::Unauthenticated),
+            },
+        }
+    }
+}
+
+/// The version a mutation insists on (`If-Match`), if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Precondition {
+    pub if_match: Option<i64>,
+}
+
+/// A request to add a line, as parsed at the boundary.
+#[derive(Debug, Clone)]
+pub struct AddLineRequest {
+    pub sku: Sku,
+    pub quantity: i64,
+    pub attributes: Attributes,
+    pub seller: Option<String>,
+    pub fulfillment: Option<String>,
+    pub replace_incompatible: bool,
+}
+
+/// A cart just created, with its guest token when it has one (shown once).
+#[derive(Debug, Clone)]
+pub struct CreatedCart {
+    pub view: CartView,
+    pub cart_token: Option<String>,
+    /// False when a customer's existing live cart was returned instead.
+    pub created: bool,
+}
+
+#[derive(Clone)]
+pub struct CartService {
+    carts: Arc<dyn CartRepository>,
+    catalog: Arc<dyn CatalogRepository>,
+    cache: Arc<dyn CartCache>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CartService {
+    pub fn new(
+        carts: Arc<dyn CartRepository>,
+        catalog: Arc<dyn CatalogRepository>,
+        cache: Arc<dyn CartCache>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            carts,
+            catalog,
+            cache,
+            clock,
+        }
+    }
+
+    fn idle_ttl(tenant: &Tenant, owner: &CartOwner) -> Duration {
+        let days = match owner {
+            CartOwner::Customer(_) => tenant.config.customer_ttl_days,
+            CartOwner::Guest { .. } => tenant.config.guest_ttl_days,
+        };
+        Duration::days(i64::from(days))
+    }
+
+    fn rules(&self, tenant: &Tenant, cart: &Cart) -> Rules {
+        Rules {
+            now: self.clock.now_millis(),
+            limits: tenant.config.limits(),
+            idle_ttl: Self::idle_ttl(tenant, &cart.owner),
+        }
+    }
+
+    /// Creates a cart. A customer has one live cart per tenant: if it exists it is returned
+    /// (`created: false`) rather than a second one made.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id))]
+    pub async fn create(&self, shopper: &Shopper) -> Result<CreatedCart, CoreError> {
+        let tenant = &shopper.tenant;
+        let now = self.clock.now_millis();
+        let (owner, token) = match &shopper.customer_id {
+            Some(customer) => {
+                if let Some(existing) = self
+                    .carts
+                    .find_live_for_customer(tenant.id, customer)
+                    .await?
+                {
+                    return Ok(CreatedCart {
+                        view: self.assemble(&existing).await?,
+                        cart_token: None,
+                        created: false,
+                    });
+                }
+                (CartOwner::Customer(customer.clone()), None)
+            }
+            None => {
+                let token = secret::generate("tct_");
+                let owner = CartOwner::Guest {
+                    token_hash: secret::hash(&token),
+                };
+                (owner, Some(token))
+            }
+        };
+        let ttl = Self::idle_ttl(tenant, &owner);
+        let (cart, event) = Cart::new(tenant.id, owner, tenant.currency, now, ttl);
+        match self.carts.insert(&cart).await {
+            Ok(()) => {}
+            // Two devices created the customer's cart at once: the other one won; use it.
+            Err(StoreError::UniqueViolation(_)) if shopper.customer_id.is_some() => {
+                let customer = shopper.customer_id.as_deref().unwrap_or_default();
+                let existing = self
+                    .carts
+                    .find_live_for_customer(tenant.id, customer)
+                    .await?
+                    .ok_or(CoreError::Contention)?;
+                return Ok(CreatedCart {
+                    view: self.assemble(&existing).await?,
+                    cart_token: None,
+                    created: false,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        emit(&cart, &[event]);
+        self.cache.put(&cart).await;
+        Ok(CreatedCart {
+            view: self.assemble(&cart).await?,
+            cart_token: token,
+            created: true,
+        })
+    }
+
+    /// The assembled cart.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
+    pub async fn get(&self, shopper: &Shopper, id: CartId) -> Result<CartView, CoreError> {
+        let cart = self.load_cached(shopper, id).await?;
+        shopper.authorize(&cart)?;
+        self.assemble(&cart).await
+    }
+
+    /// The signed-in customer's live cart, from any device.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id))]
+    pub async fn get_for_customer(&self, shopper: &Shopper) -> Result<CartView, CoreError> {
+        let customer = shopper
+            .customer_id
+            .as_deref()
+            .ok_or(CoreError::Unauthenticated)?;
+        let cart = self
+            .carts
+            .find_live_for_customer(shopper.tenant.id, customer)
+            .await?
+            .ok_or(CoreError::CartNotFound)?;
+        self.assemble(&cart).await
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id, sku = %req.sku))]
+    pub async fn add_line(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        req: AddLineRequest,
+        pre: Precondition,
+    ) -> Result<CartView, CoreError> {
+        let tenant = &shopper.tenant;
+        // The cart is read (and the caller authorized) before the catalog, so a foreign or
+        // missing cart answers 404 whatever the sku; that first read also serves the first
+        // attempt of the write.
+        let cart = self.load_for_write(shopper, id, pre).await?;
+        let item = self
+            .catalog
+            .get(tenant.id, &req.sku)
+            .await?
+            .ok_or_else(|| CoreError::UnknownSku(req.sku.to_string()))?;
+        // The line's seller defaults to the catalog's; the client may name one explicitly
+        // (a marketplace sku sold by several outlets).
+        let seller = req.seller.clone().or_else(|| item.seller.clone());
+        let key = LineKey::parse(
+            req.sku.clone(),
+            req.attributes.clone(),
+            seller,
+            req.fulfillment.clone(),
+        )?;
+        let order_type = tenant
+            .config
+            .category_order_types
+            .get(&item.category)
+            .cloned();
+        self.mutate_from(shopper, id, pre, Some(cart), |cart, rules| {
+            cart.add_line(
+                AddLine {
+                    key: key.clone(),
+                    quantity: req.quantity,
+                    item: &item,
+                    order_type: order_type.clone(),
+                    replace_incompatible: req.replace_incompatible,
+                },
+                rules,
+            )
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id, line_id = %line))]
+    pub async fn set_quantity(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        line: LineId,
+        quantity: i64,
+        expected_line_version: Option<i64>,
+        pre: Precondition,
+    ) -> Result<CartView, CoreError> {
+        self.mutate(shopper, id, pre, |cart, rules| {
+            cart.set_quantity(line, quantity, expected_line_version, rules)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id, line_id = %line))]
+    pub async fn remove_line(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        line: LineId,
+        expected_line_version: Option<i64>,
+        pre: Precondition,
+    ) -> Result<CartView, CoreError> {
+        self.mutate(shopper, id, pre, |cart, rules| {
+            cart.remove_line(line, expected_line_version, rules)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
+    pub async fn clear(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        pre: Precondition,
+    ) -> Result<CartView, CoreError> {
+        self.mutate(shopper, id, pre, |cart, rules| cart.clear(rules))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
+    pub async fn set_context(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        context: BTreeMap<String, String>,
+        pre: Precondition,
+    ) -> Result<CartView, CoreError> {
+        self.mutate(shopper, id, pre, |cart, rules| {
+            cart.set_context(context.clone(), rules)
+        })
+        .await
+    }
+
+    /// Load → authorize → check `If-Match` → apply → conditional save; on a lost race,
+    /// start over from the stored state (or answer 412 if the caller pinned a version).
+    async fn mutate<F>(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        pre: Precondition,
+        apply: F,
+    ) -> Result<CartView, CoreError>
+    where
+        F: Fn(Cart, &Rules) -> Result<Changed, CoreError>,
+    {
+        self.mutate_from(shopper, id, pre, None, apply).await
+    }
+
+    /// [`Self::mutate`], with the first attempt working on `loaded` when the caller has
+    /// already read the cart through [`Self::load_for_write`].
+    async fn mutate_from<F>(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        pre: Precondition,
+        mut loaded: Option<Cart>,
+        apply: F,
+    ) -> Result<CartView, CoreError>
+    where
+        F: Fn(Cart, &Rules) -> Result<Changed, CoreError>,
+    {
+        let tenant = &shopper.tenant;
+        for _ in 0..MAX_ATTEMPTS {
+            let cart = match loaded.take() {
+                Some(cart) => cart,
+                None => self.load_for_write(shopper, id, pre).await?,
+            };
+            let expected_version = cart.version;
+            let rules = self.rules(tenant, &cart);
+            let changed = apply(cart, &rules)?;
+            if changed.events.is_empty() {
+                return self.assemble(&changed.cart).await;
+            }
+            match self.carts.save(&changed.cart, expected_version).await {
+                Ok(()) => {
+                    emit(&changed.cart, &changed.events);
+                    self.cache.put(&changed.cart).await;
+                    return self.assemble(&changed.cart).await;
+                }
+                Err(StoreError::VersionConflict) => {
+                    self.cache.invalidate(tenant.id, id).await;
+                    tracing::debug!("lost a race on the cart version; retrying");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Contention)
+    }
+
+    /// Reads a cart for a write: from the database, never the cache (the conditional update
+    /// would catch a stale cache anyway, but `If-Match` must be judged on the truth), then
+    /// authorizes the caller and checks `If-Match`.
+    async fn load_for_write(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        pre: Precondition,
+    ) -> Result<Cart, CoreError> {
+        let cart = self
+            .carts
+            .load(shopper.tenant.id, id)
+            .await?
+            .ok_or(CoreError::CartNotFound)?;
+        shopper.authorize(&cart)?;
+        if let Some(expected) = pre.if_match
+            && expected != cart.version
+        {
+            return Err(CoreError::PreconditionFailed {
+                current_version: cart.version,
+            });
+        }
+        Ok(cart)
+    }
+
+    async fn load_cached(&self, shopper: &Shopper, id: CartId) -> Result<Cart, CoreError> {
+        let tenant = shopper.tenant.id;
+        if let Some(cart) = self.cache.get(tenant, id).await {
+            return Ok(cart);
+        }
+        let cart = self
+            .carts
+            .load(tenant, id)
+            .await?
+            .ok_or(CoreError::CartNotFound)?;
+        self.cache.put(&cart).await;
+        Ok(cart)
+    }
+
+    /// Prices the cart against the current catalog in one query.
+    async fn assemble(&self, cart: &Cart) -> Result<CartView, CoreError> {
+        if cart.lines.is_empty() {
+            return Ok(CartView::assemble(cart, &HashMap::new()));
+        }
+        let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
+        skus.sort();
+        skus.dedup();
+        let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
+        let by_sku = items.into_iter().map(|i| (i.sku.clone(), i)).collect();
+        Ok(CartView::assemble(cart, &by_sku))
+    }
+}
+
+/// Domain events go to the structured log for now; metrics and an outbox read them later.
+fn emit(cart: &Cart, events: &[CartEvent]) {
+    for event in events {
+        tracing::info!(
+            tenant_id = %cart.tenant_id,
+            cart_id = %cart.id,
+            version = cart.version,
+            event = ?event,
+            "cart event"
+        );
+    }
+}

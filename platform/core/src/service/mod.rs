@@ -1,0 +1,10 @@
+//! Use cases: what the HTTP layer calls. Each takes already-parsed input and an
+//! authenticated caller, and returns domain values or a [`CoreError`](crate::CoreError).
+
+pub mod carts;
+pub mod catalog;
+pub mod tenants;
+
+pub use carts::{AddLineRequest, CartService, CreatedCart, Precondition, Shopper};
+pub use catalog::CatalogService;
+pub use tenants::{NewTenantCredentials, TenantService};

@@ -1,0 +1,176 @@
+//! Wiring: adapters → use cases → HTTP server.
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use std::net::TcpListener;
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+
+use trolley_api::AppState;
+use trolley_cache::InProcessCartCache;
+use trolley_core::domain::secret;
+use trolley_core::ports::{CartCache, Clock, HealthCheck, SystemClock};
+use trolley_core::service::{CartService, CatalogService, TenantService};
+use trolley_store::{
+    Database, DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlIdempotencyStore,
+    SqlTenantRepository,
+};
+
+use crate::settings::Settings;
+
+/// The use cases wired to their adapters, for the server, the CLI and the demo seeder.
+#[derive(Clone)]
+pub struct Services {
+    pub tenants: TenantService,
+    pub catalog: CatalogService,
+    pub carts: CartService,
+    pub idempotency: Arc<SqlIdempotencyStore>,
+    pub clock: Arc<dyn Clock>,
+    pub database: Database,
+}
+
+impl Services {
+    /// Connects to the database, migrates it and wires the use cases.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let url = settings.database_url()?;
+        let database = Database::connect(&url)
+            .await
+            .with_context(|| format!("connecting to the database at {}", redact(&url)))?;
+        database.migrate().await.context("running migrations")?;
+        if settings.redis_url.is_some() {
+            tracing::warn!(
+                "REDIS_URL is set but this build has no Redis adapter yet; using the in-process cache (single node only)"
+            );
+        }
+        let conn = database.connection().clone();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let cache: Arc<dyn CartCache> = Arc::new(InProcessCartCache::default());
+        let tenants = Arc::new(SqlTenantRepository::new(conn.clone()));
+        let catalog = Arc::new(SqlCatalogRepository::new(conn.clone()));
+        let carts = Arc::new(SqlCartRepository::new(conn.clone()));
+        Ok(Self {
+            tenants: TenantService::new(tenants, clock.clone()),
+            catalog: CatalogService::new(catalog.clone(), clock.clone()),
+            carts: CartService::new(carts, catalog, cache, clock.clone()),
+            idempotency: Arc::new(SqlIdempotencyStore::new(conn)),
+            clock,
+            database,
+        })
+    }
+}
+
+/// Hides the password of a database URL in logs and errors.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    server: Server,
+    port: u16,
+    pub operator_token: String,
+    pub services: Services,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let services = Services::connect(&settings).await?;
+        let operator_token = match &settings.operator_token {
+            Some(token) if !token.is_empty() => token.clone(),
+            _ => {
+                let token = secret::generate("top_");
+                println!("Generated operator token (shown once): {token}");
+                token
+            }
+        };
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+
+        let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth::new(
+            services.database.connection().clone(),
+        ))];
+        let state = web::Data::new(AppState {
+            tenants: services.tenants.clone(),
+            catalog: services.catalog.clone(),
+            carts: services.carts.clone(),
+            idempotency: services.idempotency.clone(),
+            clock: services.clock.clone(),
+            health_checks: health,
+            operator_token_hash: secret::hash(&operator_token),
+        });
+        let api = trolley_api::openapi();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(security_headers())
+                .wrap(TracingLogger::default())
+                .configure(trolley_api::configure(state.clone(), api.clone()))
+                .default_service(web::to(trolley_api::not_found))
+        })
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        tracing::info!(port, "listening");
+        Ok(Self {
+            server: server.run(),
+            port,
+            operator_token,
+            services,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// A handle to stop the server (tests, embedding).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Security headers on every response. The API serves JSON only, so nothing may frame,
+/// sniff or cache it; `/docs` needs its own scripts and styles, which `'self'` allows.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Cache-Control", "no-store"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        ))
+        .add(("Strict-Transport-Security", "max-age=31536000"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact("postgres://u:secret@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
+        assert_eq!(redact("sqlite://./data/t.db"), "sqlite://./data/t.db");
+    }
+}

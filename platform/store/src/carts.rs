@@ -1,0 +1,279 @@
+//! [`CartRepository`] on the `carts` and `cart_lines` tables.
+
+use async_trait::async_trait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use trolley_core::StoreError;
+use trolley_core::domain::{
+    Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, Price,
+    Quantity, Sku, TenantId,
+};
+use trolley_core::ports::CartRepository;
+
+use crate::convert::{from_json, from_millis, to_json, to_millis};
+use crate::db::write_txn;
+use crate::entity::{cart_lines, carts};
+use crate::error::{corrupt, db_err};
+
+#[derive(Debug, Clone)]
+pub struct SqlCartRepository {
+    db: DatabaseConnection,
+}
+
+impl SqlCartRepository {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// The cart of `row` with its lines (second query).
+    async fn with_lines<C: ConnectionTrait>(db: &C, row: carts::Model) -> Result<Cart, StoreError> {
+        let lines = cart_lines::Entity::find()
+            .filter(cart_lines::Column::CartId.eq(row.id))
+            .filter(cart_lines::Column::TenantId.eq(row.tenant_id))
+            .order_by_asc(cart_lines::Column::Position)
+            .all(db)
+            .await
+            .map_err(db_err)?;
+        from_rows(row, lines)
+    }
+}
+
+/// The one customer whose "one live cart" slot this cart occupies, if any.
+fn active_customer_id(cart: &Cart) -> Option<String> {
+    if cart.status.is_live() {
+        cart.owner.customer_id().map(str::to_owned)
+    } else {
+        None
+    }
+}
+
+fn owner_columns(owner: &CartOwner) -> (Option<String>, Option<String>) {
+    match owner {
+        CartOwner::Customer(id) => (Some(id.clone()), None),
+        CartOwner::Guest { token_hash } => (None, Some(token_hash.clone())),
+    }
+}
+
+fn cart_row(cart: &Cart) -> Result<carts::Model, StoreError> {
+    let (customer_id, cart_token_hash) = owner_columns(&cart.owner);
+    Ok(carts::Model {
+        id: cart.id.0,
+        tenant_id: cart.tenant_id.0,
+        customer_id,
+        active_customer_id: active_customer_id(cart),
+        cart_token_hash,
+        status: cart.status.as_str().to_owned(),
+        order_type: cart.order_type.clone(),
+        currency: cart.currency.code().to_owned(),
+        version: cart.version,
+        context: to_json(&cart.context, "cart context")?,
+        merged_into: cart.merged_into.map(|id| id.0),
+        created_at: to_millis(cart.created_at),
+        updated_at: to_millis(cart.updated_at),
+        expires_at: to_millis(cart.expires_at),
+    })
+}
+
+fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::ActiveModel>, StoreError> {
+    cart.lines
+        .iter()
+        .enumerate()
+        .map(|(position, line)| {
+            let position = i32::try_from(position)
+                .map_err(|_| StoreError::Internal("too many lines to store".into()))?;
+            Ok(cart_lines::Model {
+                id: line.id.0,
+                cart_id: cart.id.0,
+                tenant_id: cart.tenant_id.0,
+                line_key: line.key.canonical(),
+                sku: line.key.sku.as_str().to_owned(),
+                attributes: to_json(&line.key.attributes, "line attributes")?,
+                seller: line.key.seller.clone(),
+                fulfillment: line.key.fulfillment.clone(),
+                quantity: i64::from(line.quantity.get()),
+                line_version: line.line_version,
+                unit_price_minor: line.unit_price.minor_units(),
+                price_revision: line.price_revision,
+                category: line.category.clone(),
+                title: line.title.clone(),
+                position,
+                created_at: to_millis(line.created_at),
+                updated_at: to_millis(line.updated_at),
+            }
+            .into_active_model())
+        })
+        .collect()
+}
+
+fn from_rows(row: carts::Model, lines: Vec<cart_lines::Model>) -> Result<Cart, StoreError> {
+    let id = row.id;
+    let status = CartStatus::parse(&row.status)
+        .ok_or_else(|| corrupt(format!("cart {id} has status `{}`", row.status)))?;
+    let currency: Currency = row
+        .currency
+        .parse()
+        .map_err(|_| corrupt(format!("cart {id} has currency `{}`", row.currency)))?;
+    let owner = match (row.customer_id, row.cart_token_hash) {
+        (Some(customer), _) => CartOwner::Customer(customer),
+        (None, Some(token_hash)) => CartOwner::Guest { token_hash },
+        (None, None) => return Err(corrupt(format!("cart {id} has neither customer nor token"))),
+    };
+    let lines = lines
+        .into_iter()
+        .map(|l| line_from_row(l, currency))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Cart {
+        id: CartId(id),
+        tenant_id: TenantId(row.tenant_id),
+        owner,
+        status,
+        order_type: row.order_type,
+        currency,
+        version: row.version,
+        lines,
+        context: from_json(&row.context, "cart context")?,
+        merged_into: row.merged_into.map(CartId),
+        created_at: from_millis(row.created_at, "carts.created_at")?,
+        updated_at: from_millis(row.updated_at, "carts.updated_at")?,
+        expires_at: from_millis(row.expires_at, "carts.expires_at")?,
+    })
+}
+
+fn line_from_row(row: cart_lines::Model, currency: Currency) -> Result<Line, StoreError> {
+    let id = row.id;
+    let sku = Sku::parse(&row.sku).map_err(|e| corrupt(format!("line {id} sku: {e}")))?;
+    let attributes: Attributes = from_json(&row.attributes, "line attributes")?;
+    let key = LineKey::parse(sku, attributes, row.seller, row.fulfillment)
+        .map_err(|e| corrupt(format!("line {id} key: {e}")))?;
+    let quantity = u32::try_from(row.quantity)
+        .map_err(|_| corrupt(format!("line {id} has quantity {}", row.quantity)))?;
+    Ok(Line {
+        id: LineId(id),
+        key,
+        quantity: Quantity::from_stored(quantity),
+        line_version: row.line_version,
+        unit_price: Price::from_minor_units(row.unit_price_minor, currency),
+        price_revision: row.price_revision,
+        category: row.category,
+        title: row.title,
+        created_at: from_millis(row.created_at, "cart_lines.created_at")?,
+        updated_at: from_millis(row.updated_at, "cart_lines.updated_at")?,
+    })
+}
+
+#[async_trait]
+impl CartRepository for SqlCartRepository {
+    async fn insert(&self, cart: &Cart) -> Result<(), StoreError> {
+        let row = cart_row(cart)?;
+        let lines = line_rows(cart)?;
+        if lines.is_empty() {
+            // One statement: no transaction needed.
+            carts::Entity::insert(row.into_active_model())
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(db_err)?;
+            return Ok(());
+        }
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        carts::Entity::insert(row.into_active_model())
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db_err)?;
+        cart_lines::Entity::insert_many(lines)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError> {
+        let row = carts::Entity::find()
+            .filter(carts::Column::Id.eq(id.0))
+            .filter(carts::Column::TenantId.eq(tenant.0))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Self::with_lines(&self.db, row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_live_for_customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Option<Cart>, StoreError> {
+        let row = carts::Entity::find()
+            .filter(carts::Column::TenantId.eq(tenant.0))
+            .filter(carts::Column::ActiveCustomerId.eq(customer_id))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Self::with_lines(&self.db, row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError> {
+        let row = cart_row(cart)?;
+        let lines = line_rows(cart)?;
+
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        // First statement: the conditional update. It takes the row lock (PostgreSQL) or
+        // the write lock (SQLite) before anything else is read or written.
+        let updated = carts::Entity::update_many()
+            .col_expr(carts::Column::Version, Expr::value(row.version))
+            .col_expr(carts::Column::Status, Expr::value(row.status))
+            .col_expr(carts::Column::OrderType, Expr::value(row.order_type))
+            .col_expr(carts::Column::Currency, Expr::value(row.currency))
+            .col_expr(carts::Column::Context, Expr::value(row.context))
+            .col_expr(carts::Column::MergedInto, Expr::value(row.merged_into))
+            .col_expr(carts::Column::CustomerId, Expr::value(row.customer_id))
+            .col_expr(
+                carts::Column::ActiveCustomerId,
+                Expr::value(row.active_customer_id),
+            )
+            .col_expr(
+                carts::Column::CartTokenHash,
+                Expr::value(row.cart_token_hash),
+            )
+            .col_expr(carts::Column::UpdatedAt, Expr::value(row.updated_at))
+            .col_expr(carts::Column::ExpiresAt, Expr::value(row.expires_at))
+            .filter(carts::Column::Id.eq(row.id))
+            .filter(carts::Column::TenantId.eq(row.tenant_id))
+            .filter(carts::Column::Version.eq(expected_version))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if updated.rows_affected == 0 {
+            txn.rollback().await.map_err(db_err)?;
+            return Err(StoreError::VersionConflict);
+        }
+
+        cart_lines::Entity::delete_many()
+            .filter(cart_lines::Column::CartId.eq(row.id))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if !lines.is_empty() {
+            cart_lines::Entity::insert_many(lines)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(db_err)?;
+        }
+        txn.commit().await.map_err(db_err)
+    }
+}

@@ -1,0 +1,194 @@
+//! [`CatalogRepository`] on the `catalog_items` table.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionTrait,
+};
+use trolley_core::StoreError;
+use trolley_core::domain::{
+    Attributes, CatalogItem, CatalogItemInput, ClaimPolicy, Currency, Price, Sku, TenantId,
+};
+use trolley_core::ports::CatalogRepository;
+
+use crate::convert::{from_json, from_millis, to_json, to_millis};
+use crate::db::write_txn;
+use crate::entity::catalog_items::{self, Column};
+use crate::error::{corrupt, db_err};
+
+/// The revision bump, evaluated against the row as it was before the update (SQL semantics
+/// on both backends), so concurrent upserts of the same sku serialize on the row lock and
+/// each real price change counts exactly once.
+const NEXT_PRICE_REVISION: &str = r#"CASE WHEN "catalog_items"."price_minor" <> "excluded"."price_minor" OR "catalog_items"."currency" <> "excluded"."currency" THEN "catalog_items"."price_revision" + 1 ELSE "catalog_items"."price_revision" END"#;
+
+#[derive(Debug, Clone)]
+pub struct SqlCatalogRepository {
+    db: DatabaseConnection,
+}
+
+impl SqlCatalogRepository {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    async fn find_many<C: ConnectionTrait>(
+        db: &C,
+        tenant: TenantId,
+        skus: Vec<String>,
+    ) -> Result<Vec<catalog_items::Model>, StoreError> {
+        catalog_items::Entity::find()
+            .filter(Column::TenantId.eq(tenant.0))
+            .filter(Column::Sku.is_in(skus))
+            .all(db)
+            .await
+            .map_err(db_err)
+    }
+}
+
+fn to_row(
+    tenant: TenantId,
+    item: &CatalogItemInput,
+    now: DateTime<Utc>,
+) -> Result<catalog_items::Model, StoreError> {
+    let now = to_millis(now);
+    Ok(catalog_items::Model {
+        tenant_id: tenant.0,
+        sku: item.sku.as_str().to_owned(),
+        price_minor: item.price.minor_units(),
+        currency: item.price.currency().code().to_owned(),
+        price_revision: 1,
+        category: item.category.clone(),
+        seller: item.seller.clone(),
+        attributes: to_json(&item.attributes, "catalog item attributes")?,
+        claim_policy: item.claim_policy.map(|p| p.as_str().to_owned()),
+        title: item.title.clone(),
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+fn from_row(row: catalog_items::Model) -> Result<CatalogItem, StoreError> {
+    let sku =
+        Sku::parse(&row.sku).map_err(|e| corrupt(format!("catalog sku `{}`: {e}", row.sku)))?;
+    let currency: Currency = row.currency.parse().map_err(|_| {
+        corrupt(format!(
+            "catalog item `{}` has currency `{}`",
+            row.sku, row.currency
+        ))
+    })?;
+    let claim_policy = match row.claim_policy.as_deref() {
+        None => None,
+        Some(p) => Some(ClaimPolicy::parse(p).ok_or_else(|| {
+            corrupt(format!("catalog item `{}` has claim policy `{p}`", row.sku))
+        })?),
+    };
+    let attributes: Attributes = from_json(&row.attributes, "catalog item attributes")?;
+    Ok(CatalogItem {
+        sku,
+        price: Price::from_minor_units(row.price_minor, currency),
+        price_revision: row.price_revision,
+        category: row.category,
+        seller: row.seller,
+        attributes,
+        claim_policy,
+        title: row.title,
+        updated_at: from_millis(row.updated_at, "catalog_items.updated_at")?,
+    })
+}
+
+#[async_trait]
+impl CatalogRepository for SqlCatalogRepository {
+    async fn upsert(
+        &self,
+        tenant: TenantId,
+        items: &[CatalogItemInput],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CatalogItem>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = items
+            .iter()
+            .map(|item| to_row(tenant, item, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let skus: Vec<String> = rows.iter().map(|r| r.sku.clone()).collect();
+
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        for row in rows {
+            let on_conflict = OnConflict::columns([Column::TenantId, Column::Sku])
+                .update_columns([
+                    Column::PriceMinor,
+                    Column::Currency,
+                    Column::Category,
+                    Column::Seller,
+                    Column::Attributes,
+                    Column::ClaimPolicy,
+                    Column::Title,
+                    Column::UpdatedAt,
+                ])
+                .value(Column::PriceRevision, Expr::cust(NEXT_PRICE_REVISION))
+                .to_owned();
+            catalog_items::Entity::insert(row.into_active_model())
+                .on_conflict(on_conflict)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(db_err)?;
+        }
+        let stored = Self::find_many(&txn, tenant, skus.clone()).await?;
+        txn.commit().await.map_err(db_err)?;
+
+        let mut by_sku: HashMap<String, CatalogItem> = HashMap::with_capacity(stored.len());
+        for row in stored {
+            let item = from_row(row)?;
+            by_sku.insert(item.sku.as_str().to_owned(), item);
+        }
+        skus.iter()
+            .map(|sku| {
+                by_sku.get(sku).cloned().ok_or_else(|| {
+                    StoreError::Internal(format!("catalog item `{sku}` vanished after its upsert"))
+                })
+            })
+            .collect()
+    }
+
+    async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<CatalogItem>, StoreError> {
+        catalog_items::Entity::find_by_id((tenant.0, sku.as_str().to_owned()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(from_row)
+            .transpose()
+    }
+
+    async fn get_many(
+        &self,
+        tenant: TenantId,
+        skus: &[Sku],
+    ) -> Result<Vec<CatalogItem>, StoreError> {
+        if skus.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut wanted: Vec<String> = skus.iter().map(|s| s.as_str().to_owned()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let rows = Self::find_many(&self.db, tenant, wanted).await?;
+        let mut by_sku: HashMap<String, CatalogItem> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let item = from_row(row)?;
+            by_sku.insert(item.sku.as_str().to_owned(), item);
+        }
+        // In the order asked for, each sku once.
+        Ok(skus
+            .iter()
+            .filter_map(|sku| by_sku.remove(sku.as_str()))
+            .collect())
+    }
+}

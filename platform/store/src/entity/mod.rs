@@ -1,0 +1,11 @@
+//! Hand-written SeaORM entities, one per table of `trolley-migrations`.
+//!
+//! Conventions: timestamps are `i64` unix epoch milliseconds, money is `i64` minor units,
+//! JSON documents are `String`s holding serde_json.
+
+pub mod api_keys;
+pub mod cart_lines;
+pub mod carts;
+pub mod catalog_items;
+pub mod idempotency_records;
+pub mod tenants;

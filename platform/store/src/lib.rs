@@ -1,0 +1,34 @@
+//! SeaORM entities and the repository implementations of `trolley-core`'s ports, for
+//! SQLite and PostgreSQL alike.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), trolley_core::StoreError> {
+//! let db = trolley_store::Database::connect("sqlite://trolley.db?mode=rwc").await?;
+//! db.migrate().await?;
+//! let carts = db.carts(); // impl CartRepository, cheap to clone
+//! # let _ = carts; Ok(()) }
+//! ```
+//!
+//! Storage conventions: timestamps are unix epoch milliseconds (sub-millisecond precision
+//! is dropped on the way in), money is integer minor units, JSON documents are text. Every
+//! `DbErr` is translated to [`StoreError`] in one place (`error.rs`).
+
+mod carts;
+mod catalog;
+mod convert;
+mod db;
+pub mod entity;
+mod error;
+mod health;
+mod idempotency;
+mod tenants;
+
+pub use carts::SqlCartRepository;
+pub use catalog::SqlCatalogRepository;
+pub use db::{Database, DatabaseOptions};
+pub use health::DatabaseHealth;
+pub use idempotency::SqlIdempotencyStore;
+pub use tenants::SqlTenantRepository;
+
+pub use sea_orm::{DatabaseConnection, DbBackend};
+pub use trolley_core::StoreError;

@@ -1,0 +1,860 @@
+//! Every repository behaviour, run against a fresh SQLite file AND a fresh PostgreSQL
+//! database (`TROLLEY_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! PostgreSQL being unreachable fails the tests.
+
+// Scenario functions are shared by the sqlite and postgres tests, so clippy does not see
+// them as tests; unwrapping is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+use trolley_core::StoreError;
+use trolley_core::domain::{CartId, CartStatus, Currency, Price, TenantId, TenantStatus};
+use trolley_core::ports::{
+    CartRepository, CatalogRepository, HealthCheck, IdempotencyClaim, IdempotencyStore, KeyKind,
+    StoredResponse, TenantRepository,
+};
+use trolley_migrations::{Migrator, MigratorTrait};
+use trolley_store::entity::{api_keys, carts, idempotency_records};
+use trolley_store::{Database, DatabaseOptions};
+
+use common::*;
+
+/// One test per scenario and backend: `sqlite::<scenario>` and `postgres::<scenario>`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    let test_db = super::TestDb::sqlite().await;
+                    super::$scenario(&test_db.db).await;
+                    test_db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    let test_db = super::TestDb::postgres().await;
+                    super::$scenario(&test_db.db).await;
+                    test_db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    health_check_answers,
+    migrations_go_down_and_up_again,
+    tenants_round_trip_and_resolve_keys,
+    duplicate_key_hash_is_a_unique_violation,
+    money_round_trips_exactly,
+    price_revision_increments_only_on_price_change,
+    get_many_returns_only_existing_items_of_the_tenant,
+    cart_round_trips_with_lines_in_order,
+    stale_save_is_a_conflict_and_writes_nothing,
+    concurrent_saves_from_one_version_have_one_winner,
+    second_live_cart_for_a_customer_is_a_unique_violation,
+    carts_are_invisible_to_other_tenants,
+    corrupt_rows_are_internal_errors,
+    idempotency_claim_lifecycle,
+    idempotency_stale_claims_can_be_taken_over,
+);
+
+// ---- infrastructure ---------------------------------------------------------------------
+
+async fn health_check_answers(db: &Database) {
+    let health = db.health();
+    assert_eq!(health.name(), "database");
+    health.check().await.unwrap();
+}
+
+async fn migrations_go_down_and_up_again(db: &Database) {
+    Migrator::down(db.connection(), None).await.unwrap();
+    Migrator::up(db.connection(), None).await.unwrap();
+    // Idempotent: nothing pending.
+    db.migrate().await.unwrap();
+    let tenant = create_tenant(db, "after re-migration").await;
+    assert!(db.tenants().get(tenant.id).await.unwrap().is_some());
+}
+
+// ---- tenants ----------------------------------------------------------------------------
+
+async fn tenants_round_trip_and_resolve_keys(db: &Database) {
+    let repo = db.tenants();
+    let a = create_tenant(db, "Alpha").await;
+    let b = create_tenant(db, "Beta").await;
+
+    assert_eq!(repo.get(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(repo.get(TenantId::new()).await.unwrap(), None);
+    let listed = repo.list().await.unwrap();
+    assert!(listed.contains(&a) && listed.contains(&b));
+
+    // Keys resolve to their tenant, only for their kind.
+    let sf = format!("sf-{}", a.id);
+    assert_eq!(
+        repo.find_by_key(KeyKind::Storefront, &sf).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(repo.find_by_key(KeyKind::Admin, &sf).await.unwrap(), None);
+    assert_eq!(
+        repo.find_by_key(KeyKind::Admin, &format!("ad-{}", b.id))
+            .await
+            .unwrap()
+            .map(|t| t.id),
+        Some(b.id)
+    );
+    assert_eq!(
+        repo.find_by_key(KeyKind::Storefront, "nope").await.unwrap(),
+        None
+    );
+
+    // A revoked key no longer resolves.
+    api_keys::Entity::update_many()
+        .col_expr(api_keys::Column::RevokedAt, Expr::value(Some(1_i64)))
+        .filter(api_keys::Column::KeyHash.eq(sf.clone()))
+        .exec(db.connection())
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.find_by_key(KeyKind::Storefront, &sf).await.unwrap(),
+        None
+    );
+
+    // update writes name, status and config.
+    let mut changed = a.clone();
+    changed.name = "Alpha Prime".into();
+    changed.status = TenantStatus::Suspended;
+    changed.config.max_lines = 7;
+    changed.config.guest_ttl_days = 2;
+    repo.update(&changed).await.unwrap();
+    assert_eq!(repo.get(a.id).await.unwrap(), Some(changed));
+
+    let mut ghost = tenant("ghost");
+    ghost.name = "never created".into();
+    assert!(matches!(
+        repo.update(&ghost).await,
+        Err(StoreError::Internal(_))
+    ));
+}
+
+async fn duplicate_key_hash_is_a_unique_violation(db: &Database) {
+    let a = create_tenant(db, "Alpha").await;
+    let repo = db.tenants();
+    let b = tenant("Beta");
+    let keys = [trolley_core::ports::ApiKeyRecord {
+        kind: KeyKind::Storefront,
+        key_hash: format!("sf-{}", a.id),
+    }];
+    let err = repo.create(&b, &keys).await.unwrap_err();
+    assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
+    // Atomic: the tenant row was not left behind.
+    assert_eq!(repo.get(b.id).await.unwrap(), None);
+}
+
+// ---- catalog ----------------------------------------------------------------------------
+
+async fn money_round_trips_exactly(db: &Database) {
+    let tenant = create_tenant(db, "Money").await;
+    let catalog = db.catalog();
+    let stored = catalog
+        .upsert(tenant.id, &[item("MILK-1", "100.50")], t(1))
+        .await
+        .unwrap();
+    assert_eq!(stored[0].price.amount(), dec("100.50"));
+
+    let read = catalog
+        .get(tenant.id, &sku("MILK-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.price.amount(), dec("100.50"));
+    assert_eq!(read.price.amount().to_string(), "100.50");
+    assert_eq!(read.price.currency(), Currency::Usd);
+    assert_eq!(read.price.minor_units(), 10050);
+
+    // A cart line keeps its unit price exactly too, and a zero-exponent currency works.
+    let mut cart = customer_cart(tenant.id, "money");
+    cart.lines.push(line("MILK-1", "100.50", 3, 2));
+    carts_repo_insert(db, &cart).await;
+    let loaded = db.carts().load(tenant.id, cart.id).await.unwrap().unwrap();
+    assert_eq!(loaded.lines[0].unit_price.amount().to_string(), "100.50");
+    assert_eq!(loaded.lines[0].total(), dec("301.50"));
+
+    let yen = Price::parse(dec("1200"), Currency::Jpy).unwrap();
+    let mut jpy = item("YEN-1", "0");
+    jpy.price = yen;
+    let stored = catalog.upsert(tenant.id, &[jpy], t(3)).await.unwrap();
+    assert_eq!(stored[0].price, yen);
+}
+
+async fn carts_repo_insert(db: &Database, cart: &trolley_core::domain::Cart) {
+    db.carts().insert(cart).await.unwrap();
+}
+
+async fn price_revision_increments_only_on_price_change(db: &Database) {
+    let tenant = create_tenant(db, "Revisions").await;
+    let catalog = db.catalog();
+
+    let first = catalog
+        .upsert(tenant.id, &[item("A", "10.00"), item("B", "5.00")], t(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|i| i.price_revision).collect::<Vec<_>>(),
+        [1, 1]
+    );
+    assert_eq!(first[0].sku, sku("A"));
+    assert_eq!(first[1].sku, sku("B"));
+    assert_eq!(first[0].updated_at, t(1));
+
+    // Same price, other fields change: revision stays, fields update.
+    let mut retitled = item("A", "10.0");
+    retitled.title = Some("Renamed".into());
+    retitled.claim_policy = None;
+    retitled.seller = None;
+    let second = catalog.upsert(tenant.id, &[retitled], t(2)).await.unwrap();
+    assert_eq!(second[0].price_revision, 1);
+    assert_eq!(second[0].title.as_deref(), Some("Renamed"));
+    assert_eq!(second[0].claim_policy, None);
+    assert_eq!(second[0].seller, None);
+    assert_eq!(second[0].updated_at, t(2));
+
+    // Price changes: +1 each time; a batch mixing changed, unchanged and new items.
+    let third = catalog
+        .upsert(
+            tenant.id,
+            &[item("B", "5.00"), item("A", "12.00"), item("C", "1.00")],
+            t(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        third
+            .iter()
+            .map(|i| (i.sku.as_str().to_owned(), i.price_revision))
+            .collect::<Vec<_>>(),
+        [("B".into(), 1), ("A".into(), 2), ("C".into(), 1)]
+    );
+    let fourth = catalog
+        .upsert(tenant.id, &[item("A", "12.00")], t(4))
+        .await
+        .unwrap();
+    assert_eq!(fourth[0].price_revision, 2);
+    let fifth = catalog
+        .upsert(tenant.id, &[item("A", "9.99")], t(5))
+        .await
+        .unwrap();
+    assert_eq!(fifth[0].price_revision, 3);
+    assert_eq!(fifth[0].price.amount(), dec("9.99"));
+
+    // Concurrent upserts of different prices: every change counted exactly once.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let catalog = db.catalog();
+        let tenant_id = tenant.id;
+        tasks.push(tokio::spawn(async move {
+            catalog
+                .upsert(tenant_id, &[item("A", &format!("{}.00", 20 + i))], t(6))
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let a = catalog.get(tenant.id, &sku("A")).await.unwrap().unwrap();
+    assert_eq!(a.price_revision, 3 + 8);
+
+    // The same sku in another tenant is another item.
+    let other = create_tenant(db, "Other").await;
+    let theirs = catalog
+        .upsert(other.id, &[item("A", "1.00")], t(7))
+        .await
+        .unwrap();
+    assert_eq!(theirs[0].price_revision, 1);
+}
+
+async fn get_many_returns_only_existing_items_of_the_tenant(db: &Database) {
+    let a = create_tenant(db, "A").await;
+    let b = create_tenant(db, "B").await;
+    let catalog = db.catalog();
+    catalog
+        .upsert(a.id, &[item("X", "1.00"), item("Y", "2.00")], t(1))
+        .await
+        .unwrap();
+    catalog
+        .upsert(b.id, &[item("Z", "3.00")], t(1))
+        .await
+        .unwrap();
+
+    let found = catalog
+        .get_many(a.id, &[sku("Y"), sku("Z"), sku("X"), sku("NOPE")])
+        .await
+        .unwrap();
+    let skus: Vec<&str> = found.iter().map(|i| i.sku.as_str()).collect();
+    assert_eq!(skus, ["Y", "X"]);
+    assert_eq!(found[0].attributes, attrs(&[("origin", "NZ")]));
+    assert!(catalog.get_many(a.id, &[]).await.unwrap().is_empty());
+    assert!(catalog.get(b.id, &sku("X")).await.unwrap().is_none());
+}
+
+// ---- carts ------------------------------------------------------------------------------
+
+async fn cart_round_trips_with_lines_in_order(db: &Database) {
+    let tenant = create_tenant(db, "Carts").await;
+    let repo = db.carts();
+
+    let mut cart = guest_cart(tenant.id);
+    cart.order_type = Some("delivery".into());
+    cart.context.insert("distance_km".into(), "3.5".into());
+    cart.lines.push(line("ZED", "2.00", 1, 1));
+    cart.lines.push(line("ALPHA", "0.99", 5, 2));
+    let mut plain = line("MID", "10.00", 2, 3);
+    plain.key.attributes = attrs(&[]);
+    plain.key.seller = None;
+    plain.key.fulfillment = None;
+    plain.title = None;
+    cart.lines.push(plain);
+    repo.insert(&cart).await.unwrap();
+    assert_eq!(
+        repo.load(tenant.id, cart.id).await.unwrap(),
+        Some(cart.clone())
+    );
+
+    // Save: reorder/remove/add lines and change every column that can change.
+    let mut next = bumped(cart.clone(), 10);
+    next.lines.remove(0);
+    next.lines.push(line("NEW", "7.25", 4, 10));
+    next.lines[0].quantity = trolley_core::domain::Quantity::from_stored(9);
+    next.lines[0].line_version = 2;
+    next.context.clear();
+    next.order_type = None;
+    next.status = CartStatus::Merged;
+    next.merged_into = Some(CartId::new());
+    repo.save(&next, cart.version).await.unwrap();
+    assert_eq!(
+        repo.load(tenant.id, cart.id).await.unwrap(),
+        Some(next.clone())
+    );
+
+    // Emptying the cart.
+    let mut empty = bumped(next.clone(), 20);
+    empty.lines.clear();
+    repo.save(&empty, next.version).await.unwrap();
+    assert_eq!(repo.load(tenant.id, cart.id).await.unwrap(), Some(empty));
+
+    assert_eq!(repo.load(tenant.id, CartId::new()).await.unwrap(), None);
+}
+
+async fn stale_save_is_a_conflict_and_writes_nothing(db: &Database) {
+    let tenant = create_tenant(db, "Stale").await;
+    let repo = db.carts();
+    let mut cart = customer_cart(tenant.id, "c1");
+    cart.lines.push(line("A", "1.00", 1, 1));
+    repo.insert(&cart).await.unwrap();
+
+    let mut v2 = bumped(cart.clone(), 5);
+    v2.lines.push(line("B", "2.00", 2, 5));
+    repo.save(&v2, 1).await.unwrap();
+
+    // A writer that still holds version 1.
+    let mut stale = bumped(cart.clone(), 6);
+    stale.lines.clear();
+    stale.status = CartStatus::Converted;
+    let err = repo.save(&stale, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict), "{err:?}");
+    assert_eq!(
+        repo.load(tenant.id, cart.id).await.unwrap(),
+        Some(v2.clone())
+    );
+
+    // Expecting a version from the future is a conflict too; so is an unknown cart.
+    assert!(matches!(
+        repo.save(&bumped(v2.clone(), 7), 99).await,
+        Err(StoreError::VersionConflict)
+    ));
+    let ghost = customer_cart(tenant.id, "ghost");
+    assert!(matches!(
+        repo.save(&ghost, 1).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert_eq!(repo.load(tenant.id, cart.id).await.unwrap(), Some(v2));
+}
+
+async fn concurrent_saves_from_one_version_have_one_winner(db: &Database) {
+    let tenant = create_tenant(db, "Race").await;
+    for round in 0..5_i64 {
+        let repo = db.carts();
+        let cart = guest_cart(tenant.id);
+        repo.insert(&cart).await.unwrap();
+        let loaded = repo.load(tenant.id, cart.id).await.unwrap().unwrap();
+
+        let writers = 6;
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let repo = db.carts();
+            let mut mine = bumped(loaded.clone(), 100 + round);
+            mine.lines.push(line(&format!("W{w}"), "1.00", 1, 100));
+            let expected = loaded.version;
+            tasks.push(tokio::spawn(async move {
+                (repo.save(&mine, expected).await, mine)
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (Ok(()), cart) => winners.push(cart),
+                (Err(StoreError::VersionConflict), _) => {}
+                (Err(e), _) => panic!("unexpected error: {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: exactly one save must win");
+        let stored = repo.load(tenant.id, cart.id).await.unwrap().unwrap();
+        assert_eq!(stored, winners[0]);
+        assert_eq!(stored.version, loaded.version + 1);
+    }
+}
+
+async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
+    let tenant = create_tenant(db, "Unique").await;
+    let other = create_tenant(db, "Other").await;
+    let repo = db.carts();
+
+    let first = customer_cart(tenant.id, "alice");
+    repo.insert(&first).await.unwrap();
+    let err = repo
+        .insert(&customer_cart(tenant.id, "alice"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
+
+    // Checking out is still live.
+    let mut checking_out = bumped(first.clone(), 1);
+    checking_out.status = CartStatus::CheckingOut;
+    repo.save(&checking_out, first.version).await.unwrap();
+    assert!(matches!(
+        repo.insert(&customer_cart(tenant.id, "alice")).await,
+        Err(StoreError::UniqueViolation(_))
+    ));
+    assert_eq!(
+        repo.find_live_for_customer(tenant.id, "alice")
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(first.id)
+    );
+
+    // Other customers, guests and other tenants are unaffected.
+    repo.insert(&customer_cart(tenant.id, "bob")).await.unwrap();
+    repo.insert(&guest_cart(tenant.id)).await.unwrap();
+    repo.insert(&guest_cart(tenant.id)).await.unwrap();
+    repo.insert(&customer_cart(other.id, "alice"))
+        .await
+        .unwrap();
+
+    // Once converted, the slot is free again.
+    let mut converted = bumped(checking_out.clone(), 2);
+    converted.status = CartStatus::Converted;
+    repo.save(&converted, checking_out.version).await.unwrap();
+    assert_eq!(
+        repo.find_live_for_customer(tenant.id, "alice")
+            .await
+            .unwrap(),
+        None
+    );
+    let second = customer_cart(tenant.id, "alice");
+    repo.insert(&second).await.unwrap();
+    assert_eq!(
+        repo.find_live_for_customer(tenant.id, "alice")
+            .await
+            .unwrap(),
+        Some(second)
+    );
+    // The old cart still loads, not live.
+    assert_eq!(
+        repo.load(tenant.id, first.id)
+            .await
+            .unwrap()
+            .map(|c| c.status),
+        Some(CartStatus::Converted)
+    );
+
+    // Reviving the old cart while another is live is refused, and nothing is written.
+    let mut revived = bumped(converted.clone(), 3);
+    revived.status = CartStatus::Active;
+    let err = repo.save(&revived, converted.version).await.unwrap_err();
+    assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
+    assert_eq!(
+        repo.load(tenant.id, first.id).await.unwrap(),
+        Some(converted)
+    );
+
+    // Two devices creating the customer's cart at once: one wins, one is told why.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let repo = db.carts();
+        let cart = customer_cart(tenant.id, "carol");
+        tasks.push(tokio::spawn(async move { repo.insert(&cart).await }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::UniqueViolation(_)) => {}
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+async fn carts_are_invisible_to_other_tenants(db: &Database) {
+    let a = create_tenant(db, "A").await;
+    let b = create_tenant(db, "B").await;
+    let repo = db.carts();
+    let mut cart = customer_cart(a.id, "dave");
+    cart.lines.push(line("A", "1.00", 1, 1));
+    repo.insert(&cart).await.unwrap();
+
+    assert_eq!(repo.load(b.id, cart.id).await.unwrap(), None);
+    assert_eq!(
+        repo.find_live_for_customer(b.id, "dave").await.unwrap(),
+        None
+    );
+    assert!(
+        repo.find_live_for_customer(a.id, "dave")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A save through the wrong tenant matches no row.
+    let mut hijack = bumped(cart.clone(), 2);
+    hijack.tenant_id = b.id;
+    hijack.lines.clear();
+    assert!(matches!(
+        repo.save(&hijack, cart.version).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert_eq!(repo.load(a.id, cart.id).await.unwrap(), Some(cart));
+}
+
+async fn corrupt_rows_are_internal_errors(db: &Database) {
+    let tenant = create_tenant(db, "Corrupt").await;
+    let repo = db.carts();
+    let cart = customer_cart(tenant.id, "erin");
+    repo.insert(&cart).await.unwrap();
+
+    let set = |column: carts::Column, value: &'static str| {
+        carts::Entity::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(carts::Column::Id.eq(cart.id.0))
+            .exec(db.connection())
+    };
+    set(carts::Column::Status, "teleported").await.unwrap();
+    let err = repo.load(tenant.id, cart.id).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Internal(m) if m.contains("teleported")),
+        "{err:?}"
+    );
+
+    set(carts::Column::Status, "active").await.unwrap();
+    set(carts::Column::Context, "{not json").await.unwrap();
+    assert!(matches!(
+        repo.load(tenant.id, cart.id).await,
+        Err(StoreError::Internal(_))
+    ));
+
+    set(carts::Column::Context, "{}").await.unwrap();
+    set(carts::Column::Currency, "XXX").await.unwrap();
+    assert!(matches!(
+        repo.load(tenant.id, cart.id).await,
+        Err(StoreError::Internal(_))
+    ));
+}
+
+// ---- idempotency ------------------------------------------------------------------------
+
+fn response() -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        content_type: "application/json".into(),
+        etag: Some("\"3\"".into()),
+        location: Some("/v1/carts/abc".into()),
+        body: vec![0, 159, 146, 150, b'{', b'}'],
+    }
+}
+
+async fn idempotency_claim_lifecycle(db: &Database) {
+    let store = db.idempotency();
+    let tenant = TenantId::new();
+    let scope = format!("{tenant}:POST /v1/carts");
+    let stale = Duration::seconds(60);
+
+    assert_eq!(
+        store.claim(&scope, "k1", "fp1", t(0), stale).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    let row = idempotency_records::Entity::find_by_id((scope.clone(), "k1".to_owned()))
+        .one(db.connection())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.tenant_id, Some(tenant.0));
+    assert_eq!(row.state, "in_progress");
+
+    assert_eq!(
+        store
+            .claim(&scope, "k1", "fp1", t(1000), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::InProgress
+    );
+    assert_eq!(
+        store
+            .claim(&scope, "k1", "other", t(1000), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Mismatch
+    );
+
+    store.complete(&scope, "k1", &response()).await.unwrap();
+    assert_eq!(
+        store
+            .claim(&scope, "k1", "fp1", t(2000), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Completed(response())
+    );
+    assert_eq!(
+        store
+            .claim(&scope, "k1", "other", t(2000), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Mismatch
+    );
+    // A completed response is never released, nor taken over however old.
+    store.release(&scope, "k1").await.unwrap();
+    assert_eq!(
+        store
+            .claim(&scope, "k1", "fp1", t(0) + Duration::days(2), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Completed(response())
+    );
+
+    // Released claims can be claimed again; keys and scopes are independent.
+    assert_eq!(
+        store.claim(&scope, "k2", "fp2", t(0), stale).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    store.release(&scope, "k2").await.unwrap();
+    assert_eq!(
+        store
+            .claim(&scope, "k2", "fp2b", t(10), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim("global", "k2", "fp", t(10), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    let row = idempotency_records::Entity::find()
+        .filter(idempotency_records::Column::Scope.eq("global"))
+        .one(db.connection())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.tenant_id, None);
+
+    // Empty bodies and absent headers round-trip.
+    let bare = StoredResponse {
+        status: 204,
+        content_type: String::new(),
+        etag: None,
+        location: None,
+        body: Vec::new(),
+    };
+    store.complete("global", "k2", &bare).await.unwrap();
+    assert_eq!(
+        store
+            .claim("global", "k2", "fp", t(20), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Completed(bare)
+    );
+
+    // Many racers on a fresh key: exactly one claims it.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = db.idempotency();
+        let scope = scope.clone();
+        tasks.push(tokio::spawn(async move {
+            store.claim(&scope, "race", "fp", t(0), stale).await
+        }));
+    }
+    let mut claimed = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            IdempotencyClaim::Claimed => claimed += 1,
+            IdempotencyClaim::InProgress => {}
+            other => panic!("unexpected claim: {other:?}"),
+        }
+    }
+    assert_eq!(claimed, 1);
+}
+
+async fn idempotency_stale_claims_can_be_taken_over(db: &Database) {
+    let store = db.idempotency();
+    let stale = Duration::seconds(30);
+    assert_eq!(
+        store.claim("s", "k", "fp", t(0), stale).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    // Exactly at the limit it is still in progress; past it, it can be taken over.
+    assert_eq!(
+        store.claim("s", "k", "fp", t(30_000), stale).await.unwrap(),
+        IdempotencyClaim::InProgress
+    );
+    // A different request never takes it over.
+    assert_eq!(
+        store
+            .claim("s", "k", "other", t(31_000), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Mismatch
+    );
+
+    // Racing takeovers: exactly one wins.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = db.idempotency();
+        tasks.push(tokio::spawn(async move {
+            store.claim("s", "k", "fp", t(31_000), stale).await
+        }));
+    }
+    let mut claimed = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            IdempotencyClaim::Claimed => claimed += 1,
+            IdempotencyClaim::InProgress => {}
+            other => panic!("unexpected claim: {other:?}"),
+        }
+    }
+    assert_eq!(claimed, 1);
+    // The takeover refreshed the claim: it is fresh again.
+    assert_eq!(
+        store.claim("s", "k", "fp", t(32_000), stale).await.unwrap(),
+        IdempotencyClaim::InProgress
+    );
+    store.complete("s", "k", &response()).await.unwrap();
+    assert_eq!(
+        store.claim("s", "k", "fp", t(99_000), stale).await.unwrap(),
+        IdempotencyClaim::Completed(response())
+    );
+}
+
+// ---- SQLite-specific ----------------------------------------------------------------------
+
+/// A writer that cannot get SQLite's write lock within `busy_timeout` gets `Unavailable`,
+/// and its save writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_locked_database_is_unavailable() {
+    let test_db = TestDb::sqlite_with(DatabaseOptions {
+        sqlite_busy_timeout: StdDuration::from_millis(200),
+        ..DatabaseOptions::default()
+    })
+    .await;
+    let db = &test_db.db;
+    let tenant = create_tenant(db, "Locked").await;
+    let cart = guest_cart(tenant.id);
+    db.carts().insert(&cart).await.unwrap();
+
+    // Another connection holds the write lock.
+    let holder = db
+        .connection()
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await
+        .unwrap();
+    let err = db
+        .carts()
+        .save(&bumped(cart.clone(), 1), 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    holder.rollback().await.unwrap();
+
+    assert_eq!(
+        db.carts().load(tenant.id, cart.id).await.unwrap(),
+        Some(cart.clone())
+    );
+    db.carts().save(&bumped(cart, 1), 1).await.unwrap();
+    test_db.cleanup().await;
+}
+
+/// The SQLite connections really run with the pragmas we asked for.
+#[tokio::test]
+async fn sqlite_pragmas_are_applied() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let test_db = TestDb::sqlite().await;
+    let conn = test_db.db.connection();
+    let pragma = |name: &'static str| async move {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                format!("PRAGMA {name}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+            .unwrap()
+    };
+    assert_eq!(pragma("journal_mode").await.to_lowercase(), "wal");
+    assert_eq!(pragma("busy_timeout").await, "5000");
+    assert_eq!(pragma("synchronous").await, "1"); // NORMAL
+    assert_eq!(pragma("foreign_keys").await, "1");
+    test_db.cleanup().await;
+}
+
+/// Unknown URLs are refused with an error, not a panic.
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    assert!(matches!(
+        Database::connect("mysql://localhost/x").await,
+        Err(StoreError::Internal(_))
+    ));
+}
+
+/// An unreachable PostgreSQL is `Unavailable`.
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable() {
+    let err = Database::connect_with(
+        "postgres://postgres@127.0.0.1:1/postgres",
+        DatabaseOptions {
+            acquire_timeout: StdDuration::from_secs(2),
+            ..DatabaseOptions::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}

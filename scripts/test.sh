@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every Trolley test: unit, property and integration tests, the integration ones
+# against a real SQLite file AND a real PostgreSQL. Starts PostgreSQL and Redis when they
+# are installed but not running; if PostgreSQL cannot be reached the suite fails (it never
+# falls back to SQLite).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_HOST=127.0.0.1
+PG_PORT=5432
+export TROLLEY_TEST_PG_URL="${TROLLEY_TEST_PG_URL:-postgres://postgres@${PG_HOST}:${PG_PORT}/postgres}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Plugins (order types) are built for this target.
+if command -v rustup >/dev/null 2>&1; then
+  rustup target add wasm32-wasip2 >/dev/null 2>&1 || log "warning: could not add the wasm32-wasip2 target"
+fi
+
+pg_up() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h "$PG_HOST" -p "$PG_PORT"
+  else
+    (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null
+  fi
+}
+
+if ! pg_up; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    log "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  fi
+fi
+pg_up || log "PostgreSQL is not reachable at $PG_HOST:$PG_PORT: the PostgreSQL tests will fail"
+
+if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    log "starting Redis"
+    mkdir -p /tmp/trolley-redis
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /tmp/trolley-redis --logfile /tmp/trolley-redis/redis.log || true
+  fi
+fi
+
+# Databases left behind by earlier runs (each integration test makes its own).
+if pg_up && command -v psql >/dev/null 2>&1; then
+  psql "$TROLLEY_TEST_PG_URL" -Atqc \
+    "select datname from pg_database where datname like 'trolley_test_%' or datname like 'test_store_%'" 2>/dev/null |
+    while read -r db; do
+      psql "$TROLLEY_TEST_PG_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
+    done
+fi
+
+log "cargo test --workspace"
+cargo test --workspace "$@"
