@@ -4,7 +4,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Cart, CartId, CatalogItem, CatalogItemInput, Sku, Tenant, TenantId};
+use crate::domain::{
+    Cart, CartId, CatalogItem, CatalogItemInput, Evaluation, PluginCart, PluginError, PluginInfo,
+    PluginLimits, Sku, Tenant, TenantId,
+};
 use crate::error::StoreError;
 
 /// Wall-clock time, so tests can move it instead of sleeping.
@@ -163,4 +166,44 @@ pub trait IdempotencyStore: Send + Sync {
 pub trait HealthCheck: Send + Sync {
     fn name(&self) -> &'static str;
     async fn check(&self) -> Result<(), String>;
+}
+
+/// A compiled, checked plugin module: its content address and what it says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InspectedPlugin {
+    pub sha256: String,
+    pub info: PluginInfo,
+}
+
+/// Runs order-type plugins in a sandbox. Modules are addressed by their SHA-256; the runtime
+/// keeps compiled modules so a module is compiled once per process (or loaded from its own
+/// on-disk artifact cache).
+#[async_trait]
+pub trait PluginRuntime: Send + Sync {
+    /// Compiles `wasm`, checks it against the order-type world (exports, allowed imports),
+    /// calls `describe` and keeps the compiled module. Nothing is stored anywhere else.
+    async fn inspect(&self, wasm: &[u8]) -> Result<InspectedPlugin, PluginError>;
+
+    /// Whether the module with this hash is compiled and ready in this process.
+    fn is_loaded(&self, sha256: &str) -> bool;
+
+    /// Makes a module known to the runtime (after a restart, or on another node).
+    async fn load(&self, sha256: &str, wasm: &[u8]) -> Result<(), PluginError>;
+
+    /// Checks a tenant configuration against the plugin's JSON Schema; each error names
+    /// the offending field.
+    fn check_config(
+        &self,
+        info: &PluginInfo,
+        config: &serde_json::Value,
+    ) -> Result<(), PluginError>;
+
+    /// One full round (violations, fees, fulfillment) in a fresh sandboxed instance.
+    async fn evaluate(
+        &self,
+        sha256: &str,
+        cart: &PluginCart,
+        config: &serde_json::Value,
+        limits: &PluginLimits,
+    ) -> Result<Evaluation, PluginError>;
 }

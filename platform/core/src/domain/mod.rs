@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod ids;
 pub mod line_key;
 pub mod money;
+pub mod plugin;
 pub mod quantity;
 pub mod secret;
 pub mod tenant;
@@ -16,6 +17,10 @@ pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
 pub use ids::{CartId, LineId, TenantId};
 pub use line_key::{Attributes, LineKey, Sku};
 pub use money::{Currency, Price};
+pub use plugin::{
+    Activation, Evaluation, FulfillmentRules, PluginCart, PluginError, PluginId, PluginInfo,
+    PluginLimits, PluginLine, PluginRecord,
+};
 pub use quantity::{CartLimits, Quantity};
 pub use tenant::{MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus};
 pub use view::{Availability, CartView, Fee, LineView, Severity, Violation};

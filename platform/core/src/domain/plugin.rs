@@ -1,0 +1,169 @@
+//! Order-type plugins as the domain sees them: what a plugin says about itself, the cart
+//! view it judges, and what it answers. The WebAssembly details stay in `trolley-plugin-host`.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::ids::TenantId;
+use super::view::{Fee, Violation};
+
+/// An uploaded plugin module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PluginId(pub uuid::Uuid);
+
+impl PluginId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+}
+
+impl Default for PluginId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for PluginId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a plugin's `describe` answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginInfo {
+    /// The order type it implements, e.g. `grocery`.
+    pub order_type: String,
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// JSON Schema of the tenant configuration.
+    pub config_schema: serde_json::Value,
+}
+
+/// A stored plugin module (the bytes are kept apart).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginRecord {
+    pub id: PluginId,
+    pub tenant_id: TenantId,
+    /// Hex SHA-256 of the module: its content address.
+    pub sha256: String,
+    pub info: PluginInfo,
+    pub size_bytes: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The plugin version and config serving an order type for a tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activation {
+    pub order_type: String,
+    pub plugin: PluginRecord,
+    pub config: serde_json::Value,
+    pub activated_at: DateTime<Utc>,
+}
+
+/// One line as a plugin sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginLine {
+    pub line_id: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: Decimal,
+    pub category: String,
+    pub seller: Option<String>,
+    pub fulfillment: Option<String>,
+    /// The catalog item's attributes.
+    pub item_attributes: BTreeMap<String, String>,
+    /// The line's own attributes.
+    pub line_attributes: BTreeMap<String, String>,
+}
+
+/// The read-only cart view a plugin judges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginCart {
+    pub cart_id: String,
+    pub currency: String,
+    pub subtotal: Decimal,
+    pub lines: Vec<PluginLine>,
+    pub context: BTreeMap<String, String>,
+}
+
+/// How an order type allows the cart to be fulfilled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FulfillmentRules {
+    /// Empty means any mode.
+    pub allowed_modes: Vec<String>,
+    pub lead_time_minutes: Option<u32>,
+    /// `cold_chain`, `age_check`, `prescription`, `delivery_slot` …
+    pub requirements: Vec<String>,
+    pub max_distance_km: Option<Decimal>,
+    pub notes: Vec<String>,
+}
+
+/// A plugin's whole answer for one cart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evaluation {
+    pub violations: Vec<Violation>,
+    pub fees: Vec<Fee>,
+    pub fulfillment: FulfillmentRules,
+}
+
+/// Per-call sandbox limits. Operators set maxima; a tenant may only lower them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// Wall-clock deadline for one call.
+    pub deadline_ms: u64,
+    /// Linear memory cap.
+    pub memory_bytes: usize,
+    /// Cap on the size of what the plugin returns (strings and lists, summed).
+    pub output_bytes: usize,
+    /// Instruction fuel, if fuel metering is on.
+    pub fuel: Option<u64>,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self {
+            deadline_ms: 100,
+            memory_bytes: 32 * 1024 * 1024,
+            output_bytes: 256 * 1024,
+            fuel: None,
+        }
+    }
+}
+
+/// Why a plugin call or upload failed. Upload problems are the tenant's (4xx); call
+/// failures are the plugin's (503 `plugin_failed`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    /// The uploaded bytes are not a loadable order-type component.
+    #[error("invalid plugin: {0}")]
+    Invalid(String),
+    /// The configuration does not satisfy the plugin's JSON Schema.
+    #[error("invalid config: {}", .0.join("; "))]
+    InvalidConfig(Vec<String>),
+    /// The plugin trapped or panicked.
+    #[error("the plugin trapped: {0}")]
+    Trapped(String),
+    /// The call ran past its wall-clock deadline (or its fuel).
+    #[error("the plugin ran past its deadline")]
+    DeadlineExceeded,
+    /// The plugin tried to take more memory than allowed.
+    #[error("the plugin exceeded its memory limit")]
+    OutOfMemory,
+    /// The plugin answered more than the output cap.
+    #[error("the plugin's answer exceeded {0} bytes")]
+    OutputTooLarge(usize),
+    /// The plugin answered something malformed (a bad decimal, an unknown line id …).
+    #[error("the plugin answered malformed output: {0}")]
+    BadOutput(String),
+    /// The plugin refused the configuration it was given.
+    #[error("the plugin could not read its config: {0}")]
+    ConfigRejected(String),
+    /// The runtime itself is saturated or broken.
+    #[error("the plugin runtime is unavailable: {0}")]
+    Unavailable(String),
+}
