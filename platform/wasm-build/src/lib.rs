@@ -1,0 +1,1 @@
+//! Build-script helper that compiles Trolley's guest plugins to wasm32-wasip2 components. (placeholder until implemented).

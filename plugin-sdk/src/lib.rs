@@ -1,0 +1,1 @@
+//! SDK for writing Trolley order-type plugins in Rust. (placeholder until implemented).

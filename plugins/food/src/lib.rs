@@ -1,0 +1,1 @@
+//! Food delivery order type for Trolley. (placeholder until implemented).

@@ -1,0 +1,1 @@
+//! Grocery order type for Trolley. (placeholder until implemented).

@@ -1,0 +1,1 @@
+//! Medicine order type for Trolley. (placeholder until implemented).
