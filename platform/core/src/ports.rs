@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Cart, CartId, CatalogItem, CatalogItemInput, Evaluation, PluginCart, PluginError, PluginInfo,
-    PluginLimits, Sku, Tenant, TenantId,
+    Activation, Cart, CartId, CatalogItem, CatalogItemInput, Evaluation, PluginCart, PluginError,
+    PluginId, PluginInfo, PluginLimits, PluginRecord, Sku, Tenant, TenantId,
 };
 use crate::error::StoreError;
 
@@ -206,4 +206,49 @@ pub trait PluginRuntime: Send + Sync {
         config: &serde_json::Value,
         limits: &PluginLimits,
     ) -> Result<Evaluation, PluginError>;
+}
+
+/// Where plugin modules, their metadata and each tenant's activations live.
+#[async_trait]
+pub trait PluginRepository: Send + Sync {
+    /// Stores a module for a tenant. Idempotent on `(tenant, sha256)`: uploading the same
+    /// bytes again returns the existing record and `false`. The bytes are stored once per
+    /// sha256 whoever uploads them (content addressed).
+    async fn insert(
+        &self,
+        record: &PluginRecord,
+        wasm: &[u8],
+    ) -> Result<(PluginRecord, bool), StoreError>;
+    async fn list(&self, tenant: TenantId) -> Result<Vec<PluginRecord>, StoreError>;
+    async fn get(&self, tenant: TenantId, id: PluginId)
+    -> Result<Option<PluginRecord>, StoreError>;
+    /// The module bytes with this content address.
+    async fn wasm(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Makes `plugin` with `config` serve `order_type` for `tenant`, atomically; the
+    /// previous activation is kept in the history (superseded), so it can be rolled back to.
+    async fn activate(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        plugin: PluginId,
+        config: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Activation, StoreError>;
+    /// Retires the current activation of `order_type` and reinstates the one it superseded,
+    /// atomically. `None` when there is nothing to go back to (nothing changes then).
+    async fn rollback(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Activation>, StoreError>;
+    /// The current activation of one order type.
+    async fn active(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+    ) -> Result<Option<Activation>, StoreError>;
+    /// The current activation of every order type of the tenant, ordered by order type.
+    async fn active_all(&self, tenant: TenantId) -> Result<Vec<Activation>, StoreError>;
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, TransactionTrait,
 };
 use trolley_core::StoreError;
@@ -28,16 +28,26 @@ impl SqlCartRepository {
         Self { db }
     }
 
-    /// The cart of `row` with its lines (second query).
-    async fn with_lines<C: ConnectionTrait>(db: &C, row: carts::Model) -> Result<Cart, StoreError> {
-        let lines = cart_lines::Entity::find()
-            .filter(cart_lines::Column::CartId.eq(row.id))
-            .filter(cart_lines::Column::TenantId.eq(row.tenant_id))
+    /// The cart matching `condition` with its lines, in ONE statement (a LEFT JOIN), so
+    /// the cart row and its lines come from the same snapshot: two statements could pair
+    /// version N's row with version N+1's lines when a save lands between them.
+    async fn find_one(&self, condition: Condition) -> Result<Option<Cart>, StoreError> {
+        let rows = carts::Entity::find()
+            .filter(condition)
+            .find_also_related(cart_lines::Entity)
             .order_by_asc(cart_lines::Column::Position)
-            .all(db)
+            .all(&self.db)
             .await
             .map_err(db_err)?;
-        from_rows(row, lines)
+        let mut rows = rows.into_iter();
+        let Some((cart, first)) = rows.next() else {
+            return Ok(None);
+        };
+        let lines = first
+            .into_iter()
+            .chain(rows.filter_map(|(_, line)| line))
+            .collect();
+        from_rows(cart, lines).map(Some)
     }
 }
 
@@ -194,16 +204,12 @@ impl CartRepository for SqlCartRepository {
     }
 
     async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError> {
-        let row = carts::Entity::find()
-            .filter(carts::Column::Id.eq(id.0))
-            .filter(carts::Column::TenantId.eq(tenant.0))
-            .one(&self.db)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(row) => Self::with_lines(&self.db, row).await.map(Some),
-            None => Ok(None),
-        }
+        self.find_one(
+            Condition::all()
+                .add(carts::Column::Id.eq(id.0))
+                .add(carts::Column::TenantId.eq(tenant.0)),
+        )
+        .await
     }
 
     async fn find_live_for_customer(
@@ -211,16 +217,12 @@ impl CartRepository for SqlCartRepository {
         tenant: TenantId,
         customer_id: &str,
     ) -> Result<Option<Cart>, StoreError> {
-        let row = carts::Entity::find()
-            .filter(carts::Column::TenantId.eq(tenant.0))
-            .filter(carts::Column::ActiveCustomerId.eq(customer_id))
-            .one(&self.db)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(row) => Self::with_lines(&self.db, row).await.map(Some),
-            None => Ok(None),
-        }
+        self.find_one(
+            Condition::all()
+                .add(carts::Column::TenantId.eq(tenant.0))
+                .add(carts::Column::ActiveCustomerId.eq(customer_id)),
+        )
+        .await
     }
 
     async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError> {
