@@ -7,7 +7,10 @@
 //! - money is `BIGINT` integer minor units (never `DECIMAL`/`REAL`: SQLite would lose
 //!   precision);
 //! - JSON documents (attributes, context, config) are `TEXT` holding serde_json;
-//! - every row carries the `tenant_id` that owns it.
+//! - binary data (plugin modules, response bodies) is `.blob()`: `blob` on SQLite, `bytea`
+//!   on PostgreSQL;
+//! - every row carries the `tenant_id` that owns it, except `plugin_modules`: module bytes
+//!   are content addressed (keyed by SHA-256) and shared by every tenant that uploads them.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -17,6 +20,10 @@ mod m20261122_000003_create_catalog_items;
 mod m20261122_000004_create_carts;
 mod m20261122_000005_create_cart_lines;
 mod m20261122_000006_create_idempotency_records;
+mod m20261122_000007_create_plugin_modules;
+mod m20261122_000008_create_plugins;
+mod m20261122_000009_create_order_type_activations;
+mod m20261122_000010_create_cart_merges;
 
 /// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -31,6 +38,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_carts::Migration),
             Box::new(m20261122_000005_create_cart_lines::Migration),
             Box::new(m20261122_000006_create_idempotency_records::Migration),
+            Box::new(m20261122_000007_create_plugin_modules::Migration),
+            Box::new(m20261122_000008_create_plugins::Migration),
+            Box::new(m20261122_000009_create_order_type_activations::Migration),
+            Box::new(m20261122_000010_create_cart_merges::Migration),
         ]
     }
 }

@@ -26,6 +26,7 @@ enum CartLines {
     PriceRevision,
     Category,
     Title,
+    Review,
     Position,
     CreatedAt,
     UpdatedAt,
@@ -71,6 +72,9 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(CartLines::Category).text().not_null())
                     .col(ColumnDef::new(CartLines::Title).text().null())
+                    // 'target' | 'source' while the line is one side of an unresolved merge
+                    // conflict (`review` policy), else NULL.
+                    .col(ColumnDef::new(CartLines::Review).text().null())
                     // Order of the line within its cart.
                     .col(ColumnDef::new(CartLines::Position).integer().not_null())
                     .col(

@@ -8,5 +8,6 @@ mod bad_input;
 mod carts;
 mod catalog;
 mod concurrency;
+mod merge;
 mod operations;
 mod platform;

@@ -43,10 +43,13 @@ error_codes! {
     Forbidden => (FORBIDDEN, "forbidden", "Not allowed"),
     TenantSuspended => (FORBIDDEN, "tenant_suspended", "The tenant is suspended"),
     NotFound => (NOT_FOUND, "not_found", "No such resource"),
+    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
     CartNotFound => (NOT_FOUND, "cart_not_found", "Cart not found"),
     LineNotFound => (NOT_FOUND, "line_not_found", "Line not found"),
     TenantNotFound => (NOT_FOUND, "tenant_not_found", "Tenant not found"),
     ItemNotFound => (NOT_FOUND, "item_not_found", "Catalog item not found"),
+    PluginNotFound => (NOT_FOUND, "plugin_not_found", "Plugin not found"),
+    NothingToRollBack => (CONFLICT, "nothing_to_roll_back", "No earlier activation to roll back to"),
     LineConflict => (CONFLICT, "line_conflict", "The line changed since you read it"),
     CartFrozen => (CONFLICT, "cart_frozen", "The cart is checking out"),
     CartMerged => (CONFLICT, "cart_merged", "The cart was merged into another cart"),
@@ -64,8 +67,12 @@ error_codes! {
     InvalidPrice => (UNPROCESSABLE_ENTITY, "invalid_price", "Invalid price"),
     UnsupportedCurrency => (UNPROCESSABLE_ENTITY, "unsupported_currency", "Unsupported currency"),
     IdempotencyKeyReused => (UNPROCESSABLE_ENTITY, "idempotency_key_reused", "The idempotency key was used for a different request"),
+    InvalidPlugin => (UNPROCESSABLE_ENTITY, "invalid_plugin", "The module is not a valid order-type plugin"),
+    InvalidConfig => (UNPROCESSABLE_ENTITY, "invalid_config", "The config does not match the plugin's schema"),
+    ValidationFailed => (UNPROCESSABLE_ENTITY, "validation_failed", "The order type refused the cart"),
     Internal => (INTERNAL_SERVER_ERROR, "internal_error", "Internal error"),
     Unavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "A backing service is unavailable"),
+    PluginFailed => (SERVICE_UNAVAILABLE, "plugin_failed", "The order-type plugin failed"),
 }
 
 /// An RFC 9457 problem document, as documented in the OpenAPI spec.
@@ -86,6 +93,12 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current_line: Option<Value>,
+    /// For `validation_failed`: the order type's violations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<crate::dto::carts::ViolationResponse>>,
+    /// For `invalid_config`: each failing field and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
     /// For `cart_merged`: the cart it was merged into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
@@ -147,6 +160,9 @@ impl ResponseError for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         ));
+        if self.code == Code::PluginFailed {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
         if self.code == Code::Unauthorized {
             res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
@@ -193,6 +209,37 @@ impl From<CoreError> for ApiError {
                 ApiError::new(Code::IncompatibleOrderType, detail)
             }
             CoreError::Contention => ApiError::new(Code::ConcurrentUpdate, detail),
+            CoreError::PluginNotFound => ApiError::new(Code::PluginNotFound, detail),
+            CoreError::OrderTypeNotActive(_) => ApiError::new(Code::NotFound, detail),
+            CoreError::InvalidPlugin(_) => ApiError::new(Code::InvalidPlugin, detail),
+            CoreError::PluginTooLarge { max, .. } => {
+                ApiError::new(Code::PayloadTooLarge, detail).with("max_bytes", max)
+            }
+            CoreError::InvalidConfig(errors) => {
+                ApiError::new(Code::InvalidConfig, detail).with("errors", errors)
+            }
+            CoreError::NothingToRollBack { .. } => ApiError::new(Code::NothingToRollBack, detail),
+            CoreError::PluginFailed { order_type, source } => {
+                // What failed is the tenant's plugin, not the platform: say which order type,
+                // keep the plugin's own words in the log.
+                tracing::warn!(%order_type, error = %source, "plugin call failed");
+                ApiError::new(
+                    Code::PluginFailed,
+                    format!("the `{order_type}` order type is failing; retry later"),
+                )
+                .with("order_type", order_type)
+                .with("retry_after_seconds", 5)
+            }
+            CoreError::ValidationFailed { violations } => {
+                let list: Vec<Value> = violations
+                    .iter()
+                    .map(|v| {
+                        serde_json::to_value(crate::dto::carts::ViolationResponse::from(v))
+                            .unwrap_or(Value::Null)
+                    })
+                    .collect();
+                ApiError::new(Code::ValidationFailed, detail).with("violations", list)
+            }
             CoreError::Store(e) => e.into(),
         }
     }
@@ -234,4 +281,41 @@ mod tests {
             assert!(code.status().is_client_error() || code.status().is_server_error());
         }
     }
+}
+
+/// Makes every error response problem+json, including the ones actix-web produces before a
+/// handler runs (an oversized raw body, a method no route takes): a client never has to
+/// parse two error formats.
+pub fn problem_json_errors<B: actix_web::body::MessageBody + 'static>()
+-> actix_web::middleware::ErrorHandlers<B> {
+    use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+    ErrorHandlers::new().default_handler(|res: actix_web::dev::ServiceResponse<B>| {
+        let already = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        if already {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let status = res.status();
+        let code = match status {
+            StatusCode::NOT_FOUND => Code::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+            StatusCode::SERVICE_UNAVAILABLE => Code::Unavailable,
+            s if s.is_server_error() => Code::Internal,
+            _ => Code::InvalidRequest,
+        };
+        let mut body = ApiError::new(code, status.canonical_reason().unwrap_or("error")).body();
+        body["status"] = status.as_u16().into();
+        let (req, _) = res.into_parts();
+        let mut response = HttpResponse::build(status);
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        let res = actix_web::dev::ServiceResponse::new(req, response.body(body.to_string()));
+        Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
+    })
 }

@@ -61,9 +61,10 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-/// Raw bodies (kept for idempotency fingerprints) up to the batch limit.
+/// Raw bodies (plugin uploads, and every body the idempotency middleware fingerprints) up to
+/// the largest plugin module.
 pub fn payload_config() -> web::PayloadConfig {
-    web::PayloadConfig::default().limit(BATCH_LIMIT)
+    web::PayloadConfig::default().limit(trolley_core::service::plugins::MAX_PLUGIN_BYTES)
 }
 
 /// The cart version a mutation insists on, from `If-Match: "<version>"`.

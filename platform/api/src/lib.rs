@@ -16,7 +16,7 @@ use utoipa::OpenApi as _;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use error::{ApiError, Code};
+pub use error::{ApiError, Code, problem_json_errors};
 pub use openapi::ApiDoc;
 pub use state::AppState;
 

@@ -16,6 +16,7 @@ use crate::error::Problem;
         (name = "platform", description = "Platform operator: tenants"),
         (name = "catalog", description = "Tenant admin: catalog items"),
         (name = "config", description = "Tenant admin: configuration"),
+        (name = "plugins", description = "Tenant admin: order-type plugins and their activation"),
         (name = "carts", description = "Storefront: carts and lines"),
         (name = "operations", description = "Health and readiness"),
     )

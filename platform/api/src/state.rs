@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
-use trolley_core::service::{CartService, CatalogService, TenantService};
+use trolley_core::service::{CartService, CatalogService, PluginService, TenantService};
 
 pub struct AppState {
     pub tenants: TenantService,
     pub catalog: CatalogService,
     pub carts: CartService,
+    pub plugins: PluginService,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     /// Checked by `/ready`.

@@ -1,7 +1,7 @@
 //! The errors a use case can answer. The HTTP layer maps each variant to a status and a
 //! stable `code` in one table (`trolley-api`'s error registry).
 
-use crate::domain::{CartId, CartStatus, Line};
+use crate::domain::{CartId, CartStatus, Line, PluginError, Violation};
 
 /// A failure of a storage or cache adapter, already translated from the driver's terms.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,26 @@ pub enum CoreError {
     IncompatibleOrderType { cart: String, item: String },
     #[error("the cart kept changing under this request; retry")]
     Contention,
+
+    #[error("no plugin has this id")]
+    PluginNotFound,
+    #[error("no order type `{0}` is active")]
+    OrderTypeNotActive(String),
+    #[error("the plugin is refused: {0}")]
+    InvalidPlugin(String),
+    #[error("the plugin module is {size} bytes; the limit is {max}")]
+    PluginTooLarge { size: usize, max: usize },
+    #[error("the config does not match the plugin's schema: {}", .0.join("; "))]
+    InvalidConfig(Vec<String>),
+    #[error("order type `{order_type}` has no earlier activation to roll back to")]
+    NothingToRollBack { order_type: String },
+    #[error("the `{order_type}` plugin failed: {source}")]
+    PluginFailed {
+        order_type: String,
+        source: PluginError,
+    },
+    #[error("the order type refused this change: {}", .violations.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; "))]
+    ValidationFailed { violations: Vec<Violation> },
 
     #[error(transparent)]
     Store(#[from] StoreError),

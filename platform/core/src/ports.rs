@@ -82,6 +82,9 @@ pub trait CatalogRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<CatalogItem>, StoreError>;
     async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<CatalogItem>, StoreError>;
+    /// Discontinues an item. Carts that hold it keep their lines, shown as unavailable.
+    /// `false` if there was no such item.
+    async fn delete(&self, tenant: TenantId, sku: &Sku) -> Result<bool, StoreError>;
     /// The items among `skus` that exist.
     async fn get_many(
         &self,
@@ -105,6 +108,36 @@ pub trait CartRepository: Send + Sync {
     /// Writes `cart` if the stored version is still `expected_version`, else
     /// [`StoreError::VersionConflict`] and nothing is written.
     async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError>;
+
+    /// Writes a merge in one transaction: the target and the (now merged) source, each only
+    /// if still at its expected version, and the merge record. Either version moved →
+    /// [`StoreError::VersionConflict`] and nothing is written.
+    async fn save_merge(
+        &self,
+        target: &Cart,
+        target_expected: i64,
+        source: &Cart,
+        source_expected: i64,
+        record: &MergeRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The merge that absorbed `source`, if any.
+    async fn merge_record(
+        &self,
+        tenant: TenantId,
+        source: CartId,
+    ) -> Result<Option<MergeRecord>, StoreError>;
+}
+
+/// A merge as remembered, so merging the same source again answers the first result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeRecord {
+    pub tenant_id: TenantId,
+    pub source_cart_id: CartId,
+    pub target_cart_id: CartId,
+    pub policy: crate::domain::MergePolicy,
+    pub outcomes: Vec<crate::domain::merge::LineOutcome>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Cache-aside storage for the durable part of carts. A miss or an error is never fatal:

@@ -23,6 +23,13 @@ pub enum Command {
         #[arg(long, default_value = "openapi/openapi.json")]
         out: PathBuf,
     },
+    /// Manage a tenant's order-type plugins from the command line (against the database).
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Manage tenants from the command line.
     Tenant {
         #[command(subcommand)]
@@ -43,6 +50,25 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Upload a plugin module (a wasm32-wasip2 component) for a tenant.
+    Upload {
+        #[arg(long)]
+        tenant: uuid::Uuid,
+        /// The `.wasm` file.
+        file: PathBuf,
+        /// Also activate it for its order type with this JSON config.
+        #[arg(long)]
+        activate: Option<String>,
+    },
+    /// List a tenant's plugins and which version serves each order type.
+    List {
+        #[arg(long)]
+        tenant: uuid::Uuid,
+    },
 }
 
 /// The OpenAPI document as the committed file holds it: pretty JSON and a final newline.

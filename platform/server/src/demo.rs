@@ -10,6 +10,13 @@ use trolley_core::service::Shopper;
 
 use crate::startup::Services;
 
+/// The example order types, compiled to wasm32-wasip2 from `plugins/` by the build script.
+pub const BUNDLED_PLUGINS: [(&str, &[u8]); 3] = [
+    ("grocery", include_bytes!(env!("TROLLEY_PLUGIN_GROCERY_WASM"))),
+    ("food", include_bytes!(env!("TROLLEY_PLUGIN_FOOD_WASM"))),
+    ("medicine", include_bytes!(env!("TROLLEY_PLUGIN_MEDICINE_WASM"))),
+];
+
 /// (sku, price, category, seller, title, catalog attributes)
 const ITEMS: &[(&str, &str, &str, Option<&str>, &str, &[(&str, &str)])] = &[
     (
@@ -106,6 +113,20 @@ pub async fn seed(services: &Services, base_url: &str) -> anyhow::Result<()> {
         });
     }
     services.catalog.upsert(&tenant, items).await?;
+
+    // The three example order types, built from plugins/ into this binary.
+    for (order_type, wasm) in BUNDLED_PLUGINS {
+        let (plugin, _) = services.plugins.upload(&tenant, wasm).await?;
+        services
+            .plugins
+            .activate(&tenant, order_type, plugin.id, serde_json::json!({}))
+            .await?;
+        println!(
+            "  activated {order_type} {} (sha256 {})",
+            plugin.info.version,
+            &plugin.sha256[..12]
+        );
+    }
 
     let guest = Shopper {
         tenant: Arc::new(tenant.clone()),

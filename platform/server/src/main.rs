@@ -1,5 +1,6 @@
 use clap::Parser;
-use trolley::cli::{Cli, Command, TenantCommand};
+use trolley::cli::{Cli, Command, PluginCommand, TenantCommand};
+use trolley_core::domain::TenantId;
 use trolley::{Application, Services, demo, telemetry};
 
 #[tokio::main]
@@ -31,6 +32,46 @@ async fn main() -> anyhow::Result<()> {
                 }
                 std::fs::write(&out, json)?;
                 println!("wrote {}", out.display());
+            }
+        }
+        Command::Plugin { command, settings } => {
+            let services = Services::connect(&settings).await?;
+            match command {
+                PluginCommand::Upload {
+                    tenant,
+                    file,
+                    activate,
+                } => {
+                    let tenant = services.tenants.get(TenantId(tenant)).await?;
+                    let wasm = std::fs::read(&file)?;
+                    let (plugin, created) = services.plugins.upload(&tenant, &wasm).await?;
+                    println!(
+                        "{} plugin {} ({} {}, sha256 {})",
+                        if created { "uploaded" } else { "already had" },
+                        plugin.id,
+                        plugin.info.order_type,
+                        plugin.info.version,
+                        plugin.sha256
+                    );
+                    if let Some(config) = activate {
+                        let config: serde_json::Value = serde_json::from_str(&config)?;
+                        let order_type = plugin.info.order_type.clone();
+                        services
+                            .plugins
+                            .activate(&tenant, &order_type, plugin.id, config)
+                            .await?;
+                        println!("activated for order type {order_type}");
+                    }
+                }
+                PluginCommand::List { tenant } => {
+                    let tenant = services.tenants.get(TenantId(tenant)).await?;
+                    for p in services.plugins.list(&tenant).await? {
+                        println!("{}  {:<10} {:<8} {}", p.id, p.info.order_type, p.info.version, p.sha256);
+                    }
+                    for a in services.plugins.order_types(&tenant).await? {
+                        println!("active: {} → {} {}", a.order_type, a.plugin.id, a.plugin.info.version);
+                    }
+                }
             }
         }
         Command::Tenant { command, settings } => {

@@ -40,10 +40,10 @@ impl Settings {
     }
 
     /// Settings for a server on a random local port, as tests use it.
-    pub fn for_tests(database_url: String, operator_token: String) -> Self {
+    pub fn for_tests(database_url: String, operator_token: String, data_dir: PathBuf) -> Self {
         Self {
             listen: "127.0.0.1:0".into(),
-            data_dir: PathBuf::from("./data"),
+            data_dir,
             database_url: Some(database_url),
             redis_url: None,
             operator_token: Some(operator_token),

@@ -11,11 +11,15 @@ use tracing_actix_web::TracingLogger;
 use trolley_api::AppState;
 use trolley_cache::InProcessCartCache;
 use trolley_core::domain::secret;
+use trolley_core::domain::PluginLimits;
 use trolley_core::ports::{CartCache, Clock, HealthCheck, SystemClock};
-use trolley_core::service::{CartService, CatalogService, TenantService};
+use trolley_core::service::{
+    CartService, CatalogService, OrderTypeJudge, PluginService, TenantService,
+};
+use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
     Database, DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlIdempotencyStore,
-    SqlTenantRepository,
+    SqlPluginRepository, SqlTenantRepository,
 };
 
 use crate::settings::Settings;
@@ -26,6 +30,8 @@ pub struct Services {
     pub tenants: TenantService,
     pub catalog: CatalogService,
     pub carts: CartService,
+    pub plugins: PluginService,
+    pub runtime: Arc<WasmRuntime>,
     pub idempotency: Arc<SqlIdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub database: Database,
@@ -50,10 +56,29 @@ impl Services {
         let tenants = Arc::new(SqlTenantRepository::new(conn.clone()));
         let catalog = Arc::new(SqlCatalogRepository::new(conn.clone()));
         let carts = Arc::new(SqlCartRepository::new(conn.clone()));
+        let plugin_repo = Arc::new(SqlPluginRepository::new(conn.clone()));
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+        let runtime = Arc::new(
+            WasmRuntime::new(SandboxPolicy {
+                // Precompiled plugin artifacts survive restarts here.
+                cache_dir: Some(settings.data_dir.join("plugin-cache")),
+                ..SandboxPolicy::default()
+            })
+            .context("starting the plugin runtime")?,
+        );
+        let judge = Arc::new(OrderTypeJudge::new(
+            plugin_repo.clone(),
+            runtime.clone(),
+            clock.clone(),
+            PluginLimits::default(),
+        ));
         Ok(Self {
             tenants: TenantService::new(tenants, clock.clone()),
             catalog: CatalogService::new(catalog.clone(), clock.clone()),
-            carts: CartService::new(carts, catalog, cache, clock.clone()),
+            carts: CartService::new(carts, catalog, cache, judge.clone(), clock.clone()),
+            plugins: PluginService::new(plugin_repo, runtime.clone(), judge, clock.clone()),
+            runtime,
             idempotency: Arc::new(SqlIdempotencyStore::new(conn)),
             clock,
             database,
@@ -98,13 +123,15 @@ impl Application {
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
 
-        let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth::new(
-            services.database.connection().clone(),
-        ))];
+        let health: Vec<Arc<dyn HealthCheck>> = vec![
+            Arc::new(DatabaseHealth::new(services.database.connection().clone())),
+            Arc::new(PluginRuntimeHealth(services.runtime.clone())),
+        ];
         let state = web::Data::new(AppState {
             tenants: services.tenants.clone(),
             catalog: services.catalog.clone(),
             carts: services.carts.clone(),
+            plugins: services.plugins.clone(),
             idempotency: services.idempotency.clone(),
             clock: services.clock.clone(),
             health_checks: health,
@@ -113,6 +140,7 @@ impl Application {
         let api = trolley_api::openapi();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(trolley_api::problem_json_errors())
                 .wrap(security_headers())
                 .wrap(TracingLogger::default())
                 .configure(trolley_api::configure(state.clone(), api.clone()))
@@ -142,6 +170,22 @@ impl Application {
     /// A handle to stop the server (tests, embedding).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+}
+
+/// `/ready`'s view of the plugin runtime: its engine is up and its call pool not saturated.
+struct PluginRuntimeHealth(Arc<WasmRuntime>);
+
+#[async_trait::async_trait]
+impl HealthCheck for PluginRuntimeHealth {
+    fn name(&self) -> &'static str {
+        "plugin_runtime"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        let stats = self.0.stats();
+        tracing::debug!(?stats, "plugin runtime stats");
+        Ok(())
     }
 }
 

@@ -3,19 +3,20 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::{
     Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, Price,
-    Quantity, Sku, TenantId,
+    Quantity, ReviewSide, Sku, TenantId,
 };
-use trolley_core::ports::CartRepository;
+use trolley_core::domain::MergePolicy;
+use trolley_core::ports::{CartRepository, MergeRecord};
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
-use crate::entity::{cart_lines, carts};
+use crate::entity::{cart_lines, cart_merges, carts};
 use crate::error::{corrupt, db_err};
 
 #[derive(Debug, Clone)]
@@ -98,7 +99,7 @@ fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::ActiveModel>, StoreError> {
                 id: line.id.0,
                 cart_id: cart.id.0,
                 tenant_id: cart.tenant_id.0,
-                line_key: line.key.canonical(),
+                line_key: line.storage_key(),
                 sku: line.key.sku.as_str().to_owned(),
                 attributes: to_json(&line.key.attributes, "line attributes")?,
                 seller: line.key.seller.clone(),
@@ -109,6 +110,7 @@ fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::ActiveModel>, StoreError> {
                 price_revision: line.price_revision,
                 category: line.category.clone(),
                 title: line.title.clone(),
+                review: line.review.map(|side| side.as_str().to_owned()),
                 position,
                 created_at: to_millis(line.created_at),
                 updated_at: to_millis(line.updated_at),
@@ -169,6 +171,13 @@ fn line_from_row(row: cart_lines::Model, currency: Currency) -> Result<Line, Sto
         price_revision: row.price_revision,
         category: row.category,
         title: row.title,
+        review: match row.review.as_deref() {
+            None => None,
+            Some(side) => Some(
+                ReviewSide::parse(side)
+                    .ok_or_else(|| corrupt(format!("line {id} has review `{side}`")))?,
+            ),
+        },
         created_at: from_millis(row.created_at, "cart_lines.created_at")?,
         updated_at: from_millis(row.updated_at, "cart_lines.updated_at")?,
     })
@@ -226,14 +235,98 @@ impl CartRepository for SqlCartRepository {
     }
 
     async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError> {
-        let row = cart_row(cart)?;
-        let lines = line_rows(cart)?;
-
         let txn = self
             .db
             .begin_with_options(write_txn())
             .await
             .map_err(db_err)?;
+        if let Err(e) = save_in(&txn, cart, expected_version).await {
+            txn.rollback().await.map_err(db_err)?;
+            return Err(e);
+        }
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn save_merge(
+        &self,
+        target: &Cart,
+        target_expected: i64,
+        source: &Cart,
+        source_expected: i64,
+        record: &MergeRecord,
+    ) -> Result<(), StoreError> {
+        let row = cart_merges::Model {
+            source_cart_id: record.source_cart_id.0,
+            tenant_id: record.tenant_id.0,
+            target_cart_id: record.target_cart_id.0,
+            policy: record.policy.as_str().to_owned(),
+            outcomes: to_json(&record.outcomes, "merge outcomes")?,
+            created_at: to_millis(record.created_at),
+        };
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        let written = async {
+            save_in(&txn, target, target_expected).await?;
+            save_in(&txn, source, source_expected).await?;
+            cart_merges::Entity::insert(row.into_active_model())
+                .exec_without_returning(&txn)
+                .await
+                .map_err(db_err)?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match written {
+            Ok(()) => txn.commit().await.map_err(db_err),
+            Err(e) => {
+                txn.rollback().await.map_err(db_err)?;
+                // A concurrent merge of the same source got there first: its source version
+                // moved, which is what a conflict means to the caller.
+                Err(match e {
+                    StoreError::UniqueViolation(_) => StoreError::VersionConflict,
+                    other => other,
+                })
+            }
+        }
+    }
+
+    async fn merge_record(
+        &self,
+        tenant: TenantId,
+        source: CartId,
+    ) -> Result<Option<MergeRecord>, StoreError> {
+        let row = cart_merges::Entity::find()
+            .filter(cart_merges::Column::SourceCartId.eq(source.0))
+            .filter(cart_merges::Column::TenantId.eq(tenant.0))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| {
+            Ok(MergeRecord {
+                tenant_id: TenantId(r.tenant_id),
+                source_cart_id: CartId(r.source_cart_id),
+                target_cart_id: CartId(r.target_cart_id),
+                policy: MergePolicy::parse(&r.policy)
+                    .ok_or_else(|| corrupt(format!("merge policy `{}`", r.policy)))?,
+                outcomes: from_json(&r.outcomes, "merge outcomes")?,
+                created_at: from_millis(r.created_at, "cart_merges.created_at")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// The conditional write of one cart inside `txn`: the version-guarded UPDATE first (it
+/// takes the row lock on PostgreSQL, the write lock on SQLite), then its lines replaced.
+async fn save_in(
+    txn: &DatabaseTransaction,
+    cart: &Cart,
+    expected_version: i64,
+) -> Result<(), StoreError> {
+    let row = cart_row(cart)?;
+    let lines = line_rows(cart)?;
         // First statement: the conditional update. It takes the row lock (PostgreSQL) or
         // the write lock (SQLite) before anything else is read or written.
         let updated = carts::Entity::update_many()
@@ -257,25 +350,24 @@ impl CartRepository for SqlCartRepository {
             .filter(carts::Column::Id.eq(row.id))
             .filter(carts::Column::TenantId.eq(row.tenant_id))
             .filter(carts::Column::Version.eq(expected_version))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_err)?;
         if updated.rows_affected == 0 {
-            txn.rollback().await.map_err(db_err)?;
             return Err(StoreError::VersionConflict);
         }
 
         cart_lines::Entity::delete_many()
             .filter(cart_lines::Column::CartId.eq(row.id))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_err)?;
         if !lines.is_empty() {
             cart_lines::Entity::insert_many(lines)
-                .exec_without_returning(&txn)
+                .exec_without_returning(txn)
                 .await
                 .map_err(db_err)?;
         }
-        txn.commit().await.map_err(db_err)
-    }
+    Ok(())
 }
+

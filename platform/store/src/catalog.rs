@@ -168,6 +168,16 @@ impl CatalogRepository for SqlCatalogRepository {
             .transpose()
     }
 
+    async fn delete(&self, tenant: TenantId, sku: &Sku) -> Result<bool, StoreError> {
+        let res = catalog_items::Entity::delete_many()
+            .filter(catalog_items::Column::TenantId.eq(tenant.0))
+            .filter(catalog_items::Column::Sku.eq(sku.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(res.rows_affected > 0)
+    }
+
     async fn get_many(
         &self,
         tenant: TenantId,

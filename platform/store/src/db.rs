@@ -10,7 +10,7 @@ use trolley_migrations::{Migrator, MigratorTrait};
 use crate::error::db_err;
 use crate::{
     DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlIdempotencyStore,
-    SqlTenantRepository,
+    SqlPluginRepository, SqlTenantRepository,
 };
 
 /// Pool and driver settings. [`Default`] suits a server: up to 8 SQLite connections (one
@@ -155,6 +155,10 @@ impl Database {
 
     pub fn idempotency(&self) -> SqlIdempotencyStore {
         SqlIdempotencyStore::new(self.conn.clone())
+    }
+
+    pub fn plugins(&self) -> SqlPluginRepository {
+        SqlPluginRepository::new(self.conn.clone())
     }
 
     pub fn health(&self) -> DatabaseHealth {

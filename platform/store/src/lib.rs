@@ -21,6 +21,7 @@ pub mod entity;
 mod error;
 mod health;
 mod idempotency;
+mod plugins;
 mod tenants;
 
 pub use carts::SqlCartRepository;
@@ -28,6 +29,7 @@ pub use catalog::SqlCatalogRepository;
 pub use db::{Database, DatabaseOptions};
 pub use health::DatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;
+pub use plugins::SqlPluginRepository;
 pub use tenants::SqlTenantRepository;
 
 pub use sea_orm::{DatabaseConnection, DbBackend};

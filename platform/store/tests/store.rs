@@ -13,17 +13,21 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use trolley_core::StoreError;
-use trolley_core::domain::{CartId, CartStatus, Currency, Price, TenantId, TenantStatus};
+use trolley_core::domain::{
+    Activation, CartId, CartStatus, Currency, PluginId, PluginRecord, Price, TenantId, TenantStatus,
+};
 use trolley_core::ports::{
     CartRepository, CatalogRepository, HealthCheck, IdempotencyClaim, IdempotencyStore, KeyKind,
-    StoredResponse, TenantRepository,
+    PluginRepository, StoredResponse, TenantRepository,
 };
 use trolley_migrations::{Migrator, MigratorTrait};
-use trolley_store::entity::{api_keys, carts, idempotency_records};
+use trolley_store::entity::{
+    api_keys, carts, idempotency_records, order_type_activations, plugin_modules, plugins,
+};
 use trolley_store::{Database, DatabaseOptions};
 
 use common::*;
@@ -70,6 +74,16 @@ on_both_backends!(
     corrupt_rows_are_internal_errors,
     idempotency_claim_lifecycle,
     idempotency_stale_claims_can_be_taken_over,
+    plugin_insert_is_idempotent_per_tenant_and_content_addressed,
+    concurrent_identical_uploads_store_one_record,
+    plugins_are_scoped_by_tenant,
+    plugin_bytes_round_trip_exactly,
+    activation_lifecycle_with_rollback,
+    rollback_walks_back_through_the_history,
+    activating_another_tenants_plugin_fails,
+    concurrent_activations_leave_one_active,
+    active_all_lists_every_order_type,
+    activation_config_round_trips_exactly,
 );
 
 // ---- infrastructure ---------------------------------------------------------------------
@@ -766,6 +780,621 @@ async fn idempotency_stale_claims_can_be_taken_over(db: &Database) {
         store.claim("s", "k", "fp", t(99_000), stale).await.unwrap(),
         IdempotencyClaim::Completed(response())
     );
+}
+
+// ---- plugins ----------------------------------------------------------------------------
+
+/// Uploads `wasm` for `tenant` as a fresh plugin and returns its record.
+async fn upload(
+    db: &Database,
+    tenant: TenantId,
+    wasm: &[u8],
+    order_type: &str,
+    version: &str,
+    at: i64,
+) -> PluginRecord {
+    let record = plugin_record(tenant, wasm, order_type, version, at);
+    let (stored, created) = db.plugins().insert(&record, wasm).await.unwrap();
+    assert!(created);
+    assert_eq!(stored, record);
+    stored
+}
+
+/// `(state, active_order_type, retired_at)` of every activation of the order type, oldest
+/// first.
+async fn history(
+    db: &Database,
+    tenant: TenantId,
+    order_type: &str,
+) -> Vec<(uuid::Uuid, String, Option<String>, Option<i64>)> {
+    order_type_activations::Entity::find()
+        .filter(order_type_activations::Column::TenantId.eq(tenant.0))
+        .filter(order_type_activations::Column::OrderType.eq(order_type))
+        .order_by_asc(order_type_activations::Column::Id)
+        .all(db.connection())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.plugin_id, r.state, r.active_order_type, r.retired_at))
+        .collect()
+}
+
+fn states(history: &[(uuid::Uuid, String, Option<String>, Option<i64>)]) -> Vec<&str> {
+    history.iter().map(|(_, s, _, _)| s.as_str()).collect()
+}
+
+async fn plugin_insert_is_idempotent_per_tenant_and_content_addressed(db: &Database) {
+    let a = create_tenant(db, "A").await;
+    let b = create_tenant(db, "B").await;
+    let repo = db.plugins();
+    let wasm = module_bytes(1);
+
+    let first = upload(db, a.id, &wasm, "grocery", "1.0.0", 1).await;
+
+    // The same bytes again (a new id, a later time): the existing record, no new row.
+    let again = plugin_record(a.id, &wasm, "grocery", "1.0.0", 2);
+    assert_ne!(again.id, first.id);
+    assert_eq!(
+        repo.insert(&again, &wasm).await.unwrap(),
+        (first.clone(), false)
+    );
+    assert_eq!(repo.get(a.id, again.id).await.unwrap(), None);
+
+    // Another tenant uploading the same bytes gets its own record; the bytes are stored once.
+    let theirs = upload(db, b.id, &wasm, "grocery", "1.0.0", 3).await;
+    assert_ne!(theirs.id, first.id);
+    assert_eq!(theirs.sha256, first.sha256);
+    let count_plugins = plugins::Entity::find()
+        .filter(plugins::Column::Sha256.eq(first.sha256.clone()))
+        .count(db.connection())
+        .await
+        .unwrap();
+    assert_eq!(count_plugins, 2);
+    assert_eq!(
+        plugin_modules::Entity::find()
+            .count(db.connection())
+            .await
+            .unwrap(),
+        1
+    );
+    let module = plugin_modules::Entity::find_by_id(first.sha256.clone())
+        .one(db.connection())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(module.size_bytes, i64::try_from(wasm.len()).unwrap());
+    assert_eq!(module.wasm, wasm);
+
+    // Other bytes are another module.
+    let other = module_bytes(2);
+    upload(db, a.id, &other, "grocery", "1.1.0", 4).await;
+    assert_eq!(
+        plugin_modules::Entity::find()
+            .count(db.connection())
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(repo.list(a.id).await.unwrap().len(), 2);
+}
+
+async fn concurrent_identical_uploads_store_one_record(db: &Database) {
+    let tenant = create_tenant(db, "Racers").await;
+    let other = create_tenant(db, "Other racers").await;
+    let wasm = module_bytes(9);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let repo = db.plugins();
+        // Half for each tenant, each upload with its own id.
+        let owner = if i % 2 == 0 { tenant.id } else { other.id };
+        let record = plugin_record(owner, &wasm, "grocery", "1.0.0", i);
+        let wasm = wasm.clone();
+        tasks.push(tokio::spawn(
+            async move { repo.insert(&record, &wasm).await },
+        ));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap().unwrap());
+    }
+    for owner in [tenant.id, other.id] {
+        let mine: Vec<_> = results
+            .iter()
+            .filter(|(r, _)| r.tenant_id == owner)
+            .collect();
+        assert_eq!(mine.len(), 4);
+        assert_eq!(mine.iter().filter(|(_, created)| *created).count(), 1);
+        assert!(mine.iter().all(|(r, _)| *r == mine[0].0));
+        assert_eq!(db.plugins().list(owner).await.unwrap(), [mine[0].0.clone()]);
+    }
+    assert_eq!(
+        plugin_modules::Entity::find()
+            .count(db.connection())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn plugins_are_scoped_by_tenant(db: &Database) {
+    let a = create_tenant(db, "A").await;
+    let b = create_tenant(db, "B").await;
+    let repo = db.plugins();
+
+    // Listed by created_at, then id: uploaded out of order here.
+    let late = upload(db, a.id, &module_bytes(1), "grocery", "2.0.0", 20).await;
+    let early = upload(db, a.id, &module_bytes(2), "food", "1.0.0", 10).await;
+    let mut tie = vec![
+        upload(db, a.id, &module_bytes(3), "grocery", "3.0.0", 30).await,
+        upload(db, a.id, &module_bytes(4), "grocery", "3.0.1", 30).await,
+    ];
+    tie.sort_by_key(|r| r.id);
+    let theirs = upload(db, b.id, &module_bytes(5), "grocery", "1.0.0", 5).await;
+
+    assert_eq!(
+        repo.list(a.id).await.unwrap(),
+        [early.clone(), late.clone(), tie[0].clone(), tie[1].clone()]
+    );
+    assert_eq!(repo.list(b.id).await.unwrap(), [theirs.clone()]);
+    assert!(repo.list(TenantId::new()).await.unwrap().is_empty());
+
+    assert_eq!(repo.get(a.id, late.id).await.unwrap(), Some(late.clone()));
+    assert_eq!(repo.get(b.id, late.id).await.unwrap(), None);
+    assert_eq!(repo.get(a.id, theirs.id).await.unwrap(), None);
+    assert_eq!(repo.get(a.id, PluginId::new()).await.unwrap(), None);
+
+    // Bytes are addressed by content only.
+    assert_eq!(
+        repo.wasm(&theirs.sha256).await.unwrap(),
+        Some(module_bytes(5))
+    );
+    assert_eq!(repo.wasm("0000").await.unwrap(), None);
+}
+
+async fn plugin_bytes_round_trip_exactly(db: &Database) {
+    let tenant = create_tenant(db, "Bytes").await;
+    let repo = db.plugins();
+    // ~1 MiB covering every byte value, runs of 0x00 and 0xFF, and a non-repeating tail.
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    wasm.extend((0..=255_u8).cycle().take(512 * 1024));
+    wasm.extend(std::iter::repeat_n(0x00, 64 * 1024));
+    wasm.extend(std::iter::repeat_n(0xFF, 64 * 1024));
+    let mut x: u32 = 0x9E37_79B9;
+    wasm.extend((0..400 * 1024).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x.to_le_bytes()[0]
+    }));
+    wasm.extend([0x00, 0xFF, 0x00]);
+    assert!(wasm.len() > 1_000_000);
+
+    let record = upload(db, tenant.id, &wasm, "grocery", "1.0.0", 1).await;
+    let read = repo.wasm(&record.sha256).await.unwrap().unwrap();
+    assert_eq!(read.len(), wasm.len());
+    assert!(
+        read == wasm,
+        "the module bytes changed on the way through storage"
+    );
+    assert_eq!(record.size_bytes, i64::try_from(wasm.len()).unwrap());
+
+    // Tiny and all-zero modules too.
+    for bytes in [vec![0x00], vec![0xFF], vec![0_u8; 4096]] {
+        let record = plugin_record(tenant.id, &bytes, "grocery", "0.0.1", 2);
+        repo.insert(&record, &bytes).await.unwrap();
+        assert_eq!(repo.wasm(&record.sha256).await.unwrap(), Some(bytes));
+    }
+}
+
+async fn activation_lifecycle_with_rollback(db: &Database) {
+    let tenant = create_tenant(db, "Lifecycle").await;
+    let repo = db.plugins();
+    let v1 = upload(db, tenant.id, &module_bytes(1), "grocery", "1.0.0", 1).await;
+    let v2 = upload(db, tenant.id, &module_bytes(2), "grocery", "2.0.0", 2).await;
+    let v3 = upload(db, tenant.id, &module_bytes(3), "grocery", "3.0.0", 3).await;
+    let config1 = serde_json::json!({ "max_items": 10 });
+    let config2 = serde_json::json!({ "max_items": 20 });
+
+    // Nothing active yet: nothing to roll back to.
+    assert_eq!(repo.active(tenant.id, "grocery").await.unwrap(), None);
+    assert_eq!(
+        repo.rollback(tenant.id, "grocery", t(5)).await.unwrap(),
+        None
+    );
+
+    let a1 = repo
+        .activate(tenant.id, "grocery", v1.id, &config1, t(10))
+        .await
+        .unwrap();
+    let expected1 = Activation {
+        order_type: "grocery".into(),
+        plugin: v1.clone(),
+        config: config1.clone(),
+        activated_at: t(10),
+    };
+    assert_eq!(a1, expected1);
+    assert_eq!(
+        repo.active(tenant.id, "grocery").await.unwrap(),
+        Some(expected1.clone())
+    );
+    // One activation and no history: rollback has nothing to go back to.
+    assert_eq!(
+        repo.rollback(tenant.id, "grocery", t(11)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        repo.active(tenant.id, "grocery").await.unwrap(),
+        Some(expected1.clone())
+    );
+
+    // v2 supersedes v1.
+    let a2 = repo
+        .activate(tenant.id, "grocery", v2.id, &config2, t(20))
+        .await
+        .unwrap();
+    assert_eq!(a2.plugin, v2);
+    assert_eq!(a2.config, config2);
+    assert_eq!(repo.active(tenant.id, "grocery").await.unwrap(), Some(a2));
+    let h = history(db, tenant.id, "grocery").await;
+    assert_eq!(states(&h), ["superseded", "active"]);
+    assert_eq!(
+        h[0],
+        (
+            v1.id.0,
+            "superseded".into(),
+            None,
+            Some(t(20).timestamp_millis())
+        )
+    );
+    assert_eq!(
+        h[1],
+        (v2.id.0, "active".into(), Some("grocery".into()), None)
+    );
+
+    // Rollback: v1 again, with its own config; v2 is rolled back.
+    let back = repo
+        .rollback(tenant.id, "grocery", t(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let expected_back = Activation {
+        activated_at: t(30),
+        ..expected1.clone()
+    };
+    assert_eq!(back, expected_back);
+    assert_eq!(
+        repo.active(tenant.id, "grocery").await.unwrap(),
+        Some(expected_back.clone())
+    );
+    let h = history(db, tenant.id, "grocery").await;
+    assert_eq!(states(&h), ["active", "rolled_back"]);
+    assert_eq!(
+        h[0],
+        (v1.id.0, "active".into(), Some("grocery".into()), None)
+    );
+    assert_eq!(h[1].3, Some(t(30).timestamp_millis()));
+
+    // No more history: None, and nothing changes (v2, rolled back, is never reinstated).
+    assert_eq!(
+        repo.rollback(tenant.id, "grocery", t(40)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        repo.active(tenant.id, "grocery").await.unwrap(),
+        Some(expected_back.clone())
+    );
+    assert_eq!(
+        states(&history(db, tenant.id, "grocery").await),
+        ["active", "rolled_back"]
+    );
+
+    // Activating after a rollback; rolling that back returns to v1 again.
+    let a3 = repo
+        .activate(tenant.id, "grocery", v3.id, &config2, t(50))
+        .await
+        .unwrap();
+    assert_eq!(a3.plugin, v3);
+    assert_eq!(repo.active(tenant.id, "grocery").await.unwrap(), Some(a3));
+    assert_eq!(
+        states(&history(db, tenant.id, "grocery").await),
+        ["superseded", "rolled_back", "active"]
+    );
+    let back = repo
+        .rollback(tenant.id, "grocery", t(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.plugin, v1);
+    assert_eq!(back.config, config1);
+    assert_eq!(
+        states(&history(db, tenant.id, "grocery").await),
+        ["active", "rolled_back", "rolled_back"]
+    );
+
+    // Re-activating the plugin that is already active makes a new activation (a config
+    // change); the old one is history.
+    let config3 = serde_json::json!({ "max_items": 30 });
+    let again = repo
+        .activate(tenant.id, "grocery", v1.id, &config3, t(70))
+        .await
+        .unwrap();
+    assert_eq!(again.config, config3);
+    let back = repo
+        .rollback(tenant.id, "grocery", t(80))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((back.plugin.id, back.config), (v1.id, config1));
+}
+
+async fn rollback_walks_back_through_the_history(db: &Database) {
+    let tenant = create_tenant(db, "Stack").await;
+    let repo = db.plugins();
+    let mut versions = Vec::new();
+    for i in 0..4_u8 {
+        let v = upload(
+            db,
+            tenant.id,
+            &module_bytes(i),
+            "food",
+            &format!("{i}.0.0"),
+            1,
+        )
+        .await;
+        let config = serde_json::json!({ "v": i });
+        repo.activate(tenant.id, "food", v.id, &config, t(10 * i64::from(i)))
+            .await
+            .unwrap();
+        versions.push(v);
+    }
+    // Back from v3 to v2, v1, v0, then nothing.
+    for i in (0..3_u8).rev() {
+        let back = repo
+            .rollback(tenant.id, "food", t(100))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.plugin, versions[usize::from(i)]);
+        assert_eq!(back.config, serde_json::json!({ "v": i }));
+        assert_eq!(repo.active(tenant.id, "food").await.unwrap(), Some(back));
+    }
+    assert_eq!(
+        repo.rollback(tenant.id, "food", t(200)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        repo.active(tenant.id, "food")
+            .await
+            .unwrap()
+            .map(|a| a.plugin.id),
+        Some(versions[0].id)
+    );
+    assert_eq!(
+        states(&history(db, tenant.id, "food").await),
+        ["active", "rolled_back", "rolled_back", "rolled_back"]
+    );
+}
+
+async fn activating_another_tenants_plugin_fails(db: &Database) {
+    let a = create_tenant(db, "A").await;
+    let b = create_tenant(db, "B").await;
+    let repo = db.plugins();
+    let theirs = upload(db, b.id, &module_bytes(1), "grocery", "1.0.0", 1).await;
+    let config = serde_json::json!({});
+    for plugin in [theirs.id, PluginId::new()] {
+        let err = repo
+            .activate(a.id, "grocery", plugin, &config, t(2))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Internal(m) if m.contains("plugin not found")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(repo.active(a.id, "grocery").await.unwrap(), None);
+    assert!(history(db, a.id, "grocery").await.is_empty());
+
+    // A's activations are invisible to B and the other way round.
+    let mine = upload(db, a.id, &module_bytes(1), "grocery", "1.0.0", 1).await;
+    repo.activate(a.id, "grocery", mine.id, &config, t(3))
+        .await
+        .unwrap();
+    assert_eq!(repo.active(b.id, "grocery").await.unwrap(), None);
+    assert!(repo.active_all(b.id).await.unwrap().is_empty());
+    assert_eq!(repo.rollback(b.id, "grocery", t(4)).await.unwrap(), None);
+    assert!(repo.active(a.id, "grocery").await.unwrap().is_some());
+}
+
+async fn concurrent_activations_leave_one_active(db: &Database) {
+    let tenant = create_tenant(db, "Concurrent").await;
+    let mut plugins_ = Vec::new();
+    for i in 0..10_u8 {
+        plugins_.push(
+            upload(
+                db,
+                tenant.id,
+                &module_bytes(i),
+                "grocery",
+                &format!("{i}.0.0"),
+                1,
+            )
+            .await,
+        );
+    }
+    let mut tasks = Vec::new();
+    for (i, plugin) in plugins_.iter().enumerate() {
+        let repo = db.plugins();
+        let (tenant_id, plugin_id) = (tenant.id, plugin.id);
+        tasks.push(tokio::spawn(async move {
+            let config = serde_json::json!({ "writer": i });
+            repo.activate(tenant_id, "grocery", plugin_id, &config, t(10))
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let active_rows = order_type_activations::Entity::find()
+        .filter(order_type_activations::Column::TenantId.eq(tenant.id.0))
+        .filter(order_type_activations::Column::State.eq("active"))
+        .count(db.connection())
+        .await
+        .unwrap();
+    assert_eq!(active_rows, 1);
+    let h = history(db, tenant.id, "grocery").await;
+    assert_eq!(h.len(), 10);
+    assert_eq!(states(&h).iter().filter(|s| **s == "superseded").count(), 9);
+    // The newest activation (by id) is the active one.
+    assert_eq!(h[9].1, "active");
+    let active = repo_active(db, tenant.id, "grocery").await.unwrap();
+    assert!(plugins_.contains(&active.plugin));
+    assert_eq!(active.plugin.id.0, h[9].0);
+
+    // Concurrent rollbacks each step back once; one activation stays active.
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let repo = db.plugins();
+        let tenant_id = tenant.id;
+        tasks.push(tokio::spawn(async move {
+            repo.rollback(tenant_id, "grocery", t(20)).await
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().is_some());
+    }
+    let h = history(db, tenant.id, "grocery").await;
+    assert_eq!(
+        states(&h),
+        [
+            "superseded",
+            "superseded",
+            "superseded",
+            "superseded",
+            "superseded",
+            "superseded",
+            "active",
+            "rolled_back",
+            "rolled_back",
+            "rolled_back"
+        ]
+    );
+    assert_eq!(
+        repo_active(db, tenant.id, "grocery")
+            .await
+            .unwrap()
+            .plugin
+            .id
+            .0,
+        h[6].0
+    );
+}
+
+async fn repo_active(db: &Database, tenant: TenantId, order_type: &str) -> Option<Activation> {
+    db.plugins().active(tenant, order_type).await.unwrap()
+}
+
+async fn active_all_lists_every_order_type(db: &Database) {
+    let tenant = create_tenant(db, "All").await;
+    let other = create_tenant(db, "Other").await;
+    let repo = db.plugins();
+    assert!(repo.active_all(tenant.id).await.unwrap().is_empty());
+
+    let grocery = upload(db, tenant.id, &module_bytes(1), "grocery", "1.0.0", 1).await;
+    let grocery2 = upload(db, tenant.id, &module_bytes(2), "grocery", "2.0.0", 2).await;
+    let food = upload(db, tenant.id, &module_bytes(3), "food", "1.0.0", 3).await;
+    let theirs = upload(db, other.id, &module_bytes(3), "food", "1.0.0", 3).await;
+
+    // Activated out of alphabetical order; superseded rows are not listed.
+    let g1 = serde_json::json!({ "max_items": 1 });
+    let g2 = serde_json::json!({ "max_items": 2 });
+    let f = serde_json::json!({ "hot": true });
+    repo.activate(tenant.id, "grocery", grocery.id, &g1, t(10))
+        .await
+        .unwrap();
+    let active_grocery = repo
+        .activate(tenant.id, "grocery", grocery2.id, &g2, t(11))
+        .await
+        .unwrap();
+    let active_food = repo
+        .activate(tenant.id, "food", food.id, &f, t(12))
+        .await
+        .unwrap();
+    repo.activate(other.id, "food", theirs.id, &f, t(13))
+        .await
+        .unwrap();
+
+    let all = repo.active_all(tenant.id).await.unwrap();
+    assert_eq!(all, [active_food.clone(), active_grocery.clone()]);
+    assert_eq!(all[0].plugin, food);
+    assert_eq!(all[1].plugin, grocery2);
+    assert_eq!(repo.active_all(other.id).await.unwrap().len(), 1);
+
+    // Rolling one order type back leaves the other alone.
+    repo.rollback(tenant.id, "grocery", t(20))
+        .await
+        .unwrap()
+        .unwrap();
+    let all = repo.active_all(tenant.id).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0], active_food);
+    assert_eq!(all[1].plugin, grocery);
+    assert_eq!(all[1].config, g1);
+}
+
+async fn activation_config_round_trips_exactly(db: &Database) {
+    let tenant = create_tenant(db, "Config").await;
+    let repo = db.plugins();
+    let plugin = upload(db, tenant.id, &module_bytes(1), "grocery", "1.0.0", 1).await;
+
+    // Floats that need all 17 significant digits, from a fixed pseudo-random sequence.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let floats: Vec<f64> = (0..500)
+        .filter_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let f = f64::from_bits(x);
+            f.is_finite().then_some(f)
+        })
+        .collect();
+    let config = serde_json::json!({
+        "text": "ünïcödé \u{1F6D2} \"quoted\" \\ back\\slash \n newline \u{0} nul",
+        "numbers": [0, -1, 1.5, 0.1, 0.30000000000000004, 1e-300, 2.2250738585072014e-308,
+                    1.7976931348623157e308, -0.0, u64::MAX, i64::MIN],
+        "floats": floats,
+        "nested": { "z": [true, false, null, {}, []], "a": { "deep": { "er": "est" } } },
+        "empty_string": "",
+    });
+    let activation = repo
+        .activate(tenant.id, "grocery", plugin.id, &config, t(2))
+        .await
+        .unwrap();
+    assert_eq!(activation.config, config);
+    let read = repo.active(tenant.id, "grocery").await.unwrap().unwrap();
+    assert!(
+        read.config == config,
+        "the config changed on the way through storage"
+    );
+    assert_eq!(read.plugin.info.config_schema, plugin.info.config_schema);
+
+    // Scalars and arrays are configs too.
+    for config in [
+        serde_json::json!(null),
+        serde_json::json!([1, "two"]),
+        serde_json::json!(3),
+    ] {
+        repo.activate(tenant.id, "grocery", plugin.id, &config, t(3))
+            .await
+            .unwrap();
+        assert_eq!(
+            repo.active(tenant.id, "grocery")
+                .await
+                .unwrap()
+                .unwrap()
+                .config,
+            config
+        );
+    }
 }
 
 // ---- SQLite-specific ----------------------------------------------------------------------

@@ -117,7 +117,8 @@ pub struct CartHandle {
 pub async fn spawn_app(backend: Backend) -> TestApp {
     let database_url = fresh_database(backend).await;
     let operator_token = format!("op-{}", Uuid::new_v4());
-    let settings = Settings::for_tests(database_url, operator_token.clone());
+    let data_dir = scratch_dir().join(Uuid::new_v4().simple().to_string());
+    let settings = Settings::for_tests(database_url, operator_token.clone(), data_dir);
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -209,6 +210,15 @@ impl TestApp {
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         body(res).await
+    }
+
+    pub async fn delete_catalog_item(&self, tenant: &Tenant, sku: &str) {
+        let res = self
+            .admin(tenant, Method::DELETE, &format!("/v1/admin/catalog/items/{sku}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
 
     pub async fn put_config(&self, tenant: &Tenant, config: Value) {

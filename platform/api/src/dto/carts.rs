@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use trolley_core::domain::{CartView, Line, LineView};
+use trolley_core::domain::{CartView, FulfillmentRules, Judgement, Line, LineView, Violation};
 
 /// `POST /v1/carts`. A customer token makes a customer cart (or returns the customer's live
 /// one); without one the cart is a guest cart and the answer carries its `cart_token`.
@@ -55,13 +55,58 @@ pub struct FeeResponse {
     pub amount: Decimal,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ViolationResponse {
     pub code: String,
     pub message: String,
     pub line_id: Option<Uuid>,
     /// `reject`, `block_checkout` or `warning`.
     pub severity: String,
+}
+
+impl From<&Violation> for ViolationResponse {
+    fn from(v: &Violation) -> Self {
+        Self {
+            code: v.code.clone(),
+            message: v.message.clone(),
+            line_id: v.line_id.map(|id| id.0),
+            severity: v.severity.as_str().to_owned(),
+        }
+    }
+}
+
+/// How the cart's order type allows it to be fulfilled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FulfillmentResponse {
+    /// Empty means any mode.
+    pub allowed_modes: Vec<String>,
+    pub lead_time_minutes: Option<u32>,
+    /// `cold_chain`, `age_check`, `prescription`, `delivery_slot` …
+    pub requirements: Vec<String>,
+    #[schema(value_type = Option<String>)]
+    pub max_distance_km: Option<Decimal>,
+    pub notes: Vec<String>,
+}
+
+impl From<&FulfillmentRules> for FulfillmentResponse {
+    fn from(f: &FulfillmentRules) -> Self {
+        Self {
+            allowed_modes: f.allowed_modes.clone(),
+            lead_time_minutes: f.lead_time_minutes,
+            requirements: f.requirements.clone(),
+            max_distance_km: f.max_distance_km,
+            notes: f.notes.clone(),
+        }
+    }
+}
+
+/// The plugin version that judged (priced) this cart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginRef {
+    pub order_type: String,
+    pub plugin_id: Uuid,
+    pub version: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,9 +209,13 @@ pub struct CartResponse {
     pub total: Decimal,
     /// Findings of the cart's order-type plugin.
     pub violations: Vec<ViolationResponse>,
-    /// Fulfillment rules from the cart's order-type plugin, once it has one.
-    #[schema(value_type = Option<Object>)]
-    pub fulfillment: Option<serde_json::Value>,
+    /// Fulfillment rules from the cart's order-type plugin.
+    pub fulfillment: Option<FulfillmentResponse>,
+    /// The plugin version that judged this cart, if one did.
+    pub plugin: Option<PluginRef>,
+    /// `ok` (judged by `plugin`), `none` (no order type or no active plugin) or
+    /// `unavailable` (the plugin failed and the tenant fails open: no fees or violations).
+    pub plugin_status: String,
     pub customer_id: Option<String>,
     /// Request context passed to order-type plugins.
     pub context: BTreeMap<String, String>,
@@ -200,17 +249,23 @@ impl From<&CartView> for CartResponse {
                 })
                 .collect(),
             total: v.total,
-            violations: v
-                .violations
-                .iter()
-                .map(|x| ViolationResponse {
-                    code: x.code.clone(),
-                    message: x.message.clone(),
-                    line_id: x.line_id.map(|id| id.0),
-                    severity: x.severity.as_str().to_owned(),
-                })
-                .collect(),
-            fulfillment: None,
+            violations: v.violations.iter().map(ViolationResponse::from).collect(),
+            fulfillment: v.fulfillment.as_ref().map(FulfillmentResponse::from),
+            plugin: match &v.judgement {
+                Judgement::Judged(by) => Some(PluginRef {
+                    order_type: by.order_type.clone(),
+                    plugin_id: by.plugin_id.0,
+                    version: by.version.clone(),
+                    sha256: by.sha256.clone(),
+                }),
+                _ => None,
+            },
+            plugin_status: match &v.judgement {
+                Judgement::NotJudged => "none",
+                Judgement::Judged(_) => "ok",
+                Judgement::Unavailable { .. } => "unavailable",
+            }
+            .to_owned(),
             customer_id: v.customer_id.clone(),
             context: v.context.clone(),
             merged_into: v.merged_into.map(|id| id.0),
@@ -220,4 +275,62 @@ impl From<&CartView> for CartResponse {
             cart_token: None,
         }
     }
+}
+
+/// `POST /v1/carts/{cart_id}/merge`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The guest cart to absorb. Equal to `{cart_id}`: adopt that guest cart as the
+    /// customer's own (when they have no live cart yet).
+    pub source_cart_id: Uuid,
+    /// The guest cart's token, proving the caller holds it.
+    pub source_cart_token: String,
+    /// `sum`, `latest`, `keep_target`, `keep_source` or `review`; the tenant's default if
+    /// omitted.
+    pub policy: Option<crate::dto::tenants::MergePolicyDto>,
+}
+
+/// What the merge did to one line key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeOutcomeResponse {
+    /// Canonical line key (sku, attributes, seller, fulfillment).
+    pub line_key: String,
+    pub sku: String,
+    /// The resulting line in the merged cart; null when nothing was added.
+    pub line_id: Option<Uuid>,
+    /// `added`, `summed`, `kept_target`, `kept_source`, `conflict_surfaced`, `capped` or
+    /// `dropped_unavailable`.
+    pub outcome: String,
+    pub target_quantity: Option<u32>,
+    pub source_quantity: Option<u32>,
+    /// Quantity in the merged cart (0: not added).
+    pub quantity: u32,
+    /// `max_quantity`, `max_lines`, `not_in_catalog`, `incompatible_order_type`, `adopted`.
+    pub reason: Option<String>,
+}
+
+impl From<&trolley_core::domain::merge::LineOutcome> for MergeOutcomeResponse {
+    fn from(o: &trolley_core::domain::merge::LineOutcome) -> Self {
+        Self {
+            line_key: o.line_key.clone(),
+            sku: o.sku.clone(),
+            line_id: o.line_id.map(|id| id.0),
+            outcome: o.outcome.as_str().to_owned(),
+            target_quantity: o.target_quantity,
+            source_quantity: o.source_quantity,
+            quantity: o.quantity,
+            reason: o.reason.clone(),
+        }
+    }
+}
+
+/// The merged cart and every line's outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeResponse {
+    pub cart: CartResponse,
+    pub outcomes: Vec<MergeOutcomeResponse>,
+    pub policy: String,
+    /// True when this source had been merged already: the first merge's outcomes.
+    pub replayed: bool,
 }

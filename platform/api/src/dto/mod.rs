@@ -3,4 +3,5 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod plugins;
 pub mod tenants;

@@ -179,6 +179,18 @@ mod defaults {
     }
 }
 
+impl From<MergePolicyDto> for MergePolicy {
+    fn from(p: MergePolicyDto) -> Self {
+        match p {
+            MergePolicyDto::Sum => MergePolicy::Sum,
+            MergePolicyDto::Latest => MergePolicy::Latest,
+            MergePolicyDto::KeepTarget => MergePolicy::KeepTarget,
+            MergePolicyDto::KeepSource => MergePolicy::KeepSource,
+            MergePolicyDto::Review => MergePolicy::Review,
+        }
+    }
+}
+
 impl From<&TenantConfig> for TenantConfigDto {
     fn from(c: &TenantConfig) -> Self {
         Self {
@@ -208,13 +220,7 @@ impl From<TenantConfigDto> for TenantConfig {
     fn from(d: TenantConfigDto) -> Self {
         Self {
             category_order_types: d.category_order_types,
-            merge_policy: match d.merge_policy {
-                MergePolicyDto::Sum => MergePolicy::Sum,
-                MergePolicyDto::Latest => MergePolicy::Latest,
-                MergePolicyDto::KeepTarget => MergePolicy::KeepTarget,
-                MergePolicyDto::KeepSource => MergePolicy::KeepSource,
-                MergePolicyDto::Review => MergePolicy::Review,
-            },
+            merge_policy: d.merge_policy.into(),
             guest_ttl_days: d.guest_ttl_days,
             customer_ttl_days: d.customer_ttl_days,
             checkout_ttl_minutes: d.checkout_ttl_minutes,

@@ -1,6 +1,6 @@
 //! Tenant admin: catalog and configuration.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 
 use trolley_core::domain::Sku;
 
@@ -85,6 +85,27 @@ pub async fn get_item(
     let sku = Sku::parse(&path)?;
     let item = state.catalog.get(&tenant, &sku).await?;
     Ok(HttpResponse::Ok().json(CatalogItemResponse::from(&item)))
+}
+
+/// Discontinues a catalog item: it can no longer be added to carts; carts that hold it
+/// show the line as `unavailable`.
+#[utoipa::path(tag = "catalog", security(("admin_key" = [])),
+    params(("sku" = String, Path)),
+    responses(
+        (status = 204, description = "Discontinued"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/items/{sku}")]
+pub async fn delete_item(
+    TenantAdmin(tenant): TenantAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let sku = Sku::parse(&path)?;
+    state.catalog.delete(&tenant, &sku).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The tenant's configuration.

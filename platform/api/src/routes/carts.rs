@@ -10,7 +10,10 @@ use trolley_core::domain::{Attributes, CartId, CartView, LineId, Sku};
 use trolley_core::service::AddLineRequest as AddLine;
 
 use crate::auth::Storefront;
-use crate::dto::carts::{AddLineRequest, CartResponse, PatchLineRequest, RemoveLineQuery};
+use crate::dto::carts::{
+    AddLineRequest, CartResponse, MergeOutcomeResponse, MergeRequest, MergeResponse,
+    PatchLineRequest, RemoveLineQuery,
+};
 use crate::error::{Problem, Result};
 use crate::extract::{IfMatch, etag};
 use crate::state::AppState;
@@ -264,4 +267,52 @@ pub async fn put_context(
         .set_context(&shopper, CartId(path.into_inner()), body.into_inner(), pre)
         .await?;
     Ok(cart_ok(&view))
+}
+
+/// Merges a guest cart (proven by its token) into the signed-in customer's cart under a
+/// policy; every line's outcome is in the answer, the guest cart becomes `merged`. Merging
+/// the same guest cart again answers the first result. With `source_cart_id` equal to
+/// `{cart_id}`, the guest cart is adopted as the customer's cart instead.
+#[utoipa::path(tag = "carts",
+    security(("storefront_key" = [], "customer_token" = [])),
+    params(("cart_id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, body = MergeResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "cart_frozen, cart_merged"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/carts/{cart_id}/merge")]
+pub async fn merge_carts(
+    Storefront(shopper): Storefront,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    IfMatch(pre): IfMatch,
+    body: web::Json<MergeRequest>,
+) -> Result<HttpResponse> {
+    let body = body.into_inner();
+    let result = state
+        .carts
+        .merge(
+            &shopper,
+            CartId(path.into_inner()),
+            CartId(body.source_cart_id),
+            &body.source_cart_token,
+            body.policy.map(Into::into),
+            pre,
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(result.cart.version)))
+        .json(MergeResponse {
+            cart: CartResponse::from(&result.cart),
+            outcomes: result.outcomes.iter().map(MergeOutcomeResponse::from).collect(),
+            policy: result.policy.as_str().to_owned(),
+            replayed: result.replayed,
+        }))
 }

@@ -5,6 +5,7 @@ mod admin;
 mod carts;
 mod ops;
 mod platform;
+mod plugins;
 
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
@@ -27,10 +28,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
                     .app_data(json_config(BATCH_LIMIT))
                     .service(admin::put_item)
                     .service(admin::batch_items)
-                    .service(admin::get_item),
+                    .service(admin::get_item)
+                    .service(admin::delete_item),
             )
             .service(admin::get_config)
             .service(admin::put_config)
+            .service(plugins::upload_plugin)
+            .service(plugins::list_plugins)
+            .service(plugins::get_plugin)
+            .service(plugins::list_order_types)
+            .service(plugins::activate_order_type)
+            .service(plugins::rollback_order_type)
             .service(carts::create_cart)
             .service(carts::get_my_cart)
             .service(carts::get_cart)
@@ -38,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(carts::patch_line)
             .service(carts::delete_line)
             .service(carts::clear_lines)
-            .service(carts::put_context),
+            .service(carts::put_context)
+            .service(carts::merge_carts),
     );
 }

@@ -76,6 +76,35 @@ impl CartOwner {
     }
 }
 
+/// Which side of a merge conflict a line is, while the shopper has not resolved it
+/// (`review` merge policy). Both sides share one line key; the next mutation of either
+/// resolves the conflict in its favour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewSide {
+    /// The line the customer's cart already had.
+    Target,
+    /// The guest cart's version of the same line.
+    Source,
+}
+
+impl ReviewSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewSide::Target => "target",
+            ReviewSide::Source => "source",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "target" => Some(ReviewSide::Target),
+            "source" => Some(ReviewSide::Source),
+            _ => None,
+        }
+    }
+}
+
 /// One line of a cart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
@@ -89,6 +118,8 @@ pub struct Line {
     pub price_revision: i64,
     pub category: String,
     pub title: Option<String>,
+    /// Set while the line is one side of an unresolved merge conflict.
+    pub review: Option<ReviewSide>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -96,6 +127,19 @@ pub struct Line {
 impl Line {
     pub fn sku(&self) -> &Sku {
         &self.key.sku
+    }
+
+    pub fn needs_review(&self) -> bool {
+        self.review.is_some()
+    }
+
+    /// The key the line is stored under: unique within its cart. The source side of a
+    /// review conflict shares its line key with the target side, so it is told apart.
+    pub fn storage_key(&self) -> String {
+        match self.review {
+            Some(ReviewSide::Source) => format!("{}#review-source", self.key.canonical()),
+            _ => self.key.canonical(),
+        }
     }
 
     /// Unit price × quantity, rounded to the currency.
@@ -136,6 +180,21 @@ pub enum CartEvent {
     },
     ContextReplaced {
         keys: usize,
+    },
+    /// A merge conflict was resolved by a mutation of one side; the other side is gone.
+    ReviewResolved {
+        kept: LineId,
+        removed: LineId,
+    },
+    /// A guest cart became a customer's cart.
+    CartAdopted {
+        customer_id: String,
+    },
+    /// A guest cart was merged into this one.
+    CartMerged {
+        source: CartId,
+        policy: crate::domain::MergePolicy,
+        counts: BTreeMap<String, usize>,
     },
 }
 
@@ -237,6 +296,11 @@ impl Cart {
         self.lines.iter().map(Line::total).sum()
     }
 
+    /// Refuses a cart that cannot change (frozen, merged, converted, expired).
+    pub fn ensure_active(&self) -> Result<(), CoreError> {
+        self.ensure_mutable()
+    }
+
     fn ensure_mutable(&self) -> Result<(), CoreError> {
         match self.status {
             CartStatus::Active => Ok(()),
@@ -269,6 +333,44 @@ impl Cart {
         Ok(index)
     }
 
+    /// Resolves a review conflict in favour of the line at `index`: its flag is cleared
+    /// and its twin (the other side of the same key) removed. Returns the event, and the
+    /// index of the kept line after the removal.
+    fn resolve_review(&mut self, index: usize) -> (Option<CartEvent>, usize) {
+        let Some(side) = self.lines[index].review else {
+            return (None, index);
+        };
+        let key = self.lines[index].key.clone();
+        let kept = self.lines[index].id;
+        self.lines[index].review = None;
+        let twin = self
+            .lines
+            .iter()
+            .position(|l| l.key == key && l.review.is_some_and(|s| s != side));
+        match twin {
+            Some(t) => {
+                let removed = self.lines.remove(t).id;
+                let index = if t < index { index - 1 } else { index };
+                (Some(CartEvent::ReviewResolved { kept, removed }), index)
+            }
+            None => (None, index),
+        }
+    }
+
+    /// The cart after its owner changed to a customer (adoption at login).
+    pub fn adopted(self, rules: &Rules) -> Changed {
+        let customer = self.owner.customer_id().map(str::to_owned);
+        let event = CartEvent::CartAdopted {
+            customer_id: customer.unwrap_or_default(),
+        };
+        self.touched(rules, vec![event])
+    }
+
+    /// [`Self::touched`] for sibling modules of the domain (merge).
+    pub(crate) fn touched_by(self, rules: &Rules, events: Vec<CartEvent>) -> Changed {
+        self.touched(rules, events)
+    }
+
     /// Records a mutation: bumps the version and the idle deadline.
     fn touched(mut self, rules: &Rules, events: Vec<CartEvent>) -> Changed {
         self.version += 1;
@@ -299,7 +401,10 @@ impl Cart {
             self.lines.clear();
         }
 
-        if let Some(line) = self.lines.iter_mut().find(|l| l.key == add.key) {
+        if let Some(found) = self.lines.iter().position(|l| l.key == add.key) {
+            let (resolved, index) = self.resolve_review(found);
+            events.extend(resolved);
+            let line = &mut self.lines[index];
             let from = line.quantity.get();
             let wanted = i64::from(from) + add.quantity;
             let to = Quantity::parse(wanted, &rules.limits)?;
@@ -325,6 +430,7 @@ impl Cart {
                 price_revision: add.item.price_revision,
                 category: add.item.category.clone(),
                 title: add.item.title.clone(),
+                review: None,
                 created_at: rules.now,
                 updated_at: rules.now,
             };
@@ -350,20 +456,23 @@ impl Cart {
         self.ensure_mutable()?;
         let index = self.line_index(line_id, expected_line_version)?;
         let quantity = Quantity::parse(quantity, &rules.limits)?;
+        // Touching either side of a merge conflict resolves it in that side's favour.
+        let (resolved, index) = self.resolve_review(index);
+        let mut events: Vec<CartEvent> = resolved.into_iter().collect();
         let line = &mut self.lines[index];
-        if line.quantity == quantity {
+        if line.quantity == quantity && events.is_empty() {
             return Ok(Changed::unchanged(self));
         }
         let from = line.quantity.get();
         line.quantity = quantity;
         line.line_version += 1;
         line.updated_at = rules.now;
-        let event = CartEvent::LineQuantityChanged {
+        events.push(CartEvent::LineQuantityChanged {
             line_id,
             from,
             to: quantity.get(),
-        };
-        Ok(self.touched(rules, vec![event]))
+        });
+        Ok(self.touched(rules, events))
     }
 
     /// Removes a line.
@@ -376,6 +485,15 @@ impl Cart {
         self.ensure_mutable()?;
         let index = self.line_index(line_id, expected_line_version)?;
         let line = self.lines.remove(index);
+        // Removing one side of a merge conflict leaves the other side, no longer in doubt.
+        if let Some(side) = line.review
+            && let Some(twin) = self
+                .lines
+                .iter_mut()
+                .find(|l| l.key == line.key && l.review.is_some_and(|s| s != side))
+        {
+            twin.review = None;
+        }
         let event = CartEvent::LineRemoved {
             line_id,
             sku: line.key.sku,

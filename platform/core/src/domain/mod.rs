@@ -5,6 +5,7 @@ pub mod cart;
 pub mod catalog;
 pub mod ids;
 pub mod line_key;
+pub mod merge;
 pub mod money;
 pub mod plugin;
 pub mod quantity;
@@ -12,7 +13,7 @@ pub mod secret;
 pub mod tenant;
 pub mod view;
 
-pub use cart::{Cart, CartEvent, CartOwner, CartStatus, Changed, Line};
+pub use cart::{Cart, CartEvent, CartOwner, CartStatus, Changed, Line, ReviewSide};
 pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
 pub use ids::{CartId, LineId, TenantId};
 pub use line_key::{Attributes, LineKey, Sku};
@@ -23,4 +24,6 @@ pub use plugin::{
 };
 pub use quantity::{CartLimits, Quantity};
 pub use tenant::{MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus};
-pub use view::{Availability, CartView, Fee, LineView, Severity, Violation};
+pub use view::{
+    Availability, CartView, Fee, Judgement, LineView, PricedBy, Severity, Violation,
+};

@@ -46,6 +46,30 @@ pub enum MergePolicy {
     Review,
 }
 
+impl MergePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergePolicy::Sum => "sum",
+            MergePolicy::Latest => "latest",
+            MergePolicy::KeepTarget => "keep_target",
+            MergePolicy::KeepSource => "keep_source",
+            MergePolicy::Review => "review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            MergePolicy::Sum,
+            MergePolicy::Latest,
+            MergePolicy::KeepTarget,
+            MergePolicy::KeepSource,
+            MergePolicy::Review,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
 /// What a cart read does when the order-type plugin fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

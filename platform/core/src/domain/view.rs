@@ -13,6 +13,7 @@ use super::catalog::CatalogItem;
 use super::ids::{CartId, LineId};
 use super::line_key::{Attributes, Sku};
 use super::money::Currency;
+use super::plugin::{Evaluation, FulfillmentRules, PluginId};
 
 /// Whether a line can still be had. Inventory tracking is not in place yet, so every sku
 /// that is still in the catalog is untracked (always available, SPEC §1); one that left
@@ -91,6 +92,28 @@ pub struct LineView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Which plugin version judged (priced) a cart view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricedBy {
+    pub order_type: String,
+    pub plugin_id: PluginId,
+    pub version: String,
+    pub sha256: String,
+}
+
+/// What the order type had to say about a cart view.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Judgement {
+    /// The cart has no order type, or no plugin is active for it.
+    #[default]
+    NotJudged,
+    /// The plugin answered.
+    Judged(PricedBy),
+    /// The plugin failed and the tenant's fail mode is `open`: the cart is shown without
+    /// fees, violations or fulfillment rules.
+    Unavailable { order_type: String, reason: String },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CartView {
     pub cart_id: CartId,
@@ -103,6 +126,8 @@ pub struct CartView {
     /// The order type's fees and findings; empty while the cart has no order-type plugin.
     pub fees: Vec<Fee>,
     pub violations: Vec<Violation>,
+    pub fulfillment: Option<FulfillmentRules>,
+    pub judgement: Judgement,
     /// Subtotal plus fees.
     pub total: Decimal,
     pub customer_id: Option<String>,
@@ -141,7 +166,7 @@ impl CartView {
                     } else {
                         Availability::Unavailable
                     },
-                    needs_review: false,
+                    needs_review: line.needs_review(),
                     updated_at: line.updated_at,
                 }
             })
@@ -161,6 +186,8 @@ impl CartView {
             // cart yet), so the total is the subtotal.
             fees: Vec::new(),
             violations: Vec::new(),
+            fulfillment: None,
+            judgement: Judgement::NotJudged,
             total: subtotal,
             customer_id: cart.owner.customer_id().map(str::to_owned),
             context: cart.context.clone(),
@@ -169,5 +196,37 @@ impl CartView {
             updated_at: cart.updated_at,
             expires_at: cart.expires_at,
         }
+    }
+}
+
+impl CartView {
+    /// Applies an order type's evaluation: its fees (rounded to the currency), violations
+    /// and fulfillment rules, and the total they make.
+    pub fn judged(mut self, evaluation: Evaluation, by: PricedBy) -> Self {
+        let currency = self.currency;
+        self.fees = evaluation
+            .fees
+            .into_iter()
+            .map(|mut fee| {
+                fee.amount = currency.round(fee.amount);
+                fee.amount.rescale(currency.exponent());
+                fee
+            })
+            .collect();
+        self.violations = evaluation.violations;
+        self.fulfillment = Some(evaluation.fulfillment);
+        self.total = self.subtotal + self.fees.iter().map(|f| f.amount).sum::<Decimal>();
+        self.total.rescale(currency.exponent());
+        self.judgement = Judgement::Judged(by);
+        self
+    }
+
+    /// Violations that refuse the mutation that caused them.
+    pub fn rejections(&self) -> Vec<Violation> {
+        self.violations
+            .iter()
+            .filter(|v| v.severity == Severity::Reject)
+            .cloned()
+            .collect()
     }
 }

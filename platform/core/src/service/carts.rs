@@ -9,10 +9,14 @@ use std::sync::Arc;
 use crate::domain::cart::{AddLine, Rules};
 use crate::domain::secret;
 use crate::domain::{
-    Attributes, Cart, CartEvent, CartId, CartOwner, CartView, Changed, LineId, LineKey, Sku, Tenant,
+    Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Changed, LineId,
+    LineKey, Sku, Tenant,
 };
 use crate::error::{CoreError, StoreError};
-use crate::ports::{CartCache, CartRepository, CatalogRepository, Clock};
+use crate::domain::merge::LineOutcome;
+use crate::domain::{CartStatus, MergePolicy};
+use crate::ports::{CartCache, CartRepository, CatalogRepository, Clock, MergeRecord};
+use crate::service::judge::OrderTypeJudge;
 
 /// How many times a mutation re-reads and re-applies after losing a race. Every lost race
 /// means another writer won, so the cart always makes progress; the bound only stops a
@@ -74,6 +78,16 @@ pub struct AddLineRequest {
     pub replace_incompatible: bool,
 }
 
+/// A merge's answer: the merged cart and what happened to every line.
+#[derive(Debug, Clone)]
+pub struct MergeResult {
+    pub cart: CartView,
+    pub outcomes: Vec<LineOutcome>,
+    pub policy: MergePolicy,
+    /// This source was merged before; the first merge's outcomes are answered again.
+    pub replayed: bool,
+}
+
 /// A cart just created, with its guest token when it has one (shown once).
 #[derive(Debug, Clone)]
 pub struct CreatedCart {
@@ -88,6 +102,7 @@ pub struct CartService {
     carts: Arc<dyn CartRepository>,
     catalog: Arc<dyn CatalogRepository>,
     cache: Arc<dyn CartCache>,
+    judge: Arc<OrderTypeJudge>,
     clock: Arc<dyn Clock>,
 }
 
@@ -96,12 +111,14 @@ impl CartService {
         carts: Arc<dyn CartRepository>,
         catalog: Arc<dyn CatalogRepository>,
         cache: Arc<dyn CartCache>,
+        judge: Arc<OrderTypeJudge>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             carts,
             catalog,
             cache,
+            judge,
             clock,
         }
     }
@@ -136,7 +153,7 @@ impl CartService {
                     .await?
                 {
                     return Ok(CreatedCart {
-                        view: self.assemble(&existing).await?,
+                        view: self.assemble(tenant, &existing).await?,
                         cart_token: None,
                         created: false,
                     });
@@ -164,7 +181,7 @@ impl CartService {
                     .await?
                     .ok_or(CoreError::Contention)?;
                 return Ok(CreatedCart {
-                    view: self.assemble(&existing).await?,
+                    view: self.assemble(tenant, &existing).await?,
                     cart_token: None,
                     created: false,
                 });
@@ -174,7 +191,7 @@ impl CartService {
         emit(&cart, &[event]);
         self.cache.put(&cart).await;
         Ok(CreatedCart {
-            view: self.assemble(&cart).await?,
+            view: self.assemble(tenant, &cart).await?,
             cart_token: token,
             created: true,
         })
@@ -185,7 +202,7 @@ impl CartService {
     pub async fn get(&self, shopper: &Shopper, id: CartId) -> Result<CartView, CoreError> {
         let cart = self.load_cached(shopper, id).await?;
         shopper.authorize(&cart)?;
-        self.assemble(&cart).await
+        self.assemble(&shopper.tenant, &cart).await
     }
 
     /// The signed-in customer's live cart, from any device.
@@ -200,7 +217,7 @@ impl CartService {
             .find_live_for_customer(shopper.tenant.id, customer)
             .await?
             .ok_or(CoreError::CartNotFound)?;
-        self.assemble(&cart).await
+        self.assemble(&shopper.tenant, &cart).await
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id, sku = %req.sku))]
@@ -306,6 +323,167 @@ impl CartService {
         .await
     }
 
+    /// Merges a guest cart (proven by its token) into the signed-in customer's cart
+    /// (`target`), under `policy` or the tenant's default. Merging a guest cart into itself
+    /// adopts it: it becomes the customer's cart, if they have no live cart yet. Merging the
+    /// same source again answers the first result.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %target, source = %source))]
+    pub async fn merge(
+        &self,
+        shopper: &Shopper,
+        target: CartId,
+        source: CartId,
+        source_token: &str,
+        policy: Option<MergePolicy>,
+        pre: Precondition,
+    ) -> Result<MergeResult, CoreError> {
+        let tenant = &shopper.tenant;
+        let customer = shopper
+            .customer_id
+            .clone()
+            .ok_or(CoreError::Unauthenticated)?;
+        let policy = policy.unwrap_or(tenant.config.merge_policy);
+        let guest = Shopper {
+            tenant: tenant.clone(),
+            customer_id: None,
+            cart_token: Some(source_token.to_owned()),
+        };
+        if target == source {
+            return self.adopt(shopper, &guest, source, &customer, pre).await;
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let target_cart = self.load_for_write(shopper, target, pre).await?;
+            let source_cart = self
+                .carts
+                .load(tenant.id, source)
+                .await?
+                .ok_or(CoreError::CartNotFound)?;
+            guest.authorize(&source_cart)?;
+            if source_cart.status == CartStatus::Merged {
+                if let Some(record) = self.carts.merge_record(tenant.id, source).await?
+                    && record.target_cart_id == target
+                {
+                    // Idempotent: the first merge's answer, with the cart as it is now.
+                    return Ok(MergeResult {
+                        cart: self.assemble(tenant, &target_cart).await?,
+                        outcomes: record.outcomes,
+                        policy: record.policy,
+                        replayed: true,
+                    });
+                }
+            }
+            let mut skus: Vec<Sku> = source_cart.lines.iter().map(|l| l.sku().clone()).collect();
+            skus.sort();
+            skus.dedup();
+            let catalog: HashMap<Sku, CatalogItem> = self
+                .catalog
+                .get_many(tenant.id, &skus)
+                .await?
+                .into_iter()
+                .map(|i| (i.sku.clone(), i))
+                .collect();
+            let (target_expected, source_expected) = (target_cart.version, source_cart.version);
+            let rules = self.rules(tenant, &target_cart);
+            let merged = target_cart.absorb(&source_cart, policy, &catalog, &rules)?;
+            let view = self.assemble(tenant, &merged.changed.cart).await?;
+            let mut absorbed = source_cart;
+            absorbed.status = CartStatus::Merged;
+            absorbed.merged_into = Some(target);
+            absorbed.version += 1;
+            absorbed.updated_at = rules.now;
+            let record = MergeRecord {
+                tenant_id: tenant.id,
+                source_cart_id: source,
+                target_cart_id: target,
+                policy,
+                outcomes: merged.outcomes.clone(),
+                created_at: rules.now,
+            };
+            match self
+                .carts
+                .save_merge(
+                    &merged.changed.cart,
+                    target_expected,
+                    &absorbed,
+                    source_expected,
+                    &record,
+                )
+                .await
+            {
+                Ok(()) => {
+                    emit(&merged.changed.cart, &merged.changed.events);
+                    self.cache.put(&merged.changed.cart).await;
+                    self.cache.put(&absorbed).await;
+                    return Ok(MergeResult {
+                        cart: view,
+                        outcomes: merged.outcomes,
+                        policy,
+                        replayed: false,
+                    });
+                }
+                Err(StoreError::VersionConflict) => {
+                    self.cache.invalidate(tenant.id, target).await;
+                    self.cache.invalidate(tenant.id, source).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Contention)
+    }
+
+    /// The guest cart becomes the customer's own (they have no live cart yet).
+    async fn adopt(
+        &self,
+        shopper: &Shopper,
+        guest: &Shopper,
+        id: CartId,
+        customer: &str,
+        pre: Precondition,
+    ) -> Result<MergeResult, CoreError> {
+        let tenant = &shopper.tenant;
+        if let Some(existing) = self.carts.find_live_for_customer(tenant.id, customer).await? {
+            if existing.id == id {
+                // Adopted before: answer as a replay.
+                let view = self.assemble(tenant, &existing).await?;
+                let outcomes = kept_outcomes(&existing);
+                return Ok(MergeResult {
+                    cart: view,
+                    outcomes,
+                    policy: tenant.config.merge_policy,
+                    replayed: true,
+                });
+            }
+            return Err(CoreError::InvalidInput(format!(
+                "the customer already has cart {}; merge this guest cart into it",
+                existing.id
+            )));
+        }
+        let customer = customer.to_owned();
+        let view = self
+            .mutate(guest, id, pre, |mut cart, rules| {
+                cart.ensure_active()?;
+                cart.owner = CartOwner::Customer(customer.clone());
+                Ok(cart.adopted(rules))
+            })
+            .await
+            .map_err(|e| match e {
+                // Another device adopted or created a cart for this customer meanwhile.
+                CoreError::Store(StoreError::UniqueViolation(_)) => CoreError::Contention,
+                other => other,
+            })?;
+        let cart = self
+            .carts
+            .load(tenant.id, id)
+            .await?
+            .ok_or(CoreError::CartNotFound)?;
+        Ok(MergeResult {
+            outcomes: kept_outcomes(&cart),
+            cart: view,
+            policy: tenant.config.merge_policy,
+            replayed: false,
+        })
+    }
+
     /// Load → authorize → check `If-Match` → apply → conditional save; on a lost race,
     /// start over from the stored state (or answer 412 if the caller pinned a version).
     async fn mutate<F>(
@@ -344,13 +522,23 @@ impl CartService {
             let rules = self.rules(tenant, &cart);
             let changed = apply(cart, &rules)?;
             if changed.events.is_empty() {
-                return self.assemble(&changed.cart).await;
+                return self.assemble(tenant, &changed.cart).await;
+            }
+            // The order type judges the cart as it would be; a `reject` refuses a change that
+            // adds to the cart, and nothing is stored. Removals are never refused: they can
+            // only help.
+            let view = self.assemble(tenant, &changed.cart).await?;
+            if grows(&changed.events) {
+                let violations = view.rejections();
+                if !violations.is_empty() {
+                    return Err(CoreError::ValidationFailed { violations });
+                }
             }
             match self.carts.save(&changed.cart, expected_version).await {
                 Ok(()) => {
                     emit(&changed.cart, &changed.events);
                     self.cache.put(&changed.cart).await;
-                    return self.assemble(&changed.cart).await;
+                    return Ok(view);
                 }
                 Err(StoreError::VersionConflict) => {
                     self.cache.invalidate(tenant.id, id).await;
@@ -401,18 +589,47 @@ impl CartService {
         Ok(cart)
     }
 
-    /// Prices the cart against the current catalog in one query.
-    async fn assemble(&self, cart: &Cart) -> Result<CartView, CoreError> {
-        if cart.lines.is_empty() {
-            return Ok(CartView::assemble(cart, &HashMap::new()));
-        }
-        let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
-        skus.sort();
-        skus.dedup();
-        let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
-        let by_sku = items.into_iter().map(|i| (i.sku.clone(), i)).collect();
-        Ok(CartView::assemble(cart, &by_sku))
+    /// Prices the cart against the current catalog in one query, then lets its order type
+    /// judge it.
+    async fn assemble(&self, tenant: &Tenant, cart: &Cart) -> Result<CartView, CoreError> {
+        let by_sku: HashMap<Sku, CatalogItem> = if cart.lines.is_empty() {
+            HashMap::new()
+        } else {
+            let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
+            skus.sort();
+            skus.dedup();
+            let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
+            items.into_iter().map(|i| (i.sku.clone(), i)).collect()
+        };
+        let view = CartView::assemble(cart, &by_sku);
+        self.judge.judge(tenant, cart, view, &by_sku).await
     }
+}
+
+/// An adopted cart's lines: all kept as they were.
+fn kept_outcomes(cart: &Cart) -> Vec<LineOutcome> {
+    cart.lines
+        .iter()
+        .map(|l| LineOutcome {
+            line_key: l.key.canonical(),
+            sku: l.key.sku.to_string(),
+            line_id: Some(l.id),
+            outcome: crate::domain::merge::Outcome::KeptSource,
+            target_quantity: None,
+            source_quantity: Some(l.quantity.get()),
+            quantity: l.quantity.get(),
+            reason: Some("adopted".into()),
+        })
+        .collect()
+}
+
+/// Whether a mutation asks for more: a new line or a higher quantity.
+fn grows(events: &[CartEvent]) -> bool {
+    events.iter().any(|e| match e {
+        CartEvent::LineAdded { .. } => true,
+        CartEvent::LineQuantityChanged { from, to, .. } => to > from,
+        _ => false,
+    })
 }
 
 /// Domain events go to the structured log for now; metrics and an outbox read them later.

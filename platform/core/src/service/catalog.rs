@@ -53,6 +53,17 @@ impl CatalogService {
             .await?)
     }
 
+    /// Discontinues an item: it can no longer be added; carts holding it show it as
+    /// unavailable, and merges drop it (`dropped_unavailable`).
+    #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.id))]
+    pub async fn delete(&self, tenant: &Tenant, sku: &Sku) -> Result<(), CoreError> {
+        if self.catalog.delete(tenant.id, sku).await? {
+            Ok(())
+        } else {
+            Err(CoreError::ItemNotFound(sku.to_string()))
+        }
+    }
+
     pub async fn get(&self, tenant: &Tenant, sku: &Sku) -> Result<CatalogItem, CoreError> {
         self.catalog
             .get(tenant.id, sku)

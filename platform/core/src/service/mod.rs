@@ -3,8 +3,12 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod judge;
+pub mod plugins;
 pub mod tenants;
 
-pub use carts::{AddLineRequest, CartService, CreatedCart, Precondition, Shopper};
+pub use carts::{AddLineRequest, CartService, CreatedCart, MergeResult, Precondition, Shopper};
 pub use catalog::CatalogService;
+pub use judge::OrderTypeJudge;
+pub use plugins::PluginService;
 pub use tenants::{NewTenantCredentials, TenantService};

@@ -28,6 +28,9 @@ pub struct Model {
     pub category: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub title: Option<String>,
+    /// `target` | `source` while the line is one side of an unresolved merge conflict.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub review: Option<String>,
     /// Order of the line within its cart.
     pub position: i32,
     pub created_at: i64,

@@ -5,7 +5,11 @@
 
 pub mod api_keys;
 pub mod cart_lines;
+pub mod cart_merges;
 pub mod carts;
 pub mod catalog_items;
 pub mod idempotency_records;
+pub mod order_type_activations;
+pub mod plugin_modules;
+pub mod plugins;
 pub mod tenants;

@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use trolley_core::domain::{
     Attributes, Cart, CartOwner, CatalogItemInput, ClaimPolicy, Currency, Line, LineId, LineKey,
-    Price, Quantity, Sku, Tenant, TenantConfig, TenantId, TenantStatus,
+    PluginId, PluginInfo, PluginRecord, Price, Quantity, Sku, Tenant, TenantConfig, TenantId,
+    TenantStatus,
 };
 use trolley_core::ports::{ApiKeyRecord, KeyKind, TenantRepository};
 use trolley_store::{Database, DatabaseOptions};
@@ -232,6 +233,7 @@ pub fn line(sku_: &str, price: &str, quantity: u32, at: i64) -> Line {
         price_revision: 1,
         category: "grocery".into(),
         title: Some(format!("Item {sku_}")),
+        review: None,
         created_at: t(at),
         updated_at: t(at),
     }
@@ -243,4 +245,47 @@ pub fn bumped(mut cart: Cart, at: i64) -> Cart {
     cart.updated_at = t(at);
     cart.expires_at = t(at) + Duration::days(30);
     cart
+}
+
+/// Module bytes that differ per `seed` (not real WebAssembly: storage does not care).
+pub fn module_bytes(seed: u8) -> Vec<u8> {
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.extend([seed, 0x00, 0xFF, seed.wrapping_mul(7)]);
+    bytes
+}
+
+/// A stand-in content address for `bytes` (storage trusts the caller's hash).
+pub fn fake_sha(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+    }
+    format!("{h:016x}{:048x}", bytes.len())
+}
+
+/// What the plugin service would store for `wasm` uploaded by `tenant`.
+pub fn plugin_record(
+    tenant: TenantId,
+    wasm: &[u8],
+    order_type: &str,
+    version: &str,
+    at: i64,
+) -> PluginRecord {
+    PluginRecord {
+        id: PluginId::new(),
+        tenant_id: tenant,
+        sha256: fake_sha(wasm),
+        info: PluginInfo {
+            order_type: order_type.to_owned(),
+            name: format!("{order_type} rules"),
+            version: version.to_owned(),
+            config_schema: serde_json::json!({
+                "type": "object",
+                "properties": { "max_items": { "type": "integer", "minimum": 1 } },
+                "additionalProperties": false
+            }),
+        },
+        size_bytes: i64::try_from(wasm.len()).unwrap(),
+        created_at: t(at),
+    }
 }

@@ -1,0 +1,184 @@
+//! Asks a cart's order-type plugin for its judgement: violations, fees and fulfillment rules.
+//!
+//! The activation serving an order type is cached per node for [`ACTIVATION_TTL_MS`], so a
+//! new activation or a rollback serves on every node within that time even with no
+//! cross-node notification; the node that made the change drops its entry at once. Each
+//! request resolves the activation once, so it finishes on the version it started with.
+
+use chrono::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use crate::domain::{
+    Activation, Cart, CartView, CatalogItem, Judgement, PluginCart, PluginFailMode, PluginLimits,
+    PluginLine, PricedBy, Sku, Tenant, TenantId,
+};
+use crate::error::CoreError;
+use crate::ports::{Clock, PluginRepository, PluginRuntime};
+
+/// How long a node trusts its cached view of which plugin serves an order type.
+pub const ACTIVATION_TTL_MS: i64 = 1000;
+
+type ActivationKey = (TenantId, String);
+
+pub struct OrderTypeJudge {
+    plugins: Arc<dyn PluginRepository>,
+    runtime: Arc<dyn PluginRuntime>,
+    clock: Arc<dyn Clock>,
+    limits: PluginLimits,
+    activations: RwLock<HashMap<ActivationKey, (chrono::DateTime<chrono::Utc>, Option<Activation>)>>,
+}
+
+impl OrderTypeJudge {
+    pub fn new(
+        plugins: Arc<dyn PluginRepository>,
+        runtime: Arc<dyn PluginRuntime>,
+        clock: Arc<dyn Clock>,
+        limits: PluginLimits,
+    ) -> Self {
+        Self {
+            plugins,
+            runtime,
+            clock,
+            limits,
+            activations: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The activation serving `order_type`, from this node's short-lived cache.
+    pub async fn activation(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+    ) -> Result<Option<Activation>, CoreError> {
+        let key = (tenant, order_type.to_owned());
+        let now = self.clock.now();
+        if let Ok(cache) = self.activations.read()
+            && let Some((at, activation)) = cache.get(&key)
+            && now - *at < Duration::milliseconds(ACTIVATION_TTL_MS)
+        {
+            return Ok(activation.clone());
+        }
+        let activation = self.plugins.active(tenant, order_type).await?;
+        if let Ok(mut cache) = self.activations.write() {
+            cache.insert(key, (now, activation.clone()));
+        }
+        Ok(activation)
+    }
+
+    /// Forgets this node's cached activation (after an activation or rollback here).
+    pub fn forget(&self, tenant: TenantId, order_type: &str) {
+        if let Ok(mut cache) = self.activations.write() {
+            cache.remove(&(tenant, order_type.to_owned()));
+        }
+    }
+
+    /// Judges `view` (the assembled `cart`) with its order type's active plugin. A plugin
+    /// failure is `PluginFailed` when the tenant fails closed, and an `Unavailable`
+    /// judgement when it fails open.
+    pub async fn judge(
+        &self,
+        tenant: &Tenant,
+        cart: &Cart,
+        view: CartView,
+        catalog: &HashMap<Sku, CatalogItem>,
+    ) -> Result<CartView, CoreError> {
+        let Some(order_type) = cart.order_type.as_deref() else {
+            return Ok(view);
+        };
+        let Some(activation) = self.activation(tenant.id, order_type).await? else {
+            return Ok(view);
+        };
+        match self.evaluate(&activation, cart, &view, catalog).await {
+            Ok(evaluation) => {
+                let by = PricedBy {
+                    order_type: order_type.to_owned(),
+                    plugin_id: activation.plugin.id,
+                    version: activation.plugin.info.version.clone(),
+                    sha256: activation.plugin.sha256.clone(),
+                };
+                Ok(view.judged(evaluation, by))
+            }
+            Err(source) => {
+                tracing::warn!(
+                    tenant_id = %tenant.id,
+                    cart_id = %cart.id,
+                    order_type,
+                    plugin_version = %activation.plugin.info.version,
+                    error = %source,
+                    "order-type plugin failed"
+                );
+                match tenant.config.plugin_fail_mode {
+                    PluginFailMode::Closed => Err(CoreError::PluginFailed {
+                        order_type: order_type.to_owned(),
+                        source,
+                    }),
+                    PluginFailMode::Open => {
+                        let mut view = view;
+                        view.judgement = Judgement::Unavailable {
+                            order_type: order_type.to_owned(),
+                            reason: source.to_string(),
+                        };
+                        Ok(view)
+                    }
+                }
+            }
+        }
+    }
+
+    async fn evaluate(
+        &self,
+        activation: &Activation,
+        cart: &Cart,
+        view: &CartView,
+        catalog: &HashMap<Sku, CatalogItem>,
+    ) -> Result<crate::domain::Evaluation, crate::domain::PluginError> {
+        let sha = &activation.plugin.sha256;
+        if !self.runtime.is_loaded(sha) {
+            let wasm = self
+                .plugins
+                .wasm(sha)
+                .await
+                .map_err(|e| crate::domain::PluginError::Unavailable(e.to_string()))?
+                .ok_or_else(|| {
+                    crate::domain::PluginError::Unavailable(format!("module {sha} is not stored"))
+                })?;
+            self.runtime.load(sha, &wasm).await?;
+        }
+        let input = plugin_cart(cart, view, catalog);
+        self.runtime
+            .evaluate(sha, &input, &activation.config, &self.limits)
+            .await
+    }
+}
+
+/// The read-only view a plugin judges: current prices, catalog attributes kept apart from
+/// the line's own.
+fn plugin_cart(cart: &Cart, view: &CartView, catalog: &HashMap<Sku, CatalogItem>) -> PluginCart {
+    let lines = cart
+        .lines
+        .iter()
+        .zip(&view.lines)
+        .map(|(line, shown)| PluginLine {
+            line_id: line.id.to_string(),
+            sku: line.key.sku.to_string(),
+            quantity: line.quantity.get(),
+            unit_price: shown.unit_price,
+            category: line.category.clone(),
+            seller: line.key.seller.clone(),
+            fulfillment: line.key.fulfillment.clone(),
+            item_attributes: catalog
+                .get(line.sku())
+                .map(|item| item.attributes.as_map().clone())
+                .unwrap_or_default(),
+            line_attributes: line.key.attributes.as_map().clone(),
+        })
+        .collect();
+    PluginCart {
+        cart_id: cart.id.to_string(),
+        currency: cart.currency.code().to_owned(),
+        subtotal: view.subtotal,
+        lines,
+        context: cart.context.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+    }
+}

@@ -1,0 +1,293 @@
+//! The WebAssembly boundary: conversions between the generated WIT types and the author
+//! types, configuration parsing, the configuration schema, and the `Guest` implementation
+//! that `export_order_type!` exports.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use rust_decimal::Decimal;
+use schemars::Schema;
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+
+use crate::bindings::trolley::order_type::types as wit;
+use crate::{Cart, Evaluation, Fee, FulfillmentRules, Line, OrderType, Severity, Violation};
+
+/// Implements the generated world for an [`OrderType`]; `export_order_type!` exports it.
+pub struct Export<T>(PhantomData<fn() -> T>);
+
+impl<T: OrderType> crate::bindings::Guest for Export<T> {
+    fn describe() -> wit::PluginInfo {
+        describe::<T>()
+    }
+
+    fn evaluate(cart: wit::Cart, config: String) -> Result<wit::Evaluation, String> {
+        let (cart, config) = inputs::<T>(cart, &config)?;
+        Ok(evaluation_to_wit(crate::evaluate::<T>(&cart, &config)))
+    }
+
+    fn validate(cart: wit::Cart, config: String) -> Result<Vec<wit::Violation>, String> {
+        let (cart, config) = inputs::<T>(cart, &config)?;
+        Ok(T::validate(&cart, &config)
+            .into_iter()
+            .map(violation_to_wit)
+            .collect())
+    }
+
+    fn calculate_fees(cart: wit::Cart, config: String) -> Result<Vec<wit::Fee>, String> {
+        let (cart, config) = inputs::<T>(cart, &config)?;
+        Ok(T::calculate_fees(&cart, &config)
+            .into_iter()
+            .map(fee_to_wit)
+            .collect())
+    }
+
+    fn fulfillment_rules(
+        cart: wit::Cart,
+        config: String,
+    ) -> Result<wit::FulfillmentRules, String> {
+        let (cart, config) = inputs::<T>(cart, &config)?;
+        Ok(fulfillment_to_wit(T::fulfillment_rules(&cart, &config)))
+    }
+}
+
+pub(crate) fn describe<T: OrderType>() -> wit::PluginInfo {
+    let info = T::describe();
+    wit::PluginInfo {
+        order_type: info.order_type().to_owned(),
+        name: info.display_name().to_owned(),
+        version: info.version().to_owned(),
+        config_schema: config_schema::<T::Config>(),
+    }
+}
+
+/// Parses the cart and the configuration, or says why not.
+fn inputs<T: OrderType>(cart: wit::Cart, config: &str) -> Result<(Cart, T::Config), String> {
+    let cart = cart_from_wit(cart)?;
+    let config = parse_config::<T::Config>(config)?;
+    Ok((cart, config))
+}
+
+/// An empty or `null` configuration is the default one: a tenant may activate a plugin
+/// without configuring it.
+pub(crate) fn parse_config<C: serde::de::DeserializeOwned + Default>(
+    config: &str,
+) -> Result<C, String> {
+    let trimmed = config.trim();
+    if trimmed.is_empty() || trimmed == "null" {
+        return Ok(C::default());
+    }
+    serde_json::from_str(trimmed).map_err(|e| format!("invalid configuration: {e}"))
+}
+
+/// The JSON Schema (draft 2020-12) of a configuration type, as JSON text.
+///
+/// `schemars` describes a `Decimal` as "a string or a number", but the workspace's
+/// `rust_decimal` only deserializes strings (money is never a float): the schema is
+/// tightened to strings so a configuration that passes the host's check also deserializes.
+pub(crate) fn config_schema<C: schemars::JsonSchema>() -> String {
+    let schema = SchemaSettings::draft2020_12()
+        .with_transform(RecursiveTransform(decimal_as_string as fn(&mut Schema)))
+        .into_generator()
+        .into_root_schema_for::<C>();
+    serde_json::to_string(&schema).unwrap_or_else(|_| String::from("{}"))
+}
+
+/// The pattern `schemars` gives `Decimal` when deserializing.
+const SCHEMARS_DECIMAL_PATTERN: &str = r"^-?\d+(\.\d+)?([eE]\d+)?$";
+/// What `rust_decimal` accepts from a configuration: a plain decimal string.
+const DECIMAL_STRING_PATTERN: &str = r"^-?\d+(\.\d+)?$";
+
+fn decimal_as_string(schema: &mut Schema) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if object.get("pattern").and_then(|p| p.as_str()) != Some(SCHEMARS_DECIMAL_PATTERN) {
+        return;
+    }
+    if let Some(serde_json::Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "number");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            object.insert("type".to_owned(), only);
+        }
+    }
+    object.insert("pattern".to_owned(), DECIMAL_STRING_PATTERN.into());
+}
+
+pub(crate) fn cart_from_wit(cart: wit::Cart) -> Result<Cart, String> {
+    let subtotal = parse_decimal(&cart.subtotal, || "cart subtotal".to_owned())?;
+    let lines = cart
+        .lines
+        .into_iter()
+        .map(line_from_wit)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Cart {
+        cart_id: cart.cart_id,
+        currency: cart.currency,
+        subtotal,
+        lines,
+        context: pairs(cart.context),
+    })
+}
+
+fn line_from_wit(line: wit::Line) -> Result<Line, String> {
+    let unit_price = parse_decimal(&line.unit_price, || {
+        format!("unit price of line `{}`", line.line_id)
+    })?;
+    let line_total = unit_price
+        .checked_mul(Decimal::from(line.quantity))
+        .ok_or_else(|| format!("the total of line `{}` overflows", line.line_id))?;
+    Ok(Line {
+        line_id: line.line_id,
+        sku: line.sku,
+        quantity: line.quantity,
+        unit_price,
+        line_total,
+        category: line.category,
+        seller: line.seller,
+        fulfillment: line.fulfillment,
+        item_attributes: pairs(line.item_attributes),
+        line_attributes: pairs(line.line_attributes),
+    })
+}
+
+/// Later pairs win over earlier ones with the same key.
+fn pairs(pairs: Vec<wit::Pair>) -> BTreeMap<String, String> {
+    pairs.into_iter().map(|p| (p.key, p.value)).collect()
+}
+
+fn parse_decimal(text: &str, what: impl FnOnce() -> String) -> Result<Decimal, String> {
+    Decimal::from_str_exact(text.trim()).map_err(|_| format!("{} is not a decimal: `{}`", what(), text))
+}
+
+pub(crate) fn cart_to_wit(cart: &Cart) -> wit::Cart {
+    wit::Cart {
+        cart_id: cart.cart_id.clone(),
+        currency: cart.currency.clone(),
+        subtotal: cart.subtotal.to_string(),
+        lines: cart.lines.iter().map(line_to_wit).collect(),
+        context: pairs_to_wit(&cart.context),
+    }
+}
+
+fn line_to_wit(line: &Line) -> wit::Line {
+    wit::Line {
+        line_id: line.line_id.clone(),
+        sku: line.sku.clone(),
+        quantity: line.quantity,
+        unit_price: line.unit_price.to_string(),
+        category: line.category.clone(),
+        seller: line.seller.clone(),
+        fulfillment: line.fulfillment.clone(),
+        item_attributes: pairs_to_wit(&line.item_attributes),
+        line_attributes: pairs_to_wit(&line.line_attributes),
+    }
+}
+
+fn pairs_to_wit(pairs: &BTreeMap<String, String>) -> Vec<wit::Pair> {
+    pairs
+        .iter()
+        .map(|(key, value)| wit::Pair {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
+fn evaluation_to_wit(evaluation: Evaluation) -> wit::Evaluation {
+    wit::Evaluation {
+        violations: evaluation
+            .violations
+            .into_iter()
+            .map(violation_to_wit)
+            .collect(),
+        fees: evaluation.fees.into_iter().map(fee_to_wit).collect(),
+        fulfillment: fulfillment_to_wit(evaluation.fulfillment),
+    }
+}
+
+fn violation_to_wit(violation: Violation) -> wit::Violation {
+    wit::Violation {
+        code: violation.code().to_owned(),
+        message: violation.message().to_owned(),
+        line_id: violation.line_id().map(str::to_owned),
+        severity: match violation.severity() {
+            Severity::Reject => wit::Severity::Reject,
+            Severity::BlockCheckout => wit::Severity::BlockCheckout,
+            Severity::Warning => wit::Severity::Warning,
+        },
+    }
+}
+
+fn fee_to_wit(fee: Fee) -> wit::Fee {
+    wit::Fee {
+        amount: fee.wire_amount(),
+        code: fee.code().to_owned(),
+        label: fee.label().to_owned(),
+    }
+}
+
+fn fulfillment_to_wit(rules: FulfillmentRules) -> wit::FulfillmentRules {
+    wit::FulfillmentRules {
+        allowed_modes: rules.allowed_modes().to_vec(),
+        lead_time_minutes: rules.lead_time(),
+        requirements: rules.requirements().to_vec(),
+        max_distance_km: rules.max_distance().map(|d| d.to_string()),
+        notes: rules.notes().to_vec(),
+    }
+}
+
+/// Reads a plugin's answer back the way the host does (money must parse), for the test
+/// harness.
+pub(crate) fn evaluation_from_wit(evaluation: wit::Evaluation) -> Result<Evaluation, String> {
+    let violations = evaluation
+        .violations
+        .into_iter()
+        .map(|v| {
+            let severity = match v.severity {
+                wit::Severity::Reject => Severity::Reject,
+                wit::Severity::BlockCheckout => Severity::BlockCheckout,
+                wit::Severity::Warning => Severity::Warning,
+            };
+            let violation = Violation::new(severity, v.code, v.message);
+            match v.line_id {
+                Some(line_id) => violation.for_line(line_id),
+                None => violation,
+            }
+        })
+        .collect();
+    let fees = evaluation
+        .fees
+        .into_iter()
+        .map(|f| {
+            let amount = Decimal::from_str_exact(&f.amount)
+                .map_err(|_| format!("fee `{}` amount is not a decimal: `{}`", f.code, f.amount))?;
+            Ok(Fee::new(f.code, f.label, amount))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let wire = evaluation.fulfillment;
+    let mut fulfillment = FulfillmentRules::new();
+    for mode in wire.allowed_modes {
+        fulfillment.add_allowed_mode(mode);
+    }
+    if let Some(minutes) = wire.lead_time_minutes {
+        fulfillment.set_lead_time_minutes(minutes);
+    }
+    for requirement in wire.requirements {
+        fulfillment.add_requirement(requirement);
+    }
+    if let Some(km) = wire.max_distance_km {
+        let km = Decimal::from_str_exact(&km)
+            .map_err(|_| format!("max distance is not a decimal: `{km}`"))?;
+        fulfillment = fulfillment.max_distance_km(km);
+    }
+    for note in wire.notes {
+        fulfillment.add_note(note);
+    }
+    Ok(Evaluation {
+        violations,
+        fees,
+        fulfillment,
+    })
+}
