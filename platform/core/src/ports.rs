@@ -5,10 +5,34 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Activation, Cart, CartId, CatalogItem, CatalogItemInput, Evaluation, PluginCart, PluginError,
-    PluginId, PluginInfo, PluginLimits, PluginRecord, Sku, Tenant, TenantId,
+    Activation, Cart, CartId, CatalogItem, CatalogItemInput, Checkout, CheckoutId,
+    CheckoutSnapshot, Evaluation, LineId, Order, OrderId, PluginCart, PluginError, PluginId,
+    PluginInfo, PluginLimits, PluginRecord, Shortage, Sku, StockLevel, Tenant, TenantId,
 };
 use crate::error::StoreError;
+
+/// A clock that only moves when told to: tests use it to expire holds, checkouts and carts
+/// without sleeping.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self(std::sync::Mutex::new(start))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Ok(mut now) = self.0.lock() {
+            *now += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|now| *now).unwrap_or_else(|e| *e.into_inner())
+    }
+}
 
 /// Wall-clock time, so tests can move it instead of sleeping.
 pub trait Clock: Send + Sync {
@@ -284,4 +308,140 @@ pub trait PluginRepository: Send + Sync {
     ) -> Result<Option<Activation>, StoreError>;
     /// The current activation of every order type of the tenant, ordered by order type.
     async fn active_all(&self, tenant: TenantId) -> Result<Vec<Activation>, StoreError>;
+}
+
+/// A reserve line's hold, as the cart read shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineHold {
+    pub line_id: LineId,
+    pub sku: Sku,
+    pub quantity: u32,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a reserve line's hold should be after a mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WantedHold {
+    pub line_id: LineId,
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+/// Stock per tenant and sku, and the holds on it. Every change is atomic in the database
+/// (`UPDATE … SET reserved = reserved + q WHERE on_hand - reserved >= q`), never a
+/// read-then-write, so it is correct across nodes.
+#[async_trait]
+pub trait InventoryRepository: Send + Sync {
+    /// Sets a sku's on-hand count, creating its record (tracking starts). Refused with
+    /// `Err(reserved)` inside `Ok` when `on_hand` is below what is currently held.
+    async fn set_on_hand(
+        &self,
+        tenant: TenantId,
+        sku: &Sku,
+        on_hand: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Result<StockLevel, i64>, StoreError>;
+    async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<StockLevel>, StoreError>;
+    /// The tracked skus among `skus`, in one query.
+    async fn get_many(&self, tenant: TenantId, skus: &[Sku])
+    -> Result<Vec<StockLevel>, StoreError>;
+
+    /// Makes the cart's reserve-line holds exactly `wanted` (lines not listed release theirs),
+    /// all expiring at `expires_at`, in one transaction: either every hold fits the available
+    /// stock or nothing changes and the shortages are returned. Untracked skus hold nothing.
+    async fn sync_line_holds(
+        &self,
+        tenant: TenantId,
+        cart: CartId,
+        wanted: &[WantedHold],
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<Shortage>, StoreError>;
+    /// The cart's current line holds.
+    async fn line_holds(&self, tenant: TenantId, cart: CartId)
+    -> Result<Vec<LineHold>, StoreError>;
+}
+
+/// The outcome of starting a checkout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BeginCheckout {
+    Started,
+    /// Nothing was held and nothing changed.
+    Shortages(Vec<Shortage>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompleteCheckout {
+    /// This call made the order.
+    Completed(Order),
+    /// An earlier call made it; here it is again.
+    AlreadyCompleted(Order),
+    /// The snapshot expired (its holds are released now if they were not already).
+    Expired,
+    Cancelled,
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelCheckout {
+    /// Holds released, cart unfrozen (at this version).
+    Cancelled { cart_version: i64 },
+    AlreadyCancelled,
+    Completed,
+    Expired,
+    NotFound,
+}
+
+/// What one expiry sweep did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepReport {
+    /// Reserve-line holds past their expiry, released.
+    pub holds_released: u64,
+    /// Pending checkouts past their expiry: holds released, carts unfrozen.
+    pub checkouts_expired: u64,
+    /// Idle carts past their TTL: expired, holds released.
+    pub carts_expired: u64,
+    /// Every cart whose stored state changed (for cache invalidation).
+    pub carts_touched: Vec<(TenantId, CartId)>,
+}
+
+/// Checkout snapshots, their reservations, and orders.
+#[async_trait]
+pub trait CheckoutRepository: Send + Sync {
+    /// One transaction: `cart` (status `checking_out`, next version) written if still at
+    /// `expected_version`; the cart's line holds released; every tracked sku in `wanted`
+    /// (sku, quantity, the lines asking) reserved until `snapshot.expires_at`, all or nothing;
+    /// the snapshot stored `pending`. A moved version → `VersionConflict`.
+    async fn begin(
+        &self,
+        tenant: TenantId,
+        cart: &Cart,
+        expected_version: i64,
+        snapshot: &CheckoutSnapshot,
+        wanted: &[(Sku, u32, Vec<LineId>)],
+    ) -> Result<BeginCheckout, StoreError>;
+    async fn get(&self, tenant: TenantId, id: CheckoutId) -> Result<Option<Checkout>, StoreError>;
+    /// Exactly once, in one transaction: a pending, unexpired checkout becomes `completed`,
+    /// its reservations become stock decrements (`on_hand -= q, reserved -= q`), `order` is
+    /// stored and the cart becomes `converted`. A pending checkout past its expiry is
+    /// expired instead (holds released, cart unfrozen).
+    async fn complete(
+        &self,
+        tenant: TenantId,
+        id: CheckoutId,
+        order: &Order,
+        now: DateTime<Utc>,
+    ) -> Result<CompleteCheckout, StoreError>;
+    /// Releases the holds and unfreezes the cart (back to `active`, version + 1).
+    async fn cancel(
+        &self,
+        tenant: TenantId,
+        id: CheckoutId,
+        now: DateTime<Utc>,
+    ) -> Result<CancelCheckout, StoreError>;
+    async fn order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>, StoreError>;
+    /// Releases expired line holds, expires pending checkouts past their expiry (holds
+    /// released, carts back to `active`), and expires idle `active` carts past their
+    /// `expires_at` (holds released). Every step is a conditional update, so sweeps on
+    /// several nodes at once never release anything twice.
+    async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport, StoreError>;
 }

@@ -3,7 +3,9 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod ids;
+pub mod inventory;
 pub mod line_key;
 pub mod merge;
 pub mod money;
@@ -15,7 +17,11 @@ pub mod view;
 
 pub use cart::{Cart, CartEvent, CartOwner, CartStatus, Changed, Line, ReviewSide};
 pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
+pub use checkout::{
+    Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Order, OrderId, Shortage,
+};
 pub use ids::{CartId, LineId, TenantId};
+pub use inventory::StockLevel;
 pub use line_key::{Attributes, LineKey, Sku};
 pub use money::{Currency, Price};
 pub use plugin::{
