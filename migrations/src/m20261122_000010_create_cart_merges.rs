@@ -33,7 +33,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(CartMerges::Policy).text().not_null())
                     // serde_json array of per-line outcomes.
                     .col(ColumnDef::new(CartMerges::Outcomes).text().not_null())
-                    .col(ColumnDef::new(CartMerges::CreatedAt).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(CartMerges::CreatedAt)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

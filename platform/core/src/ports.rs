@@ -30,7 +30,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        self.0.lock().map(|now| *now).unwrap_or_else(|e| *e.into_inner())
+        self.0
+            .lock()
+            .map(|now| *now)
+            .unwrap_or_else(|e| *e.into_inner())
     }
 }
 
@@ -384,7 +387,9 @@ pub enum CompleteCheckout {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CancelCheckout {
     /// Holds released, cart unfrozen (at this version).
-    Cancelled { cart_version: i64 },
+    Cancelled {
+        cart_version: i64,
+    },
     AlreadyCancelled,
     Completed,
     Expired,

@@ -3,15 +3,15 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use trolley_core::StoreError;
+use trolley_core::domain::MergePolicy;
 use trolley_core::domain::{
     Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, Price,
     Quantity, ReviewSide, Sku, TenantId,
 };
-use trolley_core::domain::MergePolicy;
 use trolley_core::ports::{CartRepository, MergeRecord};
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
@@ -327,47 +327,46 @@ async fn save_in(
 ) -> Result<(), StoreError> {
     let row = cart_row(cart)?;
     let lines = line_rows(cart)?;
-        // First statement: the conditional update. It takes the row lock (PostgreSQL) or
-        // the write lock (SQLite) before anything else is read or written.
-        let updated = carts::Entity::update_many()
-            .col_expr(carts::Column::Version, Expr::value(row.version))
-            .col_expr(carts::Column::Status, Expr::value(row.status))
-            .col_expr(carts::Column::OrderType, Expr::value(row.order_type))
-            .col_expr(carts::Column::Currency, Expr::value(row.currency))
-            .col_expr(carts::Column::Context, Expr::value(row.context))
-            .col_expr(carts::Column::MergedInto, Expr::value(row.merged_into))
-            .col_expr(carts::Column::CustomerId, Expr::value(row.customer_id))
-            .col_expr(
-                carts::Column::ActiveCustomerId,
-                Expr::value(row.active_customer_id),
-            )
-            .col_expr(
-                carts::Column::CartTokenHash,
-                Expr::value(row.cart_token_hash),
-            )
-            .col_expr(carts::Column::UpdatedAt, Expr::value(row.updated_at))
-            .col_expr(carts::Column::ExpiresAt, Expr::value(row.expires_at))
-            .filter(carts::Column::Id.eq(row.id))
-            .filter(carts::Column::TenantId.eq(row.tenant_id))
-            .filter(carts::Column::Version.eq(expected_version))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-        if updated.rows_affected == 0 {
-            return Err(StoreError::VersionConflict);
-        }
+    // First statement: the conditional update. It takes the row lock (PostgreSQL) or
+    // the write lock (SQLite) before anything else is read or written.
+    let updated = carts::Entity::update_many()
+        .col_expr(carts::Column::Version, Expr::value(row.version))
+        .col_expr(carts::Column::Status, Expr::value(row.status))
+        .col_expr(carts::Column::OrderType, Expr::value(row.order_type))
+        .col_expr(carts::Column::Currency, Expr::value(row.currency))
+        .col_expr(carts::Column::Context, Expr::value(row.context))
+        .col_expr(carts::Column::MergedInto, Expr::value(row.merged_into))
+        .col_expr(carts::Column::CustomerId, Expr::value(row.customer_id))
+        .col_expr(
+            carts::Column::ActiveCustomerId,
+            Expr::value(row.active_customer_id),
+        )
+        .col_expr(
+            carts::Column::CartTokenHash,
+            Expr::value(row.cart_token_hash),
+        )
+        .col_expr(carts::Column::UpdatedAt, Expr::value(row.updated_at))
+        .col_expr(carts::Column::ExpiresAt, Expr::value(row.expires_at))
+        .filter(carts::Column::Id.eq(row.id))
+        .filter(carts::Column::TenantId.eq(row.tenant_id))
+        .filter(carts::Column::Version.eq(expected_version))
+        .exec(txn)
+        .await
+        .map_err(db_err)?;
+    if updated.rows_affected == 0 {
+        return Err(StoreError::VersionConflict);
+    }
 
-        cart_lines::Entity::delete_many()
-            .filter(cart_lines::Column::CartId.eq(row.id))
-            .exec(txn)
+    cart_lines::Entity::delete_many()
+        .filter(cart_lines::Column::CartId.eq(row.id))
+        .exec(txn)
+        .await
+        .map_err(db_err)?;
+    if !lines.is_empty() {
+        cart_lines::Entity::insert_many(lines)
+            .exec_without_returning(txn)
             .await
             .map_err(db_err)?;
-        if !lines.is_empty() {
-            cart_lines::Entity::insert_many(lines)
-                .exec_without_returning(txn)
-                .await
-                .map_err(db_err)?;
-        }
+    }
     Ok(())
 }
-

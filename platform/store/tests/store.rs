@@ -924,7 +924,7 @@ async fn plugins_are_scoped_by_tenant(db: &Database) {
     // Listed by created_at, then id: uploaded out of order here.
     let late = upload(db, a.id, &module_bytes(1), "grocery", "2.0.0", 20).await;
     let early = upload(db, a.id, &module_bytes(2), "food", "1.0.0", 10).await;
-    let mut tie = vec![
+    let mut tie = [
         upload(db, a.id, &module_bytes(3), "grocery", "3.0.0", 30).await,
         upload(db, a.id, &module_bytes(4), "grocery", "3.0.1", 30).await,
     ];
@@ -935,7 +935,10 @@ async fn plugins_are_scoped_by_tenant(db: &Database) {
         repo.list(a.id).await.unwrap(),
         [early.clone(), late.clone(), tie[0].clone(), tie[1].clone()]
     );
-    assert_eq!(repo.list(b.id).await.unwrap(), [theirs.clone()]);
+    assert_eq!(
+        repo.list(b.id).await.unwrap(),
+        std::slice::from_ref(&theirs)
+    );
     assert!(repo.list(TenantId::new()).await.unwrap().is_empty());
 
     assert_eq!(repo.get(a.id, late.id).await.unwrap(), Some(late.clone()));
@@ -977,6 +980,28 @@ async fn plugin_bytes_round_trip_exactly(db: &Database) {
         "the module bytes changed on the way through storage"
     );
     assert_eq!(record.size_bytes, i64::try_from(wasm.len()).unwrap());
+
+    // The column is a real binary type: `bytea` on PostgreSQL, `blob` on SQLite.
+    let sql = match db.backend() {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT data_type FROM information_schema.columns \
+             WHERE table_name = 'plugin_modules' AND column_name = 'wasm'"
+        }
+        _ => "SELECT type FROM pragma_table_info('plugin_modules') WHERE name = 'wasm'",
+    };
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        db.connection(),
+        sea_orm::Statement::from_string(db.backend(), sql),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let column_type: String = row.try_get_by_index(0).unwrap();
+    let expected = match db.backend() {
+        sea_orm::DbBackend::Postgres => "bytea",
+        _ => "blob",
+    };
+    assert_eq!(column_type.to_lowercase(), expected);
 
     // Tiny and all-zero modules too.
     for bytes in [vec![0x00], vec![0xFF], vec![0_u8; 4096]] {

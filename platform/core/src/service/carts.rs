@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::domain::cart::{AddLine, Rules};
+use crate::domain::merge::LineOutcome;
 use crate::domain::secret;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Changed, LineId,
     LineKey, Sku, Tenant,
 };
-use crate::error::{CoreError, StoreError};
-use crate::domain::merge::LineOutcome;
 use crate::domain::{CartStatus, MergePolicy};
+use crate::error::{CoreError, StoreError};
 use crate::ports::{CartCache, CartRepository, CatalogRepository, Clock, MergeRecord};
 use crate::service::judge::OrderTypeJudge;
 
@@ -359,18 +359,17 @@ impl CartService {
                 .await?
                 .ok_or(CoreError::CartNotFound)?;
             guest.authorize(&source_cart)?;
-            if source_cart.status == CartStatus::Merged {
-                if let Some(record) = self.carts.merge_record(tenant.id, source).await?
-                    && record.target_cart_id == target
-                {
-                    // Idempotent: the first merge's answer, with the cart as it is now.
-                    return Ok(MergeResult {
-                        cart: self.assemble(tenant, &target_cart).await?,
-                        outcomes: record.outcomes,
-                        policy: record.policy,
-                        replayed: true,
-                    });
-                }
+            if source_cart.status == CartStatus::Merged
+                && let Some(record) = self.carts.merge_record(tenant.id, source).await?
+                && record.target_cart_id == target
+            {
+                // Idempotent: the first merge's answer, with the cart as it is now.
+                return Ok(MergeResult {
+                    cart: self.assemble(tenant, &target_cart).await?,
+                    outcomes: record.outcomes,
+                    policy: record.policy,
+                    replayed: true,
+                });
             }
             let mut skus: Vec<Sku> = source_cart.lines.iter().map(|l| l.sku().clone()).collect();
             skus.sort();
@@ -441,7 +440,11 @@ impl CartService {
         pre: Precondition,
     ) -> Result<MergeResult, CoreError> {
         let tenant = &shopper.tenant;
-        if let Some(existing) = self.carts.find_live_for_customer(tenant.id, customer).await? {
+        if let Some(existing) = self
+            .carts
+            .find_live_for_customer(tenant.id, customer)
+            .await?
+        {
             if existing.id == id {
                 // Adopted before: answer as a replay.
                 let view = self.assemble(tenant, &existing).await?;

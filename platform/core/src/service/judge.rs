@@ -20,13 +20,15 @@ use crate::ports::{Clock, PluginRepository, PluginRuntime};
 pub const ACTIVATION_TTL_MS: i64 = 1000;
 
 type ActivationKey = (TenantId, String);
+/// When an activation was read, and what it was (`None`: no plugin serves the order type).
+type CachedActivation = (chrono::DateTime<chrono::Utc>, Option<Activation>);
 
 pub struct OrderTypeJudge {
     plugins: Arc<dyn PluginRepository>,
     runtime: Arc<dyn PluginRuntime>,
     clock: Arc<dyn Clock>,
     limits: PluginLimits,
-    activations: RwLock<HashMap<ActivationKey, (chrono::DateTime<chrono::Utc>, Option<Activation>)>>,
+    activations: RwLock<HashMap<ActivationKey, CachedActivation>>,
 }
 
 impl OrderTypeJudge {
@@ -179,6 +181,10 @@ fn plugin_cart(cart: &Cart, view: &CartView, catalog: &HashMap<Sku, CatalogItem>
         currency: cart.currency.code().to_owned(),
         subtotal: view.subtotal,
         lines,
-        context: cart.context.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+        context: cart
+            .context
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
     }
 }

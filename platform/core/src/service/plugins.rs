@@ -129,7 +129,13 @@ impl PluginService {
             })?;
         let activation = self
             .plugins
-            .activate(tenant.id, order_type, plugin_id, &config, self.clock.now_millis())
+            .activate(
+                tenant.id,
+                order_type,
+                plugin_id,
+                &config,
+                self.clock.now_millis(),
+            )
             .await?;
         self.judge.forget(tenant.id, order_type);
         tracing::info!(order_type, plugin_id = %plugin_id, version = %activation.plugin.info.version, "order type activated");
@@ -138,7 +144,11 @@ impl PluginService {
 
     /// Goes back to the activation the current one superseded.
     #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.id))]
-    pub async fn rollback(&self, tenant: &Tenant, order_type: &str) -> Result<Activation, CoreError> {
+    pub async fn rollback(
+        &self,
+        tenant: &Tenant,
+        order_type: &str,
+    ) -> Result<Activation, CoreError> {
         check_order_type(order_type)?;
         let activation = self
             .plugins

@@ -1,6 +1,8 @@
 use super::*;
 use crate::domain::cart::AddLine;
-use crate::domain::{Attributes, CartId, CartLimits, CartOwner, Currency, LineKey, Price, TenantId};
+use crate::domain::{
+    Attributes, CartId, CartLimits, CartOwner, Currency, LineKey, Price, TenantId,
+};
 use chrono::{DateTime, Duration, Utc};
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -33,7 +35,13 @@ fn key(sku: &str, colour: Option<&str>) -> LineKey {
     let attrs = colour
         .map(|c| [("colour".to_owned(), c.to_owned())].into_iter().collect())
         .unwrap_or_default();
-    LineKey::parse(Sku::parse(sku).unwrap(), Attributes::parse(attrs).unwrap(), None, None).unwrap()
+    LineKey::parse(
+        Sku::parse(sku).unwrap(),
+        Attributes::parse(attrs).unwrap(),
+        None,
+        None,
+    )
+    .unwrap()
 }
 
 fn cart(owner: CartOwner, lines: &[(&str, Option<&str>, i64, i64)]) -> Cart {
@@ -59,7 +67,12 @@ fn cart(owner: CartOwner, lines: &[(&str, Option<&str>, i64, i64)]) -> Cart {
 }
 
 fn guest(lines: &[(&str, Option<&str>, i64, i64)]) -> Cart {
-    cart(CartOwner::Guest { token_hash: "h".into() }, lines)
+    cart(
+        CartOwner::Guest {
+            token_hash: "h".into(),
+        },
+        lines,
+    )
 }
 
 fn customer(lines: &[(&str, Option<&str>, i64, i64)]) -> Cart {
@@ -67,7 +80,9 @@ fn customer(lines: &[(&str, Option<&str>, i64, i64)]) -> Cart {
 }
 
 fn catalog(skus: &[&str]) -> HashMap<Sku, CatalogItem> {
-    skus.iter().map(|s| (Sku::parse(s).unwrap(), item(s))).collect()
+    skus.iter()
+        .map(|s| (Sku::parse(s).unwrap(), item(s)))
+        .collect()
 }
 
 /// (sku, quantity, outcome) for every outcome, sorted by sku.
@@ -102,26 +117,71 @@ fn the_classic_login_under_every_policy() {
     let run = |policy| c.clone().absorb(&g, policy, &cat, &rules_at(30)).unwrap();
 
     let sum = run(MergePolicy::Sum);
-    assert_eq!(summary(&sum), vec![("A".into(), 1, "added"), ("B".into(), 3, "summed"), ("C".into(), 3, "kept_target")]);
+    assert_eq!(
+        summary(&sum),
+        vec![
+            ("A".into(), 1, "added"),
+            ("B".into(), 3, "summed"),
+            ("C".into(), 3, "kept_target")
+        ]
+    );
 
     let latest = run(MergePolicy::Latest);
-    assert_eq!(summary(&latest), vec![("A".into(), 1, "added"), ("B".into(), 2, "kept_source"), ("C".into(), 3, "kept_target")]);
+    assert_eq!(
+        summary(&latest),
+        vec![
+            ("A".into(), 1, "added"),
+            ("B".into(), 2, "kept_source"),
+            ("C".into(), 3, "kept_target")
+        ]
+    );
 
     let keep_target = run(MergePolicy::KeepTarget);
-    assert_eq!(summary(&keep_target), vec![("A".into(), 1, "added"), ("B".into(), 1, "kept_target"), ("C".into(), 3, "kept_target")]);
+    assert_eq!(
+        summary(&keep_target),
+        vec![
+            ("A".into(), 1, "added"),
+            ("B".into(), 1, "kept_target"),
+            ("C".into(), 3, "kept_target")
+        ]
+    );
 
     let keep_source = run(MergePolicy::KeepSource);
-    assert_eq!(summary(&keep_source), vec![("A".into(), 1, "added"), ("B".into(), 2, "kept_source"), ("C".into(), 3, "kept_target")]);
+    assert_eq!(
+        summary(&keep_source),
+        vec![
+            ("A".into(), 1, "added"),
+            ("B".into(), 2, "kept_source"),
+            ("C".into(), 3, "kept_target")
+        ]
+    );
 
     let review = run(MergePolicy::Review);
-    assert_eq!(summary(&review), vec![("A".into(), 1, "added"), ("B".into(), 1, "conflict_surfaced"), ("C".into(), 3, "kept_target")]);
+    assert_eq!(
+        summary(&review),
+        vec![
+            ("A".into(), 1, "added"),
+            ("B".into(), 1, "conflict_surfaced"),
+            ("C".into(), 3, "kept_target")
+        ]
+    );
     assert_eq!(
         quantities(&review),
-        vec![("A".into(), 1, false), ("B".into(), 1, true), ("B".into(), 2, true), ("C".into(), 3, false)]
+        vec![
+            ("A".into(), 1, false),
+            ("B".into(), 1, true),
+            ("B".into(), 2, true),
+            ("C".into(), 3, false)
+        ]
     );
     // Both sides of the conflict are stored under distinct keys.
-    let keys: std::collections::HashSet<_> =
-        review.changed.cart.lines.iter().map(Line::storage_key).collect();
+    let keys: std::collections::HashSet<_> = review
+        .changed
+        .cart
+        .lines
+        .iter()
+        .map(Line::storage_key)
+        .collect();
     assert_eq!(keys.len(), 4);
     assert_eq!(review.changed.cart.version, c.version + 1);
 }
@@ -130,8 +190,17 @@ fn the_classic_login_under_every_policy() {
 fn a_variant_is_identity_under_every_policy() {
     let g = guest(&[("A", Some("red"), 1, 5)]);
     let c = customer(&[("A", Some("blue"), 2, 5)]);
-    for policy in [MergePolicy::Sum, MergePolicy::Latest, MergePolicy::KeepTarget, MergePolicy::KeepSource, MergePolicy::Review] {
-        let merged = c.clone().absorb(&g, policy, &catalog(&["A"]), &rules_at(9)).unwrap();
+    for policy in [
+        MergePolicy::Sum,
+        MergePolicy::Latest,
+        MergePolicy::KeepTarget,
+        MergePolicy::KeepSource,
+        MergePolicy::Review,
+    ] {
+        let merged = c
+            .clone()
+            .absorb(&g, policy, &catalog(&["A"]), &rules_at(9))
+            .unwrap();
         assert_eq!(merged.changed.cart.lines.len(), 2, "{policy:?}");
         assert!(merged.changed.cart.lines.iter().all(|l| !l.needs_review()));
     }
@@ -141,9 +210,14 @@ fn a_variant_is_identity_under_every_policy() {
 fn sums_are_capped_and_say_so() {
     let g = guest(&[("A", None, 600, 5)]);
     let c = customer(&[("A", None, 500, 5)]);
-    let merged = c.absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)).unwrap();
+    let merged = c
+        .absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9))
+        .unwrap();
     let o = &merged.outcomes[0];
-    assert_eq!((o.outcome, o.quantity, o.reason.as_deref()), (Outcome::Capped, 999, Some("max_quantity")));
+    assert_eq!(
+        (o.outcome, o.quantity, o.reason.as_deref()),
+        (Outcome::Capped, 999, Some("max_quantity"))
+    );
     assert_eq!(merged.changed.cart.lines[0].quantity.get(), 999);
 }
 
@@ -151,8 +225,16 @@ fn sums_are_capped_and_say_so() {
 fn discontinued_skus_are_dropped_and_reported() {
     let g = guest(&[("GONE", None, 1, 5), ("A", None, 1, 5)]);
     let c = customer(&[]);
-    let merged = c.absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)).unwrap();
-    assert_eq!(summary(&merged), vec![("A".into(), 1, "added"), ("GONE".into(), 0, "dropped_unavailable")]);
+    let merged = c
+        .absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9))
+        .unwrap();
+    assert_eq!(
+        summary(&merged),
+        vec![
+            ("A".into(), 1, "added"),
+            ("GONE".into(), 0, "dropped_unavailable")
+        ]
+    );
     assert_eq!(merged.changed.cart.lines.len(), 1);
 }
 
@@ -162,24 +244,48 @@ fn the_line_limit_caps_added_lines() {
     let c = customer(&[("C", None, 1, 5)]);
     let mut r = rules_at(9);
     r.limits.max_lines = 2;
-    let merged = c.absorb(&g, MergePolicy::Sum, &catalog(&["A", "B", "C"]), &r).unwrap();
-    assert_eq!(summary(&merged), vec![("A".into(), 1, "added"), ("B".into(), 0, "capped"), ("C".into(), 1, "kept_target")]);
+    let merged = c
+        .absorb(&g, MergePolicy::Sum, &catalog(&["A", "B", "C"]), &r)
+        .unwrap();
+    assert_eq!(
+        summary(&merged),
+        vec![
+            ("A".into(), 1, "added"),
+            ("B".into(), 0, "capped"),
+            ("C".into(), 1, "kept_target")
+        ]
+    );
 }
 
 #[test]
 fn touching_one_side_of_a_conflict_resolves_it() {
     let g = guest(&[("B", None, 2, 5)]);
     let c = customer(&[("B", None, 1, 5)]);
-    let merged = c.absorb(&g, MergePolicy::Review, &catalog(&["B"]), &rules_at(9)).unwrap();
+    let merged = c
+        .absorb(&g, MergePolicy::Review, &catalog(&["B"]), &rules_at(9))
+        .unwrap();
     let cart = merged.changed.cart;
-    let source_side = cart.lines.iter().find(|l| l.review == Some(ReviewSide::Source)).unwrap().id;
-    let resolved = cart.clone().set_quantity(source_side, 2, None, &rules_at(10)).unwrap();
+    let source_side = cart
+        .lines
+        .iter()
+        .find(|l| l.review == Some(ReviewSide::Source))
+        .unwrap()
+        .id;
+    let resolved = cart
+        .clone()
+        .set_quantity(source_side, 2, None, &rules_at(10))
+        .unwrap();
     assert_eq!(resolved.cart.lines.len(), 1);
     assert!(!resolved.cart.lines[0].needs_review());
     assert_eq!(resolved.cart.lines[0].quantity.get(), 2);
 
     // Removing one side leaves the other, no longer flagged.
-    let target_side = cart.lines.iter().find(|l| l.review == Some(ReviewSide::Target)).unwrap().id;
+    let target_side = cart
+        .lines
+        .iter()
+        .find(|l| l.review == Some(ReviewSide::Target))
+        .unwrap()
+        .id;
     let removed = cart.remove_line(target_side, None, &rules_at(10)).unwrap();
     assert_eq!(removed.cart.lines.len(), 1);
     assert!(!removed.cart.lines[0].needs_review());
@@ -192,9 +298,16 @@ fn only_active_carts_merge() {
     g.status = crate::domain::CartStatus::Merged;
     g.merged_into = Some(CartId::new());
     let c = customer(&[]);
-    assert!(matches!(c.clone().absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)), Err(CoreError::CartMerged { .. })));
+    assert!(matches!(
+        c.clone()
+            .absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)),
+        Err(CoreError::CartMerged { .. })
+    ));
     let mut frozen = customer(&[]);
     frozen.status = crate::domain::CartStatus::CheckingOut;
     let g = guest(&[("A", None, 1, 5)]);
-    assert!(matches!(frozen.absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)), Err(CoreError::CartFrozen)));
+    assert!(matches!(
+        frozen.absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)),
+        Err(CoreError::CartFrozen)
+    ));
 }
