@@ -24,6 +24,10 @@ mod m20261122_000007_create_plugin_modules;
 mod m20261122_000008_create_plugins;
 mod m20261122_000009_create_order_type_activations;
 mod m20261122_000010_create_cart_merges;
+mod m20261122_000011_create_inventory;
+mod m20261122_000012_create_stock_holds;
+mod m20261122_000013_create_checkouts;
+mod m20261122_000014_create_orders;
 
 /// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -42,6 +46,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_plugins::Migration),
             Box::new(m20261122_000009_create_order_type_activations::Migration),
             Box::new(m20261122_000010_create_cart_merges::Migration),
+            Box::new(m20261122_000011_create_inventory::Migration),
+            Box::new(m20261122_000012_create_stock_holds::Migration),
+            Box::new(m20261122_000013_create_checkouts::Migration),
+            Box::new(m20261122_000014_create_orders::Migration),
         ]
     }
 }

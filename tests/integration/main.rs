@@ -6,6 +6,7 @@ mod support;
 mod auth_and_isolation;
 mod bad_input;
 mod carts;
+mod checkout;
 mod catalog;
 mod concurrency;
 mod merge;

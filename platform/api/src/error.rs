@@ -49,6 +49,18 @@ error_codes! {
     TenantNotFound => (NOT_FOUND, "tenant_not_found", "Tenant not found"),
     ItemNotFound => (NOT_FOUND, "item_not_found", "Catalog item not found"),
     PluginNotFound => (NOT_FOUND, "plugin_not_found", "Plugin not found"),
+    NotTracked => (NOT_FOUND, "not_tracked", "The sku has no inventory record"),
+    CheckoutNotFound => (NOT_FOUND, "checkout_not_found", "Checkout not found"),
+    OrderNotFound => (NOT_FOUND, "order_not_found", "Order not found"),
+    InsufficientStock => (CONFLICT, "insufficient_stock", "Not enough stock"),
+    PriceChanged => (CONFLICT, "price_changed", "Prices changed since the lines were added"),
+    ReviewRequired => (CONFLICT, "review_required", "Merge conflicts must be resolved first"),
+    OnHandBelowReserved => (CONFLICT, "on_hand_below_reserved", "On hand cannot go below what is held"),
+    CheckoutClosed => (CONFLICT, "checkout_closed", "The checkout is no longer pending"),
+    CheckoutExpired => (GONE, "checkout_expired", "The checkout expired"),
+    CartExpired => (GONE, "cart_expired", "The cart expired"),
+    CartEmpty => (UNPROCESSABLE_ENTITY, "cart_empty", "The cart is empty"),
+    IdempotencyKeyRequired => (BAD_REQUEST, "idempotency_key_required", "This call needs an Idempotency-Key"),
     NothingToRollBack => (CONFLICT, "nothing_to_roll_back", "No earlier activation to roll back to"),
     LineConflict => (CONFLICT, "line_conflict", "The line changed since you read it"),
     CartFrozen => (CONFLICT, "cart_frozen", "The cart is checking out"),
@@ -99,6 +111,14 @@ pub struct Problem {
     /// For `invalid_config`: each failing field and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<String>>,
+    /// For `insufficient_stock`: each short sku, what was asked and what is available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub shortages: Option<Vec<Value>>,
+    /// For `price_changed`: each line's old and new price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub changes: Option<Vec<Value>>,
     /// For `cart_merged`: the cart it was merged into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
@@ -204,6 +224,9 @@ impl From<CoreError> for ApiError {
             CoreError::CartMerged { into } => {
                 ApiError::new(Code::CartMerged, detail).with("merged_into", into.to_string())
             }
+            CoreError::CartClosed {
+                status: trolley_core::domain::CartStatus::Expired,
+            } => ApiError::new(Code::CartExpired, detail),
             CoreError::CartClosed { .. } => ApiError::new(Code::CartClosed, detail),
             CoreError::IncompatibleOrderType { .. } => {
                 ApiError::new(Code::IncompatibleOrderType, detail)
@@ -239,6 +262,50 @@ impl From<CoreError> for ApiError {
                     })
                     .collect();
                 ApiError::new(Code::ValidationFailed, detail).with("violations", list)
+            }
+            CoreError::NotTracked(_) => ApiError::new(Code::NotTracked, detail),
+            CoreError::CheckoutNotFound => ApiError::new(Code::CheckoutNotFound, detail),
+            CoreError::OrderNotFound => ApiError::new(Code::OrderNotFound, detail),
+            CoreError::InsufficientStock { shortages } => {
+                let lines: Vec<Value> = shortages
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "sku": s.sku.to_string(),
+                            "requested": s.requested,
+                            "available": s.available,
+                            "line_ids": s.line_ids.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                ApiError::new(Code::InsufficientStock, detail).with("shortages", lines)
+            }
+            CoreError::PriceChanged { changes } => {
+                let lines: Vec<Value> = changes
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "line_id": c.line_id.to_string(),
+                            "sku": c.sku,
+                            "was": c.was.to_string(),
+                            "now": c.now.to_string(),
+                        })
+                    })
+                    .collect();
+                ApiError::new(Code::PriceChanged, detail).with("changes", lines)
+            }
+            CoreError::ReviewRequired { line_ids } => ApiError::new(Code::ReviewRequired, detail)
+                .with(
+                    "line_ids",
+                    line_ids.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
+                ),
+            CoreError::CartEmpty => ApiError::new(Code::CartEmpty, detail),
+            CoreError::OnHandBelowReserved { reserved } => {
+                ApiError::new(Code::OnHandBelowReserved, detail).with("reserved", reserved)
+            }
+            CoreError::CheckoutExpired => ApiError::new(Code::CheckoutExpired, detail),
+            CoreError::CheckoutCancelled | CoreError::CheckoutCompleted => {
+                ApiError::new(Code::CheckoutClosed, detail)
             }
             CoreError::Store(e) => e.into(),
         }

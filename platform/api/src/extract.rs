@@ -38,6 +38,18 @@ fn json_error(err: JsonPayloadError) -> ApiError {
     }
 }
 
+/// An optional JSON body: empty means `T::default()`; anything else must parse (with the
+/// same errors as a required body), so a typo is never silently ignored.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    if body.len() > JSON_LIMIT {
+        return Err(json_error(JsonPayloadError::Overflow { limit: JSON_LIMIT }));
+    }
+    serde_json::from_slice(body).map_err(|e| json_error(JsonPayloadError::Deserialize(e)))
+}
+
 /// JSON bodies up to `limit` bytes, with problem+json errors.
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()

@@ -18,6 +18,8 @@ use crate::error::Problem;
         (name = "config", description = "Tenant admin: configuration"),
         (name = "plugins", description = "Tenant admin: order-type plugins and their activation"),
         (name = "carts", description = "Storefront: carts and lines"),
+        (name = "checkout", description = "Storefront: checkout snapshots and orders"),
+        (name = "inventory", description = "Tenant admin: stock"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

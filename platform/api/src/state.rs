@@ -3,13 +3,17 @@
 use std::sync::Arc;
 
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
-use trolley_core::service::{CartService, CatalogService, PluginService, TenantService};
+use trolley_core::service::{
+    CartService, CatalogService, CheckoutService, InventoryService, PluginService, TenantService,
+};
 
 pub struct AppState {
     pub tenants: TenantService,
     pub catalog: CatalogService,
     pub carts: CartService,
     pub plugins: PluginService,
+    pub inventory: InventoryService,
+    pub checkouts: CheckoutService,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     /// Checked by `/ready`.

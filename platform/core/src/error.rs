@@ -1,7 +1,16 @@
 //! The errors a use case can answer. The HTTP layer maps each variant to a status and a
 //! stable `code` in one table (`trolley-api`'s error registry).
 
-use crate::domain::{CartId, CartStatus, Line, PluginError, Violation};
+use crate::domain::{CartId, CartStatus, Line, LineId, PluginError, Shortage, Violation};
+
+/// A line whose catalog price moved since it was added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceChange {
+    pub line_id: LineId,
+    pub sku: String,
+    pub was: rust_decimal::Decimal,
+    pub now: rust_decimal::Decimal,
+}
 
 /// A failure of a storage or cache adapter, already translated from the driver's terms.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +96,29 @@ pub enum CoreError {
     },
     #[error("the order type refused this change: {}", .violations.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; "))]
     ValidationFailed { violations: Vec<Violation> },
+
+    #[error("not enough stock for {}", .shortages.iter().map(|s| s.sku.to_string()).collect::<Vec<_>>().join(", "))]
+    InsufficientStock { shortages: Vec<Shortage> },
+    #[error("prices changed since the lines were added; check out with accept_price_changes: true to accept them")]
+    PriceChanged { changes: Vec<PriceChange> },
+    #[error("some lines are merge conflicts the shopper must resolve first")]
+    ReviewRequired { line_ids: Vec<LineId> },
+    #[error("the cart is empty")]
+    CartEmpty,
+    #[error("on hand cannot go below the {reserved} units currently held")]
+    OnHandBelowReserved { reserved: i64 },
+    #[error("sku `{0}` has no inventory record: it is untracked (always available)")]
+    NotTracked(String),
+    #[error("checkout not found")]
+    CheckoutNotFound,
+    #[error("order not found")]
+    OrderNotFound,
+    #[error("the checkout expired; its stock was released — start a new checkout")]
+    CheckoutExpired,
+    #[error("the checkout was cancelled")]
+    CheckoutCancelled,
+    #[error("the checkout is already completed")]
+    CheckoutCompleted,
 
     #[error(transparent)]
     Store(#[from] StoreError),

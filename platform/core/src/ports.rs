@@ -367,7 +367,9 @@ pub trait InventoryRepository: Send + Sync {
 /// The outcome of starting a checkout.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BeginCheckout {
-    Started,
+    /// The snapshot as stored, its `reservations` filled with what was actually held
+    /// (untracked skus hold nothing).
+    Started(CheckoutSnapshot),
     /// Nothing was held and nothing changed.
     Shortages(Vec<Shortage>),
 }

@@ -23,6 +23,10 @@ pub struct Settings {
     /// Seed a demo tenant with a catalog and print its keys and a curl line to try.
     #[arg(long)]
     pub demo: bool,
+    /// Seconds between expiry sweeps (holds, checkouts, idle carts); 0 turns the periodic
+    /// sweep off (`POST /v1/platform/sweep` still runs one).
+    #[arg(long, env = "TROLLEY_SWEEP_INTERVAL_SECS", default_value_t = 5)]
+    pub sweep_interval_secs: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TROLLEY_WORKERS")]
     pub workers: Option<usize>,
@@ -39,6 +43,10 @@ impl Settings {
         Ok(format!("sqlite://{}?mode=rwc", path.display()))
     }
 
+    pub fn sweep_interval(&self) -> Option<std::time::Duration> {
+        (self.sweep_interval_secs > 0).then(|| std::time::Duration::from_secs(self.sweep_interval_secs))
+    }
+
     /// Settings for a server on a random local port, as tests use it.
     pub fn for_tests(database_url: String, operator_token: String, data_dir: PathBuf) -> Self {
         Self {
@@ -48,6 +56,8 @@ impl Settings {
             redis_url: None,
             operator_token: Some(operator_token),
             demo: false,
+            // Tests move a manual clock and sweep on demand.
+            sweep_interval_secs: 0,
             workers: Some(2),
         }
     }

@@ -14,12 +14,13 @@ use trolley_core::domain::secret;
 use trolley_core::domain::PluginLimits;
 use trolley_core::ports::{CartCache, Clock, HealthCheck, SystemClock};
 use trolley_core::service::{
-    CartService, CatalogService, OrderTypeJudge, PluginService, TenantService,
+    CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge,
+    PluginService, TenantService,
 };
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
     Database, DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlIdempotencyStore,
-    SqlPluginRepository, SqlTenantRepository,
+    SqlCheckoutRepository, SqlInventoryRepository, SqlPluginRepository, SqlTenantRepository,
 };
 
 use crate::settings::Settings;
@@ -31,6 +32,8 @@ pub struct Services {
     pub catalog: CatalogService,
     pub carts: CartService,
     pub plugins: PluginService,
+    pub inventory: InventoryService,
+    pub checkouts: CheckoutService,
     pub runtime: Arc<WasmRuntime>,
     pub idempotency: Arc<SqlIdempotencyStore>,
     pub clock: Arc<dyn Clock>,
@@ -40,6 +43,14 @@ pub struct Services {
 impl Services {
     /// Connects to the database, migrates it and wires the use cases.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        Self::connect_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Self::connect`] with a given clock (tests move a manual one).
+    pub async fn connect_with_clock(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let url = settings.database_url()?;
         let database = Database::connect(&url)
             .await
@@ -51,11 +62,12 @@ impl Services {
             );
         }
         let conn = database.connection().clone();
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let cache: Arc<dyn CartCache> = Arc::new(InProcessCartCache::default());
         let tenants = Arc::new(SqlTenantRepository::new(conn.clone()));
         let catalog = Arc::new(SqlCatalogRepository::new(conn.clone()));
         let carts = Arc::new(SqlCartRepository::new(conn.clone()));
+        let inventory = Arc::new(SqlInventoryRepository::new(conn.clone()));
+        let checkouts = Arc::new(SqlCheckoutRepository::new(conn.clone()));
         let plugin_repo = Arc::new(SqlPluginRepository::new(conn.clone()));
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
@@ -73,10 +85,20 @@ impl Services {
             clock.clone(),
             PluginLimits::default(),
         ));
+        let cart_service = CartService::new(
+            carts,
+            catalog.clone(),
+            inventory.clone(),
+            cache,
+            judge.clone(),
+            clock.clone(),
+        );
         Ok(Self {
             tenants: TenantService::new(tenants, clock.clone()),
-            catalog: CatalogService::new(catalog.clone(), clock.clone()),
-            carts: CartService::new(carts, catalog, cache, judge.clone(), clock.clone()),
+            catalog: CatalogService::new(catalog, clock.clone()),
+            checkouts: CheckoutService::new(cart_service.clone(), checkouts),
+            carts: cart_service,
+            inventory: InventoryService::new(inventory, clock.clone()),
             plugins: PluginService::new(plugin_repo, runtime.clone(), judge, clock.clone()),
             runtime,
             idempotency: Arc::new(SqlIdempotencyStore::new(conn)),
@@ -110,7 +132,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let services = Services::connect(&settings).await?;
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Self::build`] with a given clock (tests move a manual one).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let services = Services::connect_with_clock(&settings, clock).await?;
         let operator_token = match &settings.operator_token {
             Some(token) if !token.is_empty() => token.clone(),
             _ => {
@@ -132,6 +162,8 @@ impl Application {
             catalog: services.catalog.clone(),
             carts: services.carts.clone(),
             plugins: services.plugins.clone(),
+            inventory: services.inventory.clone(),
+            checkouts: services.checkouts.clone(),
             idempotency: services.idempotency.clone(),
             clock: services.clock.clone(),
             health_checks: health,
@@ -149,6 +181,9 @@ impl Application {
         .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
+        }
+        if let Some(every) = settings.sweep_interval() {
+            spawn_sweeper(services.checkouts.clone(), every);
         }
         tracing::info!(port, "listening");
         Ok(Self {
@@ -171,6 +206,21 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// Releases expired holds, expires stale checkouts and idle carts, on every node: each step
+/// is a conditional update, so concurrent sweeps never release anything twice.
+fn spawn_sweeper(checkouts: CheckoutService, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = checkouts.sweep().await {
+                tracing::warn!(error = %e, "expiry sweep failed; retrying next tick");
+            }
+        }
+    });
 }
 
 /// `/ready`'s view of the plugin runtime: its engine is up and its call pool not saturated.

@@ -7,7 +7,9 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::Arc;
 use trolley::{Application, Settings};
+use trolley_core::ports::ManualClock;
 use uuid::Uuid;
 
 /// PostgreSQL server used by the suite; `TROLLEY_TEST_PG_URL` overrides it. A test that
@@ -63,6 +65,8 @@ async fn fresh_database(backend: Backend) -> String {
 }
 
 pub struct TestApp {
+    /// The server's clock: tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
     pub address: String,
     pub operator_token: String,
     pub client: reqwest::Client,
@@ -119,11 +123,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let operator_token = format!("op-{}", Uuid::new_v4());
     let data_dir = scratch_dir().join(Uuid::new_v4().simple().to_string());
     let settings = Settings::for_tests(database_url, operator_token.clone(), data_dir);
-    let app = Application::build(settings).await.expect("build app");
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = Application::build_with_clock(settings, clock.clone())
+        .await
+        .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        clock,
         address,
         operator_token,
         client: reqwest::Client::new(),
@@ -155,6 +163,58 @@ pub async fn assert_problem(res: Response, status: StatusCode, code: &str) -> Va
 }
 
 impl TestApp {
+    /// Moves the server's clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Runs one expiry sweep now; returns its report.
+    pub async fn sweep(&self) -> Value {
+        let res = self.operator(Method::POST, "/v1/platform/sweep").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        body(res).await
+    }
+
+    pub async fn set_stock(&self, tenant: &Tenant, sku: &str, on_hand: i64) -> Value {
+        let res = self
+            .admin(tenant, Method::PUT, &format!("/v1/admin/inventory/{sku}"))
+            .json(&json!({ "on_hand": on_hand }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        body(res).await
+    }
+
+    pub async fn stock(&self, tenant: &Tenant, sku: &str) -> Value {
+        let res = self
+            .admin(tenant, Method::GET, &format!("/v1/admin/inventory/{sku}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        body(res).await
+    }
+
+    pub async fn checkout(&self, cart: &CartHandle) -> Response {
+        self.cart_req(cart, Method::POST, "/checkout").send().await.unwrap()
+    }
+
+    pub async fn complete(&self, cart: &CartHandle, checkout_id: &str, key: &str) -> Response {
+        self.as_caller(&cart.caller, Method::POST, &format!("/v1/checkouts/{checkout_id}/complete"))
+            .header("Idempotency-Key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn cancel(&self, cart: &CartHandle, checkout_id: &str) -> Response {
+        self.as_caller(&cart.caller, Method::POST, &format!("/v1/checkouts/{checkout_id}/cancel"))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

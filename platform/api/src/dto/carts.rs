@@ -131,9 +131,14 @@ pub struct LineResponse {
     pub attributes: BTreeMap<String, String>,
     pub seller: Option<String>,
     pub fulfillment: Option<String>,
-    /// `untracked` (no inventory record: always available) or `unavailable` (the sku left
-    /// the catalog).
+    /// `in_stock`, `low_stock`, `out_of_stock`, `untracked` (no inventory record: always
+    /// available), `not_checked` (an `interest` line) or `unavailable` (left the catalog).
+    /// A decoration as of this read; only a checkout (or a `reserve` line) holds stock.
     pub availability: String,
+    /// Claim strength: `interest`, `soft` or `reserve`.
+    pub claim: String,
+    /// Until when a `reserve` line's stock is held (renewed by cart activity).
+    pub held_until: Option<DateTime<Utc>>,
     pub needs_review: bool,
     pub updated_at: DateTime<Utc>,
 }
@@ -155,6 +160,8 @@ impl From<&LineView> for LineResponse {
             seller: l.seller.clone(),
             fulfillment: l.fulfillment.clone(),
             availability: l.availability.as_str().to_owned(),
+            claim: l.claim.as_str().to_owned(),
+            held_until: l.held_until,
             needs_review: l.needs_review,
             updated_at: l.updated_at,
         }

@@ -3,5 +3,6 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod checkout;
 pub mod plugins;
 pub mod tenants;

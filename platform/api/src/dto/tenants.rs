@@ -145,6 +145,12 @@ pub struct TenantConfigDto {
     pub plugin_fail_mode: PluginFailModeDto,
     #[serde(default = "defaults::claim_policy")]
     pub default_claim_policy: ClaimPolicyDto,
+    /// A line shows `low_stock` when fewer than this many units would be left after it.
+    #[serde(default = "defaults::low_stock_threshold")]
+    pub low_stock_threshold: u32,
+    /// How long a `reserve` line holds its stock without cart activity (1–1440).
+    #[serde(default = "defaults::reserve_ttl_minutes")]
+    pub reserve_ttl_minutes: u32,
 }
 
 mod defaults {
@@ -176,6 +182,12 @@ mod defaults {
     }
     pub fn claim_policy() -> ClaimPolicyDto {
         d().default_claim_policy
+    }
+    pub fn low_stock_threshold() -> u32 {
+        d().low_stock_threshold
+    }
+    pub fn reserve_ttl_minutes() -> u32 {
+        d().reserve_ttl_minutes
     }
 }
 
@@ -212,6 +224,8 @@ impl From<&TenantConfig> for TenantConfigDto {
                 PluginFailMode::Open => PluginFailModeDto::Open,
             },
             default_claim_policy: c.default_claim_policy.into(),
+            low_stock_threshold: c.low_stock_threshold,
+            reserve_ttl_minutes: c.reserve_ttl_minutes,
         }
     }
 }
@@ -231,6 +245,8 @@ impl From<TenantConfigDto> for TenantConfig {
                 PluginFailModeDto::Open => PluginFailMode::Open,
             },
             default_claim_policy: d.default_claim_policy.into(),
+            low_stock_threshold: d.low_stock_threshold,
+            reserve_ttl_minutes: d.reserve_ttl_minutes,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod carts;
+mod checkout;
 mod ops;
 mod platform;
 mod plugins;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(platform::list_tenants)
             .service(platform::get_tenant)
             .service(platform::patch_tenant)
+            .service(checkout::sweep)
             .service(
                 // Catalog batches carry up to 1000 items: a larger body limit than elsewhere.
                 scope("/admin/catalog")
@@ -47,6 +49,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(carts::delete_line)
             .service(carts::clear_lines)
             .service(carts::put_context)
-            .service(carts::merge_carts),
+            .service(carts::merge_carts)
+            .service(checkout::put_inventory)
+            .service(checkout::get_inventory)
+            .service(checkout::start_checkout)
+            .service(checkout::get_checkout)
+            .service(checkout::complete_checkout)
+            .service(checkout::cancel_checkout)
+            .service(checkout::get_order),
     );
 }

@@ -30,4 +30,6 @@ pub use plugin::{
 };
 pub use quantity::{CartLimits, Quantity};
 pub use tenant::{MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus};
-pub use view::{Availability, CartView, Fee, Judgement, LineView, PricedBy, Severity, Violation};
+pub use view::{
+    Availability, CartView, Fee, Judgement, LineView, PricedBy, Severity, StockView, Violation,
+};

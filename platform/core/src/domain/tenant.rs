@@ -96,6 +96,10 @@ pub struct TenantConfig {
     pub plugin_fail_mode: PluginFailMode,
     /// Claim strength of items whose catalog entry does not set one.
     pub default_claim_policy: ClaimPolicy,
+    /// A line shows `low_stock` when fewer than this many units would be left after it.
+    pub low_stock_threshold: u32,
+    /// How long a `reserve` line holds its stock without cart activity.
+    pub reserve_ttl_minutes: u32,
 }
 
 impl Default for TenantConfig {
@@ -111,6 +115,8 @@ impl Default for TenantConfig {
             max_quantity: limits.max_quantity,
             plugin_fail_mode: PluginFailMode::default(),
             default_claim_policy: ClaimPolicy::Soft,
+            low_stock_threshold: 5,
+            reserve_ttl_minutes: 15,
         }
     }
 }
@@ -131,6 +137,12 @@ impl TenantConfig {
         }
         if !(1..=1440).contains(&self.checkout_ttl_minutes) {
             return bad("checkout_ttl_minutes must be between 1 and 1440");
+        }
+        if !(1..=1440).contains(&self.reserve_ttl_minutes) {
+            return bad("reserve_ttl_minutes must be between 1 and 1440");
+        }
+        if self.low_stock_threshold > 1_000_000 {
+            return bad("low_stock_threshold must be at most 1000000");
         }
         if self.category_order_types.len() > 1000 {
             return bad("at most 1000 category mappings");

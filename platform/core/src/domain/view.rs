@@ -9,18 +9,28 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 use super::cart::{Cart, CartStatus, Context, line_total};
-use super::catalog::CatalogItem;
+use super::catalog::{CatalogItem, ClaimPolicy};
 use super::ids::{CartId, LineId};
 use super::line_key::{Attributes, Sku};
 use super::money::Currency;
 use super::plugin::{Evaluation, FulfillmentRules, PluginId};
 
-/// Whether a line can still be had. Inventory tracking is not in place yet, so every sku
-/// that is still in the catalog is untracked (always available, SPEC §1); one that left
-/// the catalog is unavailable.
+/// Whether a line can still be had, as of this read (allocation truth ages in
+/// milliseconds: it is decoration, never a promise — only a checkout holds stock for sure,
+/// and a `reserve` line holds its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Availability {
+    /// No inventory record: always available, never held (SPEC §1).
     Untracked,
+    /// Enough stock for the line's quantity.
+    InStock,
+    /// Enough, but at or under the tenant's low-stock threshold.
+    LowStock,
+    /// Not enough stock for the line's quantity.
+    OutOfStock,
+    /// An `interest` line: stock is not checked until checkout.
+    NotChecked,
+    /// The sku left the catalog.
     Unavailable,
 }
 
@@ -28,7 +38,22 @@ impl Availability {
     pub fn as_str(self) -> &'static str {
         match self {
             Availability::Untracked => "untracked",
+            Availability::InStock => "in_stock",
+            Availability::LowStock => "low_stock",
+            Availability::OutOfStock => "out_of_stock",
+            Availability::NotChecked => "not_checked",
             Availability::Unavailable => "unavailable",
+        }
+    }
+
+    /// How a line of `quantity` shows against `available` units (its own hold included).
+    pub fn of(available: i64, quantity: u32, low_stock_threshold: u32) -> Self {
+        if available < i64::from(quantity) {
+            Availability::OutOfStock
+        } else if available - i64::from(quantity) < i64::from(low_stock_threshold) {
+            Availability::LowStock
+        } else {
+            Availability::InStock
         }
     }
 }
@@ -88,6 +113,10 @@ pub struct LineView {
     pub seller: Option<String>,
     pub fulfillment: Option<String>,
     pub availability: Availability,
+    /// The line's claim strength (catalog item's policy, else the tenant default).
+    pub claim: ClaimPolicy,
+    /// Until when a `reserve` line's stock is held.
+    pub held_until: Option<DateTime<Utc>>,
     pub needs_review: bool,
     pub updated_at: DateTime<Utc>,
 }
@@ -166,6 +195,10 @@ impl CartView {
                     } else {
                         Availability::Unavailable
                     },
+                    claim: current
+                        .and_then(|item| item.claim_policy)
+                        .unwrap_or(ClaimPolicy::Soft),
+                    held_until: None,
                     needs_review: line.needs_review(),
                     updated_at: line.updated_at,
                 }
@@ -228,5 +261,43 @@ impl CartView {
             .filter(|v| v.severity == Severity::Reject)
             .cloned()
             .collect()
+    }
+}
+
+/// Stock as one read sees it: levels of the tracked skus and the cart's own holds.
+#[derive(Debug, Clone, Default)]
+pub struct StockView {
+    pub levels: HashMap<Sku, super::inventory::StockLevel>,
+    /// Per line: units held and until when.
+    pub holds: HashMap<LineId, (u32, DateTime<Utc>)>,
+    pub default_claim: ClaimPolicy,
+    pub low_stock_threshold: u32,
+}
+
+impl CartView {
+    /// Decorates each line with its claim strength and availability.
+    pub fn with_stock(mut self, stock: &StockView, catalog: &HashMap<Sku, CatalogItem>) -> Self {
+        for line in &mut self.lines {
+            let Some(item) = catalog.get(&line.sku) else {
+                continue; // left the catalog: stays `unavailable`
+            };
+            line.claim = item.claim_policy.unwrap_or(stock.default_claim);
+            let hold = stock.holds.get(&line.line_id);
+            line.held_until = hold.map(|(_, until)| *until);
+            line.availability = match (line.claim, stock.levels.get(&line.sku)) {
+                (ClaimPolicy::Interest, _) => Availability::NotChecked,
+                (_, None) => Availability::Untracked,
+                (_, Some(level)) => {
+                    // A line's own hold is stock it already has.
+                    let own = hold.map_or(0, |(q, _)| i64::from(*q));
+                    Availability::of(
+                        level.available() + own,
+                        line.quantity,
+                        stock.low_stock_threshold,
+                    )
+                }
+            };
+        }
+        self
     }
 }

@@ -15,7 +15,11 @@ use crate::domain::{
 };
 use crate::domain::{CartStatus, MergePolicy};
 use crate::error::{CoreError, StoreError};
-use crate::ports::{CartCache, CartRepository, CatalogRepository, Clock, MergeRecord};
+use crate::domain::{ClaimPolicy, StockView};
+use crate::ports::{
+    CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, MergeRecord,
+    WantedHold,
+};
 use crate::service::judge::OrderTypeJudge;
 
 /// How many times a mutation re-reads and re-applies after losing a race. Every lost race
@@ -35,7 +39,7 @@ pub struct Shopper {
 
 impl Shopper {
     /// A customer may touch their own carts; a guest only the cart whose token they hold.
-    fn authorize(&self, cart: &Cart) -> Result<(), CoreError> {
+    pub(crate) fn authorize(&self, cart: &Cart) -> Result<(), CoreError> {
         match &cart.owner {
             CartOwner::Customer(owner) => match &self.customer_id {
                 Some(me) if me == owner => Ok(()),
@@ -101,15 +105,24 @@ pub struct CreatedCart {
 pub struct CartService {
     carts: Arc<dyn CartRepository>,
     catalog: Arc<dyn CatalogRepository>,
+    inventory: Arc<dyn InventoryRepository>,
     cache: Arc<dyn CartCache>,
     judge: Arc<OrderTypeJudge>,
     clock: Arc<dyn Clock>,
+}
+
+/// A cart as a read assembles it, with what went into it.
+pub(crate) struct Priced {
+    pub view: CartView,
+    pub catalog: HashMap<Sku, CatalogItem>,
+    pub stock: StockView,
 }
 
 impl CartService {
     pub fn new(
         carts: Arc<dyn CartRepository>,
         catalog: Arc<dyn CatalogRepository>,
+        inventory: Arc<dyn InventoryRepository>,
         cache: Arc<dyn CartCache>,
         judge: Arc<OrderTypeJudge>,
         clock: Arc<dyn Clock>,
@@ -117,10 +130,23 @@ impl CartService {
         Self {
             carts,
             catalog,
+            inventory,
             cache,
             judge,
             clock,
         }
+    }
+
+    pub(crate) fn repository(&self) -> &Arc<dyn CartRepository> {
+        &self.carts
+    }
+
+    pub(crate) fn cache(&self) -> &Arc<dyn CartCache> {
+        &self.cache
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     fn idle_ttl(tenant: &Tenant, owner: &CartOwner) -> Duration {
@@ -530,13 +556,35 @@ impl CartService {
             // The order type judges the cart as it would be; a `reject` refuses a change that
             // adds to the cart, and nothing is stored. Removals are never refused: they can
             // only help.
-            let view = self.assemble(tenant, &changed.cart).await?;
-            if grows(&changed.events) {
-                let violations = view.rejections();
+            let mut priced = self.price(tenant, &changed.cart).await?;
+            let grown = grown_lines(&changed.events);
+            if !grown.is_empty() {
+                let violations = priced.view.rejections();
                 if !violations.is_empty() {
                     return Err(CoreError::ValidationFailed { violations });
                 }
+                // `soft` lines are checked against stock when they grow; nothing is held.
+                let shortages = soft_shortages(&changed.cart, &priced, &grown);
+                if !shortages.is_empty() {
+                    return Err(CoreError::InsufficientStock { shortages });
+                }
             }
+            // `reserve` lines hold their stock: the holds follow the lines (and renew with
+            // every change), all or nothing, before the cart is written.
+            let wanted = wanted_holds(&changed.cart, &priced);
+            if !wanted.is_empty() || releases(&changed.events) {
+                let until = rules.now
+                    + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
+                let shortages = self
+                    .inventory
+                    .sync_line_holds(tenant.id, id, &wanted, until)
+                    .await?;
+                if !shortages.is_empty() {
+                    return Err(CoreError::InsufficientStock { shortages });
+                }
+                priced = self.price(tenant, &changed.cart).await?;
+            }
+            let view = priced.view;
             match self.carts.save(&changed.cart, expected_version).await {
                 Ok(()) => {
                     emit(&changed.cart, &changed.events);
@@ -556,7 +604,7 @@ impl CartService {
     /// Reads a cart for a write: from the database, never the cache (the conditional update
     /// would catch a stale cache anyway, but `If-Match` must be judged on the truth), then
     /// authorizes the caller and checks `If-Match`.
-    async fn load_for_write(
+    pub(crate) async fn load_for_write(
         &self,
         shopper: &Shopper,
         id: CartId,
@@ -592,21 +640,120 @@ impl CartService {
         Ok(cart)
     }
 
-    /// Prices the cart against the current catalog in one query, then lets its order type
-    /// judge it.
+    /// Prices the cart against the current catalog, decorates it with stock, then lets its
+    /// order type judge it.
     async fn assemble(&self, tenant: &Tenant, cart: &Cart) -> Result<CartView, CoreError> {
-        let by_sku: HashMap<Sku, CatalogItem> = if cart.lines.is_empty() {
+        Ok(self.price(tenant, cart).await?.view)
+    }
+
+    /// [`Self::assemble`], keeping the catalog items and stock it was made from. One query
+    /// for the catalog, one for stock levels, one for holds when a line reserves.
+    pub(crate) async fn price(&self, tenant: &Tenant, cart: &Cart) -> Result<Priced, CoreError> {
+        let mut stock = StockView {
+            default_claim: tenant.config.default_claim_policy,
+            low_stock_threshold: tenant.config.low_stock_threshold,
+            ..StockView::default()
+        };
+        let catalog: HashMap<Sku, CatalogItem> = if cart.lines.is_empty() {
             HashMap::new()
         } else {
             let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
             skus.sort();
             skus.dedup();
             let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
+            stock.levels = self
+                .inventory
+                .get_many(cart.tenant_id, &skus)
+                .await?
+                .into_iter()
+                .map(|l| (l.sku.clone(), l))
+                .collect();
             items.into_iter().map(|i| (i.sku.clone(), i)).collect()
         };
-        let view = CartView::assemble(cart, &by_sku);
-        self.judge.judge(tenant, cart, view, &by_sku).await
+        let reserves = cart
+            .lines
+            .iter()
+            .any(|l| claim_of(l.sku(), &catalog, &stock) == ClaimPolicy::Reserve);
+        if reserves {
+            stock.holds = self
+                .inventory
+                .line_holds(cart.tenant_id, cart.id)
+                .await?
+                .into_iter()
+                .map(|h| (h.line_id, (h.quantity, h.expires_at)))
+                .collect();
+        }
+        let view = CartView::assemble(cart, &catalog).with_stock(&stock, &catalog);
+        let view = self.judge.judge(tenant, cart, view, &catalog).await?;
+        Ok(Priced {
+            view,
+            catalog,
+            stock,
+        })
     }
+}
+
+fn claim_of(sku: &Sku, catalog: &HashMap<Sku, CatalogItem>, stock: &StockView) -> ClaimPolicy {
+    catalog
+        .get(sku)
+        .and_then(|i| i.claim_policy)
+        .unwrap_or(stock.default_claim)
+}
+
+/// Lines that a mutation added or raised.
+fn grown_lines(events: &[CartEvent]) -> Vec<LineId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            CartEvent::LineAdded { line_id, .. } => Some(*line_id),
+            CartEvent::LineQuantityChanged { line_id, from, to } if to > from => Some(*line_id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a mutation may have dropped a line whose stock was held.
+fn releases(events: &[CartEvent]) -> bool {
+    events.iter().any(|e| {
+        matches!(
+            e,
+            CartEvent::LineRemoved { .. }
+                | CartEvent::CartCleared { .. }
+                | CartEvent::ReviewResolved { .. }
+                | CartEvent::LineQuantityChanged { .. }
+        )
+    })
+}
+
+/// Grown `soft` lines asking for more than is available.
+fn soft_shortages(cart: &Cart, priced: &Priced, grown: &[LineId]) -> Vec<crate::domain::Shortage> {
+    cart.lines
+        .iter()
+        .filter(|l| grown.contains(&l.id))
+        .filter(|l| claim_of(l.sku(), &priced.catalog, &priced.stock) == ClaimPolicy::Soft)
+        .filter_map(|l| {
+            let level = priced.stock.levels.get(l.sku())?;
+            (level.available() < i64::from(l.quantity.get())).then(|| crate::domain::Shortage {
+                sku: l.sku().clone(),
+                requested: l.quantity.get(),
+                available: level.available(),
+                line_ids: vec![l.id],
+            })
+        })
+        .collect()
+}
+
+/// The holds the cart's `reserve` lines should have.
+fn wanted_holds(cart: &Cart, priced: &Priced) -> Vec<WantedHold> {
+    cart.lines
+        .iter()
+        .filter(|l| claim_of(l.sku(), &priced.catalog, &priced.stock) == ClaimPolicy::Reserve)
+        .map(|l| WantedHold {
+            line_id: l.id,
+            sku: l.sku().clone(),
+            quantity: l.quantity.get(),
+        })
+        .collect()
 }
 
 /// An adopted cart's lines: all kept as they were.
@@ -626,14 +773,6 @@ fn kept_outcomes(cart: &Cart) -> Vec<LineOutcome> {
         .collect()
 }
 
-/// Whether a mutation asks for more: a new line or a higher quantity.
-fn grows(events: &[CartEvent]) -> bool {
-    events.iter().any(|e| match e {
-        CartEvent::LineAdded { .. } => true,
-        CartEvent::LineQuantityChanged { from, to, .. } => to > from,
-        _ => false,
-    })
-}
 
 /// Domain events go to the structured log for now; metrics and an outbox read them later.
 fn emit(cart: &Cart, events: &[CartEvent]) {

@@ -3,12 +3,16 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod checkout;
+pub mod inventory;
 pub mod judge;
 pub mod plugins;
 pub mod tenants;
 
 pub use carts::{AddLineRequest, CartService, CreatedCart, MergeResult, Precondition, Shopper};
 pub use catalog::CatalogService;
+pub use checkout::CheckoutService;
+pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
 pub use plugins::PluginService;
 pub use tenants::{NewTenantCredentials, TenantService};

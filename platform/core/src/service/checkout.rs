@@ -1,0 +1,325 @@
+//! Checkout (SPEC §4): a cart's soft state turned into a binding, immutable snapshot with
+//! its stock held; an order made from it exactly once; expiry of what was left behind.
+
+use chrono::Duration;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::domain::checkout::{
+    SnapshotFee, SnapshotFulfillment, SnapshotLine, SnapshotPlugin,
+};
+use crate::domain::{
+    Availability, Cart, CartId, Checkout, CheckoutId, CheckoutSnapshot,
+    CheckoutStatus, Judgement, LineId, Order, OrderId, Severity, Sku, Tenant, Violation,
+};
+use crate::error::{CoreError, PriceChange, StoreError};
+use crate::ports::{
+    BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
+};
+use crate::service::carts::{CartService, Precondition, Shopper};
+
+const MAX_ATTEMPTS: usize = 20;
+
+#[derive(Clone)]
+pub struct CheckoutService {
+    carts: CartService,
+    checkouts: Arc<dyn CheckoutRepository>,
+}
+
+impl CheckoutService {
+    pub fn new(carts: CartService, checkouts: Arc<dyn CheckoutRepository>) -> Self {
+        Self { carts, checkouts }
+    }
+
+    /// Validates, prices and holds the cart, and freezes it behind an immutable snapshot.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
+    pub async fn begin(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        accept_price_changes: bool,
+        pre: Precondition,
+    ) -> Result<Checkout, CoreError> {
+        let tenant = &shopper.tenant;
+        for _ in 0..MAX_ATTEMPTS {
+            let cart = self.carts.load_for_write(shopper, id, pre).await?;
+            cart.ensure_active()?;
+            if cart.lines.is_empty() {
+                return Err(CoreError::CartEmpty);
+            }
+            let in_review: Vec<LineId> = cart
+                .lines
+                .iter()
+                .filter(|l| l.needs_review())
+                .map(|l| l.id)
+                .collect();
+            if !in_review.is_empty() {
+                return Err(CoreError::ReviewRequired {
+                    line_ids: in_review,
+                });
+            }
+            let priced = self.carts.price(tenant, &cart).await?;
+            let view = &priced.view;
+            if let Judgement::Unavailable { order_type, reason } = &view.judgement {
+                // Failing open is for reads; a binding snapshot needs the order type's word.
+                return Err(CoreError::PluginFailed {
+                    order_type: order_type.clone(),
+                    source: crate::domain::PluginError::Unavailable(reason.clone()),
+                });
+            }
+            let mut violations: Vec<Violation> = view
+                .violations
+                .iter()
+                .filter(|v| matches!(v.severity, Severity::Reject | Severity::BlockCheckout))
+                .cloned()
+                .collect();
+            violations.extend(view.lines.iter().filter(|l| l.availability == Availability::Unavailable).map(|l| Violation {
+                code: "trolley.item_unavailable".into(),
+                message: format!("{} is no longer sold", l.sku),
+                line_id: Some(l.line_id),
+                severity: Severity::BlockCheckout,
+            }));
+            if !violations.is_empty() {
+                return Err(CoreError::ValidationFailed { violations });
+            }
+            let changes: Vec<PriceChange> = view
+                .lines
+                .iter()
+                .filter(|l| l.price_changed)
+                .map(|l| PriceChange {
+                    line_id: l.line_id,
+                    sku: l.sku.to_string(),
+                    was: l.added_unit_price,
+                    now: l.unit_price,
+                })
+                .collect();
+            if !changes.is_empty() && !accept_price_changes {
+                return Err(CoreError::PriceChanged { changes });
+            }
+
+            let now = self.carts.clock().now_millis();
+            let expires_at = now + Duration::minutes(i64::from(tenant.config.checkout_ttl_minutes));
+            let snapshot = snapshot(&cart, &priced, now, expires_at);
+            let expected = cart.version;
+            let frozen = cart.frozen_for_checkout(now);
+            let mut wanted: BTreeMap<Sku, (u32, Vec<LineId>)> = BTreeMap::new();
+            for line in &frozen.lines {
+                let entry = wanted.entry(line.sku().clone()).or_default();
+                entry.0 += line.quantity.get();
+                entry.1.push(line.id);
+            }
+            let wanted: Vec<(Sku, u32, Vec<LineId>)> =
+                wanted.into_iter().map(|(sku, (q, lines))| (sku, q, lines)).collect();
+            match self
+                .checkouts
+                .begin(tenant.id, &frozen, expected, &snapshot, &wanted)
+                .await
+            {
+                Ok(BeginCheckout::Started(snapshot)) => {
+                    self.carts.cache().put(&frozen).await;
+                    tracing::info!(checkout_id = %snapshot.checkout_id, total = %snapshot.total, "checkout started");
+                    return Ok(Checkout {
+                        tenant_id: tenant.id,
+                        snapshot,
+                        status: CheckoutStatus::Pending,
+                        order_id: None,
+                    });
+                }
+                Ok(BeginCheckout::Shortages(shortages)) => {
+                    return Err(CoreError::InsufficientStock { shortages });
+                }
+                Err(StoreError::VersionConflict) => {
+                    self.carts.cache().invalidate(tenant.id, id).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Contention)
+    }
+
+    /// The checkout, for the shopper who owns its cart.
+    pub async fn get(&self, shopper: &Shopper, id: CheckoutId) -> Result<Checkout, CoreError> {
+        let checkout = self
+            .checkouts
+            .get(shopper.tenant.id, id)
+            .await?
+            .ok_or(CoreError::CheckoutNotFound)?;
+        self.authorize(shopper, checkout.snapshot.cart_id).await?;
+        Ok(checkout)
+    }
+
+    /// Turns the snapshot into an order exactly once.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, checkout_id = %id))]
+    pub async fn complete(
+        &self,
+        shopper: &Shopper,
+        id: CheckoutId,
+    ) -> Result<(Order, bool), CoreError> {
+        let checkout = self.get(shopper, id).await?;
+        let snap = &checkout.snapshot;
+        let now = self.carts.clock().now_millis();
+        let order = Order {
+            order_id: OrderId::new(),
+            tenant_id: shopper.tenant.id,
+            checkout_id: id,
+            cart_id: snap.cart_id,
+            customer_id: snap.customer_id.clone(),
+            status: "placed".into(),
+            currency: snap.currency.clone(),
+            lines: snap.lines.clone(),
+            fees: snap.fees.clone(),
+            subtotal: snap.subtotal,
+            total: snap.total,
+            created_at: now,
+        };
+        let outcome = self
+            .checkouts
+            .complete(shopper.tenant.id, id, &order, now)
+            .await?;
+        self.carts.cache().invalidate(shopper.tenant.id, snap.cart_id).await;
+        match outcome {
+            CompleteCheckout::Completed(order) => {
+                tracing::info!(order_id = %order.order_id, "order placed");
+                Ok((order, true))
+            }
+            CompleteCheckout::AlreadyCompleted(order) => Ok((order, false)),
+            CompleteCheckout::Expired => Err(CoreError::CheckoutExpired),
+            CompleteCheckout::Cancelled => Err(CoreError::CheckoutCancelled),
+            CompleteCheckout::NotFound => Err(CoreError::CheckoutNotFound),
+        }
+    }
+
+    /// Releases the holds and unfreezes the cart.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, checkout_id = %id))]
+    pub async fn cancel(&self, shopper: &Shopper, id: CheckoutId) -> Result<Checkout, CoreError> {
+        let checkout = self.get(shopper, id).await?;
+        let now = self.carts.clock().now_millis();
+        let outcome = self.checkouts.cancel(shopper.tenant.id, id, now).await?;
+        self.carts
+            .cache()
+            .invalidate(shopper.tenant.id, checkout.snapshot.cart_id)
+            .await;
+        match outcome {
+            CancelCheckout::Cancelled { .. } | CancelCheckout::AlreadyCancelled => Ok(Checkout {
+                status: CheckoutStatus::Cancelled,
+                ..checkout
+            }),
+            CancelCheckout::Completed => Err(CoreError::CheckoutCompleted),
+            CancelCheckout::Expired => Err(CoreError::CheckoutExpired),
+            CancelCheckout::NotFound => Err(CoreError::CheckoutNotFound),
+        }
+    }
+
+    /// An order, for the shopper who owns it.
+    pub async fn order_for_shopper(
+        &self,
+        shopper: &Shopper,
+        id: OrderId,
+    ) -> Result<Order, CoreError> {
+        let order = self.order_for_tenant(&shopper.tenant, id).await?;
+        self.authorize(shopper, order.cart_id).await?;
+        Ok(order)
+    }
+
+    /// An order, for the tenant's admin.
+    pub async fn order_for_tenant(&self, tenant: &Tenant, id: OrderId) -> Result<Order, CoreError> {
+        self.checkouts
+            .order(tenant.id, id)
+            .await?
+            .ok_or(CoreError::OrderNotFound)
+    }
+
+    /// Releases expired holds, expires stale checkouts and idle carts. Safe on every node.
+    pub async fn sweep(&self) -> Result<SweepReport, CoreError> {
+        let report = self.checkouts.sweep(self.carts.clock().now_millis()).await?;
+        for (tenant, cart) in &report.carts_touched {
+            self.carts.cache().invalidate(*tenant, *cart).await;
+        }
+        if report.holds_released + report.checkouts_expired + report.carts_expired > 0 {
+            tracing::info!(
+                holds_released = report.holds_released,
+                checkouts_expired = report.checkouts_expired,
+                carts_expired = report.carts_expired,
+                "expiry sweep"
+            );
+        }
+        Ok(report)
+    }
+
+    /// The shopper must own the checkout's cart (whatever state it is in now).
+    async fn authorize(&self, shopper: &Shopper, cart: CartId) -> Result<(), CoreError> {
+        let cart = self
+            .carts
+            .repository()
+            .load(shopper.tenant.id, cart)
+            .await?
+            .ok_or(CoreError::CheckoutNotFound)?;
+        shopper.authorize(&cart)
+    }
+}
+
+fn snapshot(
+    cart: &Cart,
+    priced: &crate::service::carts::Priced,
+    now: chrono::DateTime<chrono::Utc>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> CheckoutSnapshot {
+    let view = &priced.view;
+    let lines = view
+        .lines
+        .iter()
+        .map(|l| SnapshotLine {
+            line_id: l.line_id,
+            sku: l.sku.clone(),
+            title: l.title.clone(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            price_revision: priced
+                .catalog
+                .get(&l.sku)
+                .map_or(0, |item| item.price_revision),
+            line_total: l.line_total,
+            attributes: l.attributes.as_map().clone(),
+            seller: l.seller.clone(),
+            fulfillment: l.fulfillment.clone(),
+        })
+        .collect();
+    CheckoutSnapshot {
+        checkout_id: CheckoutId::new(),
+        cart_id: cart.id,
+        cart_version: cart.version,
+        currency: cart.currency.code().to_owned(),
+        lines,
+        fees: view
+            .fees
+            .iter()
+            .map(|f| SnapshotFee {
+                code: f.code.clone(),
+                label: f.label.clone(),
+                amount: f.amount,
+            })
+            .collect(),
+        subtotal: view.subtotal,
+        total: view.total,
+        fulfillment: view.fulfillment.as_ref().map(|f| SnapshotFulfillment {
+            allowed_modes: f.allowed_modes.clone(),
+            lead_time_minutes: f.lead_time_minutes,
+            requirements: f.requirements.clone(),
+            max_distance_km: f.max_distance_km,
+            notes: f.notes.clone(),
+        }),
+        plugin: match &view.judgement {
+            Judgement::Judged(by) => Some(SnapshotPlugin {
+                order_type: by.order_type.clone(),
+                plugin_id: by.plugin_id.0,
+                version: by.version.clone(),
+                sha256: by.sha256.clone(),
+            }),
+            _ => None,
+        },
+        reservations: Vec::new(),
+        customer_id: cart.owner.customer_id().map(str::to_owned),
+        validated_at: now,
+        expires_at,
+    }
+}

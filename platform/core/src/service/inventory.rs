@@ -1,0 +1,46 @@
+//! Tenant admins count stock. Setting a sku's on-hand starts tracking it; until then it is
+//! untracked: always available, never held (SPEC §1).
+
+use std::sync::Arc;
+
+use crate::domain::inventory::MAX_ON_HAND;
+use crate::domain::{Sku, StockLevel, Tenant};
+use crate::error::CoreError;
+use crate::ports::{Clock, InventoryRepository};
+
+#[derive(Clone)]
+pub struct InventoryService {
+    inventory: Arc<dyn InventoryRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl InventoryService {
+    pub fn new(inventory: Arc<dyn InventoryRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { inventory, clock }
+    }
+
+    #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.id))]
+    pub async fn set_on_hand(
+        &self,
+        tenant: &Tenant,
+        sku: &Sku,
+        on_hand: i64,
+    ) -> Result<StockLevel, CoreError> {
+        if !(0..=MAX_ON_HAND).contains(&on_hand) {
+            return Err(CoreError::InvalidInput(format!(
+                "on_hand must be between 0 and {MAX_ON_HAND}"
+            )));
+        }
+        self.inventory
+            .set_on_hand(tenant.id, sku, on_hand, self.clock.now_millis())
+            .await?
+            .map_err(|reserved| CoreError::OnHandBelowReserved { reserved })
+    }
+
+    pub async fn get(&self, tenant: &Tenant, sku: &Sku) -> Result<StockLevel, CoreError> {
+        self.inventory
+            .get(tenant.id, sku)
+            .await?
+            .ok_or_else(|| CoreError::NotTracked(sku.to_string()))
+    }
+}

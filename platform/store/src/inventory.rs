@@ -1,0 +1,366 @@
+//! [`InventoryRepository`] on the `inventory` and `stock_holds` tables.
+//!
+//! See `stock.rs` for the rules every stock change follows (conditional updates only,
+//! per-cart serialization, lock order).
+//!
+//! Decisions:
+//! - A line hold exists only for a tracked sku: an untracked sku holds nothing and gets no
+//!   row. A line whose sku becomes tracked later gets its hold at the cart's next sync.
+//! - A shortage reports `requested` = every unit the cart's lines want of the sku, and
+//!   `available` = free stock plus what the cart already holds of it (what the cart could
+//!   have), the same figure the cart read decorates lines with.
+//! - A cart that exists and is no longer `active` (frozen for checkout, converted, merged,
+//!   expired) holds no line stock: syncing it releases its line holds and holds nothing new.
+//!   This closes the race of a mutation that loaded the cart before a checkout froze it (its
+//!   save then fails on the version anyway). A cart id with no row is synced as asked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
+use trolley_core::StoreError;
+use trolley_core::domain::{CartId, CartStatus, LineId, Shortage, Sku, StockLevel, TenantId};
+use trolley_core::ports::{InventoryRepository, LineHold, WantedHold};
+use uuid::Uuid;
+
+use crate::convert::{from_millis, to_millis};
+use crate::db::write_txn;
+use crate::entity::{carts, inventory, stock_holds};
+use crate::error::{corrupt, db_err};
+use crate::stock::{
+    End, LINE, cart_line_holds, delete_holds, finish, free_stock, lock_cart, release, try_hold,
+};
+
+/// How many times `set_on_hand` retries when its insert loses a race with another insert
+/// of the same sku (the retry then updates the row that won).
+const SET_ON_HAND_ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone)]
+pub struct SqlInventoryRepository {
+    db: DatabaseConnection,
+}
+
+impl SqlInventoryRepository {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+fn level_from_row(row: inventory::Model) -> Result<StockLevel, StoreError> {
+    Ok(StockLevel {
+        sku: Sku::parse(&row.sku)
+            .map_err(|e| corrupt(format!("inventory sku `{}`: {e}", row.sku)))?,
+        on_hand: row.on_hand,
+        reserved: row.reserved,
+    })
+}
+
+pub(crate) fn hold_from_row(row: stock_holds::Model) -> Result<LineHold, StoreError> {
+    let id = row.id;
+    Ok(LineHold {
+        line_id: LineId(
+            row.line_id
+                .ok_or_else(|| corrupt(format!("line hold {id} has no line")))?,
+        ),
+        sku: Sku::parse(&row.sku).map_err(|e| corrupt(format!("hold {id} sku: {e}")))?,
+        quantity: u32::try_from(row.quantity)
+            .map_err(|_| corrupt(format!("hold {id} has quantity {}", row.quantity)))?,
+        expires_at: from_millis(row.expires_at, "stock_holds.expires_at")?,
+    })
+}
+
+/// What one line wants, after merging repeats of a line (their quantities add up).
+struct Want {
+    sku: String,
+    quantity: i64,
+}
+
+#[async_trait]
+impl InventoryRepository for SqlInventoryRepository {
+    /// Atomic against concurrent holds: the update only applies while `reserved <= on_hand`
+    /// (PostgreSQL re-checks it on the locked row). Negative counts are refused with
+    /// `Internal`: the service validates input before it gets here.
+    async fn set_on_hand(
+        &self,
+        tenant: TenantId,
+        sku: &Sku,
+        on_hand: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Result<StockLevel, i64>, StoreError> {
+        if on_hand < 0 {
+            return Err(StoreError::Internal(format!(
+                "on_hand must not be negative (got {on_hand})"
+            )));
+        }
+        let now = to_millis(now);
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        let result = async {
+            for _ in 0..SET_ON_HAND_ATTEMPTS {
+                let updated = inventory::Entity::update_many()
+                    .col_expr(inventory::Column::OnHand, Expr::value(on_hand))
+                    .col_expr(inventory::Column::UpdatedAt, Expr::value(now))
+                    .filter(inventory::Column::TenantId.eq(tenant.0))
+                    .filter(inventory::Column::Sku.eq(sku.as_str()))
+                    .filter(inventory::Column::Reserved.lte(on_hand))
+                    .exec(&txn)
+                    .await
+                    .map_err(db_err)?;
+                let row = inventory::Entity::find_by_id((tenant.0, sku.as_str().to_owned()))
+                    .one(&txn)
+                    .await
+                    .map_err(db_err)?;
+                match (updated.rows_affected, row) {
+                    // Updated: the row is locked by us now, `reserved` is current.
+                    (1, Some(row)) => return Ok(End::Commit(Ok(level_from_row(row)?))),
+                    // Refused: more is held than the new count.
+                    (_, Some(row)) => return Ok(End::Rollback(Err(row.reserved))),
+                    (_, None) => {}
+                }
+                // Not tracked yet: start tracking. A concurrent insert of the same sku
+                // makes this a no-op, and the next attempt updates the row that won.
+                let inserted = inventory::Entity::insert(
+                    inventory::Model {
+                        tenant_id: tenant.0,
+                        sku: sku.as_str().to_owned(),
+                        on_hand,
+                        reserved: 0,
+                        updated_at: now,
+                    }
+                    .into_active_model(),
+                )
+                .on_conflict(
+                    OnConflict::columns([inventory::Column::TenantId, inventory::Column::Sku])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await
+                .map_err(db_err)?;
+                if inserted == 1 {
+                    return Ok(End::Commit(Ok(StockLevel {
+                        sku: sku.clone(),
+                        on_hand,
+                        reserved: 0,
+                    })));
+                }
+            }
+            Err(StoreError::Unavailable(format!(
+                "inventory of {sku} kept changing while setting it"
+            )))
+        }
+        .await;
+        finish(txn, result).await
+    }
+
+    async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<StockLevel>, StoreError> {
+        inventory::Entity::find_by_id((tenant.0, sku.as_str().to_owned()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(level_from_row)
+            .transpose()
+    }
+
+    /// In the order of `skus` (repeats answered once).
+    async fn get_many(
+        &self,
+        tenant: TenantId,
+        skus: &[Sku],
+    ) -> Result<Vec<StockLevel>, StoreError> {
+        if skus.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = inventory::Entity::find()
+            .filter(inventory::Column::TenantId.eq(tenant.0))
+            .filter(inventory::Column::Sku.is_in(skus.iter().map(Sku::as_str)))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        let mut by_sku: BTreeMap<String, inventory::Model> =
+            rows.into_iter().map(|r| (r.sku.clone(), r)).collect();
+        skus.iter()
+            .filter_map(|sku| by_sku.remove(sku.as_str()))
+            .map(level_from_row)
+            .collect()
+    }
+
+    /// A line listed twice holds the sum of its quantities; a quantity of 0 holds nothing.
+    async fn sync_line_holds(
+        &self,
+        tenant: TenantId,
+        cart: CartId,
+        wanted: &[WantedHold],
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<Shortage>, StoreError> {
+        let expires_at = to_millis(expires_at);
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        let result = async {
+            lock_cart(&txn, cart.0).await?;
+            let status: Option<String> = carts::Entity::find_by_id(cart.0)
+                .filter(carts::Column::TenantId.eq(tenant.0))
+                .select_only()
+                .column(carts::Column::Status)
+                .into_tuple()
+                .one(&txn)
+                .await
+                .map_err(db_err)?;
+            let holds_allowed = status
+                .as_deref()
+                .is_none_or(|s| s == CartStatus::Active.as_str());
+
+            // What each line wants, and per sku: units wanted, the lines asking, the Sku.
+            let mut lines: BTreeMap<Uuid, Want> = BTreeMap::new();
+            let mut skus: BTreeMap<String, (i64, Vec<LineId>, Sku)> = BTreeMap::new();
+            if holds_allowed {
+                for w in wanted.iter().filter(|w| w.quantity > 0) {
+                    let quantity = i64::from(w.quantity);
+                    let line = lines.entry(w.line_id.0).or_insert(Want {
+                        sku: w.sku.as_str().to_owned(),
+                        quantity: 0,
+                    });
+                    if line.sku != w.sku.as_str() {
+                        return Err(StoreError::Internal(format!(
+                            "line {} is wanted with two skus",
+                            w.line_id
+                        )));
+                    }
+                    line.quantity += quantity;
+                    let entry = skus
+                        .entry(w.sku.as_str().to_owned())
+                        .or_insert_with(|| (0, Vec::new(), w.sku.clone()));
+                    entry.0 += quantity;
+                    if !entry.1.contains(&w.line_id) {
+                        entry.1.push(w.line_id);
+                    }
+                }
+            }
+
+            let existing = cart_line_holds(&txn, tenant.0, cart.0).await?;
+            let mut held: BTreeMap<String, i64> = BTreeMap::new();
+            for row in &existing {
+                *held.entry(row.sku.clone()).or_insert(0) += row.quantity;
+            }
+
+            // One pass over the skus in order: hold or release only the difference.
+            let all: BTreeSet<&String> = skus.keys().chain(held.keys()).collect();
+            let mut tracked: BTreeSet<String> = BTreeSet::new();
+            let mut shortages = Vec::new();
+            for sku in all {
+                let want = skus.get(sku).map_or(0, |(q, _, _)| *q);
+                let have = held.get(sku).copied().unwrap_or(0);
+                if want > have {
+                    if try_hold(&txn, tenant.0, sku, want - have).await? {
+                        tracked.insert(sku.clone());
+                    } else if let Some(free) = free_stock(&txn, tenant.0, sku).await? {
+                        if let Some((_, line_ids, sku)) = skus.get(sku) {
+                            shortages.push(Shortage {
+                                sku: sku.clone(),
+                                requested: u32::try_from(want).unwrap_or(u32::MAX),
+                                available: free + have,
+                                line_ids: line_ids.clone(),
+                            });
+                        }
+                    }
+                    // else untracked: nothing to hold.
+                } else {
+                    release(&txn, tenant.0, sku, have - want).await?;
+                    if want > 0 {
+                        tracked.insert(sku.clone());
+                    }
+                }
+            }
+            if !shortages.is_empty() {
+                return Ok(End::Rollback(shortages));
+            }
+
+            // The rows follow: keep (resize, renew) each line's hold, drop the rest.
+            let mut stale = Vec::new();
+            let mut kept: BTreeSet<Uuid> = BTreeSet::new();
+            for row in existing {
+                let keep = row.line_id.and_then(|line| {
+                    lines
+                        .get(&line)
+                        .filter(|w| w.sku == row.sku && tracked.contains(&w.sku))
+                        .map(|w| (line, w.quantity))
+                });
+                match keep {
+                    Some((line, quantity)) if kept.insert(line) => {
+                        if row.quantity != quantity || row.expires_at != expires_at {
+                            stock_holds::Entity::update_many()
+                                .col_expr(stock_holds::Column::Quantity, Expr::value(quantity))
+                                .col_expr(
+                                    stock_holds::Column::ExpiresAt,
+                                    Expr::value(expires_at),
+                                )
+                                .filter(stock_holds::Column::Id.eq(row.id))
+                                .exec(&txn)
+                                .await
+                                .map_err(db_err)?;
+                        }
+                    }
+                    _ => stale.push(row),
+                }
+            }
+            let stale_count = stale.len();
+            if delete_holds(&txn, stale, None).await?.len() != stale_count {
+                return Err(StoreError::Internal(
+                    "a line hold vanished while its cart was locked".into(),
+                ));
+            }
+            let now = to_millis(Utc::now());
+            let new_rows: Vec<stock_holds::ActiveModel> = lines
+                .iter()
+                .filter(|(line, w)| !kept.contains(*line) && tracked.contains(&w.sku))
+                .map(|(line, w)| {
+                    stock_holds::Model {
+                        id: Uuid::now_v7(),
+                        tenant_id: tenant.0,
+                        sku: w.sku.clone(),
+                        quantity: w.quantity,
+                        kind: LINE.to_owned(),
+                        cart_id: cart.0,
+                        line_id: Some(*line),
+                        checkout_id: None,
+                        expires_at,
+                        created_at: now,
+                    }
+                    .into_active_model()
+                })
+                .collect();
+            if !new_rows.is_empty() {
+                stock_holds::Entity::insert_many(new_rows)
+                    .exec_without_returning(&txn)
+                    .await
+                    .map_err(db_err)?;
+            }
+            Ok(End::Commit(Vec::new()))
+        }
+        .await;
+        finish(txn, result).await
+    }
+
+    async fn line_holds(
+        &self,
+        tenant: TenantId,
+        cart: CartId,
+    ) -> Result<Vec<LineHold>, StoreError> {
+        cart_line_holds(&self.db, tenant.0, cart.0)
+            .await?
+            .into_iter()
+            .map(hold_from_row)
+            .collect()
+    }
+}

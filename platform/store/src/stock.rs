@@ -1,0 +1,263 @@
+//! Stock primitives shared by [`crate::SqlInventoryRepository`] and
+//! [`crate::SqlCheckoutRepository`].
+//!
+//! - `inventory.reserved` is the sum of the sku's `stock_holds` rows; a hold row and the
+//!   counter always change in the same transaction.
+//! - Counters only change through single conditional UPDATEs (hold:
+//!   `reserved = reserved + q WHERE on_hand - reserved >= q`; release:
+//!   `reserved = reserved - q WHERE reserved >= q`; commit: `on_hand = on_hand - q,
+//!   reserved = reserved - q WHERE reserved >= q AND on_hand >= q`), never read-then-write,
+//!   so `0 <= reserved <= on_hand` holds whatever runs concurrently, on any number of nodes.
+//! - Hold rows are deleted one by one with their `rows_affected` checked before the counter
+//!   is decremented, so two transactions can never release the same hold twice.
+//! - Every transaction that changes a cart's holds is serialized per cart: SQLite write
+//!   transactions begin `IMMEDIATE` (one writer at a time), and on PostgreSQL they first take
+//!   a transaction-scoped advisory lock keyed by the cart ([`lock_cart`]). Within that lock,
+//!   reading a cart's holds and then updating them is safe.
+//! - Lock order, always: the cart lock, then the cart's or checkout's rows, then inventory
+//!   rows in ascending sku order (never two passes over inventory in one transaction), so
+//!   concurrent transactions on PostgreSQL cannot deadlock on each other.
+
+use std::collections::BTreeMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    Statement,
+};
+use trolley_core::StoreError;
+use uuid::Uuid;
+
+use crate::entity::{inventory, stock_holds};
+use crate::error::{corrupt, db_err};
+
+/// `stock_holds.kind` of a reserve line's hold.
+pub(crate) const LINE: &str = "line";
+/// `stock_holds.kind` of a pending checkout's reservation.
+pub(crate) const CHECKOUT: &str = "checkout";
+
+/// How a transaction body wants its transaction to end.
+pub(crate) enum End<T> {
+    Commit(T),
+    /// Nothing it did may stay (a shortage, a state that needs no change).
+    Rollback(T),
+}
+
+/// Commits or rolls back `txn` as `result` says; an error always rolls back and is
+/// returned as it was (a failing rollback is only logged: the connection is discarded).
+pub(crate) async fn finish<T>(
+    txn: DatabaseTransaction,
+    result: Result<End<T>, StoreError>,
+) -> Result<T, StoreError> {
+    match result {
+        Ok(End::Commit(value)) => {
+            txn.commit().await.map_err(db_err)?;
+            Ok(value)
+        }
+        Ok(End::Rollback(value)) => {
+            txn.rollback().await.map_err(db_err)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed after an error");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Serializes the transactions that change one cart's holds (see the module doc). SQLite
+/// needs nothing: its write transactions hold the database's write lock. PostgreSQL takes a
+/// transaction-scoped advisory lock, released at commit or rollback.
+pub(crate) async fn lock_cart<C: ConnectionTrait>(txn: &C, cart: Uuid) -> Result<(), StoreError> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [cart_lock_key(cart).into()],
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// A stable 64-bit key for a cart (FNV-1a). A collision only makes two carts wait for each
+/// other.
+fn cart_lock_key(cart: Uuid) -> i64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let bytes = b"trolley:cart_stock\0".iter().chain(cart.as_bytes());
+    let hash = bytes.fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME));
+    i64::from_be_bytes(hash.to_be_bytes())
+}
+
+/// Holds `quantity` more of a sku if that much is available. `false` when the sku is
+/// untracked or short (tell them apart with [`free_stock`]).
+pub(crate) async fn try_hold<C: ConnectionTrait>(
+    txn: &C,
+    tenant: Uuid,
+    sku: &str,
+    quantity: i64,
+) -> Result<bool, StoreError> {
+    let updated = inventory::Entity::update_many()
+        .col_expr(
+            inventory::Column::Reserved,
+            Expr::col(inventory::Column::Reserved).add(quantity),
+        )
+        .filter(inventory::Column::TenantId.eq(tenant))
+        .filter(inventory::Column::Sku.eq(sku))
+        .filter(
+            Expr::col(inventory::Column::OnHand)
+                .sub(Expr::col(inventory::Column::Reserved))
+                .gte(quantity),
+        )
+        .exec(txn)
+        .await
+        .map_err(db_err)?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// `on_hand - reserved` of a tracked sku (never below 0), `None` when it is untracked.
+pub(crate) async fn free_stock<C: ConnectionTrait>(
+    txn: &C,
+    tenant: Uuid,
+    sku: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row = inventory::Entity::find_by_id((tenant, sku.to_owned()))
+        .one(txn)
+        .await
+        .map_err(db_err)?;
+    Ok(row.map(|r| (r.on_hand - r.reserved).max(0)))
+}
+
+/// Gives `quantity` of a sku back. Releasing more than is reserved changes nothing and is
+/// logged: it can only mean the rows were edited by hand, and refusing would leave the
+/// holds (and whoever is releasing them) stuck for good.
+pub(crate) async fn release<C: ConnectionTrait>(
+    txn: &C,
+    tenant: Uuid,
+    sku: &str,
+    quantity: i64,
+) -> Result<(), StoreError> {
+    if quantity <= 0 {
+        return Ok(());
+    }
+    let updated = inventory::Entity::update_many()
+        .col_expr(
+            inventory::Column::Reserved,
+            Expr::col(inventory::Column::Reserved).sub(quantity),
+        )
+        .filter(inventory::Column::TenantId.eq(tenant))
+        .filter(inventory::Column::Sku.eq(sku))
+        .filter(inventory::Column::Reserved.gte(quantity))
+        .exec(txn)
+        .await
+        .map_err(db_err)?;
+    if updated.rows_affected == 0 {
+        tracing::warn!(%tenant, sku, quantity, "released more stock than was reserved; ignored");
+    }
+    Ok(())
+}
+
+/// Turns `quantity` held units of a sku into a committed decrement of its on-hand count.
+/// Unlike a release this must not be skipped: a reservation that is not there is corrupt
+/// state, and the order is refused rather than sold without stock.
+pub(crate) async fn commit<C: ConnectionTrait>(
+    txn: &C,
+    tenant: Uuid,
+    sku: &str,
+    quantity: i64,
+) -> Result<(), StoreError> {
+    if quantity <= 0 {
+        return Ok(());
+    }
+    let updated = inventory::Entity::update_many()
+        .col_expr(
+            inventory::Column::OnHand,
+            Expr::col(inventory::Column::OnHand).sub(quantity),
+        )
+        .col_expr(
+            inventory::Column::Reserved,
+            Expr::col(inventory::Column::Reserved).sub(quantity),
+        )
+        .filter(inventory::Column::TenantId.eq(tenant))
+        .filter(inventory::Column::Sku.eq(sku))
+        .filter(inventory::Column::Reserved.gte(quantity))
+        .filter(inventory::Column::OnHand.gte(quantity))
+        .exec(txn)
+        .await
+        .map_err(db_err)?;
+    if updated.rows_affected == 0 {
+        return Err(corrupt(format!(
+            "inventory ({tenant}, {sku}) does not hold the {quantity} reserved units it should"
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes hold rows one by one and returns those this transaction deleted (a row already
+/// gone, or renewed past `expired_before`, is skipped: someone else released it).
+pub(crate) async fn delete_holds<C: ConnectionTrait>(
+    txn: &C,
+    rows: Vec<stock_holds::Model>,
+    expired_before: Option<i64>,
+) -> Result<Vec<stock_holds::Model>, StoreError> {
+    let mut deleted = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut delete = stock_holds::Entity::delete_many().filter(stock_holds::Column::Id.eq(row.id));
+        if let Some(before) = expired_before {
+            delete = delete.filter(stock_holds::Column::ExpiresAt.lt(before));
+        }
+        let result = delete.exec(txn).await.map_err(db_err)?;
+        if result.rows_affected == 1 {
+            deleted.push(row);
+        }
+    }
+    Ok(deleted)
+}
+
+/// Units per (tenant, sku), in lock order.
+pub(crate) fn per_sku<'a>(
+    rows: impl IntoIterator<Item = &'a stock_holds::Model>,
+) -> BTreeMap<(Uuid, String), i64> {
+    let mut units = BTreeMap::new();
+    for row in rows {
+        *units.entry((row.tenant_id, row.sku.clone())).or_insert(0) += row.quantity;
+    }
+    units
+}
+
+/// Deletes hold rows and gives their stock back (in sku order). Returns how many rows this
+/// transaction released.
+pub(crate) async fn release_holds<C: ConnectionTrait>(
+    txn: &C,
+    rows: Vec<stock_holds::Model>,
+    expired_before: Option<i64>,
+) -> Result<u64, StoreError> {
+    let deleted = delete_holds(txn, rows, expired_before).await?;
+    for ((tenant, sku), quantity) in per_sku(&deleted) {
+        release(txn, tenant, &sku, quantity).await?;
+    }
+    Ok(deleted.len() as u64)
+}
+
+/// A cart's line holds (scoped by tenant), oldest first.
+pub(crate) async fn cart_line_holds<C: ConnectionTrait>(
+    db: &C,
+    tenant: Uuid,
+    cart: Uuid,
+) -> Result<Vec<stock_holds::Model>, StoreError> {
+    use sea_orm::QueryOrder;
+    stock_holds::Entity::find()
+        .filter(stock_holds::Column::TenantId.eq(tenant))
+        .filter(stock_holds::Column::CartId.eq(cart))
+        .filter(stock_holds::Column::Kind.eq(LINE))
+        .order_by_asc(stock_holds::Column::CreatedAt)
+        .order_by_asc(stock_holds::Column::Id)
+        .all(db)
+        .await
+        .map_err(db_err)
+}
