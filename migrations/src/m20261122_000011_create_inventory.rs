@@ -30,7 +30,11 @@ impl MigrationTrait for Migration {
                     // Held by reserve lines and pending checkouts (the sum of the sku's
                     // `stock_holds`).
                     .col(ColumnDef::new(Inventory::Reserved).big_integer().not_null())
-                    .col(ColumnDef::new(Inventory::UpdatedAt).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(Inventory::UpdatedAt)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .primary_key(
                         Index::create()
                             .name("pk_inventory")

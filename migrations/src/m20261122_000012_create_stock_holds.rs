@@ -30,17 +30,34 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(StockHolds::Table)
-                    .col(ColumnDef::new(StockHolds::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(StockHolds::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(StockHolds::TenantId).uuid().not_null())
                     .col(ColumnDef::new(StockHolds::Sku).text().not_null())
-                    .col(ColumnDef::new(StockHolds::Quantity).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(StockHolds::Quantity)
+                            .big_integer()
+                            .not_null(),
+                    )
                     // `line` | `checkout`.
                     .col(ColumnDef::new(StockHolds::Kind).text().not_null())
                     .col(ColumnDef::new(StockHolds::CartId).uuid().not_null())
                     .col(ColumnDef::new(StockHolds::LineId).uuid().null())
                     .col(ColumnDef::new(StockHolds::CheckoutId).uuid().null())
-                    .col(ColumnDef::new(StockHolds::ExpiresAt).big_integer().not_null())
-                    .col(ColumnDef::new(StockHolds::CreatedAt).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(StockHolds::ExpiresAt)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(StockHolds::CreatedAt)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -27,18 +27,39 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Checkouts::Table)
-                    .col(ColumnDef::new(Checkouts::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Checkouts::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Checkouts::TenantId).uuid().not_null())
                     .col(ColumnDef::new(Checkouts::CartId).uuid().not_null())
-                    .col(ColumnDef::new(Checkouts::CartVersion).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(Checkouts::CartVersion)
+                            .big_integer()
+                            .not_null(),
+                    )
                     // `pending` | `completed` | `cancelled` | `expired`.
                     .col(ColumnDef::new(Checkouts::Status).text().not_null())
                     // serde_json of the `CheckoutSnapshot`.
                     .col(ColumnDef::new(Checkouts::Snapshot).text().not_null())
                     .col(ColumnDef::new(Checkouts::OrderId).uuid().null())
-                    .col(ColumnDef::new(Checkouts::ExpiresAt).big_integer().not_null())
-                    .col(ColumnDef::new(Checkouts::CreatedAt).big_integer().not_null())
-                    .col(ColumnDef::new(Checkouts::UpdatedAt).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(Checkouts::ExpiresAt)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Checkouts::CreatedAt)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Checkouts::UpdatedAt)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -102,8 +102,8 @@ pub use info::PluginInfo;
 pub use outcome::{Evaluation, Fee, Severity, Violation};
 pub use rust_decimal::Decimal;
 pub use schemars::JsonSchema;
-pub use serde::{Deserialize, Serialize};
 pub use serde::de::DeserializeOwned;
+pub use serde::{Deserialize, Serialize};
 
 /// The `schemars` crate the SDK uses, for `#[schemars(crate = "trolley_plugin_sdk::schemars")]`
 /// when a plugin does not depend on `schemars` itself.
@@ -161,7 +161,17 @@ pub fn evaluate<T: OrderType>(cart: &Cart, config: &T::Config) -> Evaluation {
 ///
 /// Invoke it once, at the root of the plugin crate:
 ///
-/// ```ignore
+/// ```
+/// use trolley_plugin_sdk::prelude::*;
+///
+/// struct Grocery;
+/// impl OrderType for Grocery {
+///     type Config = ();
+///     fn describe() -> PluginInfo {
+///         PluginInfo::new("grocery", "1.0.0")
+///     }
+/// }
+///
 /// export_order_type!(Grocery);
 /// ```
 ///
@@ -184,10 +194,15 @@ macro_rules! export_order_type {
             }
 
             #[cfg(target_arch = "wasm32")]
-            $crate::bindings::export!(__TrolleyOrderTypeExport with_types_in $crate::bindings);
+    $crate::bindings::export!(__TrolleyOrderTypeExport with_types_in $crate::bindings);
         };
     };
 }
+
+/// The README's example plugin compiles and its test passes (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Support for [`export_order_type!`] and test fixtures; not a stable API.
 #[doc(hidden)]
@@ -200,8 +215,8 @@ pub mod __private {
 pub mod prelude {
     pub use crate::testing::{self, CartBuilder, LineBuilder};
     pub use crate::{
-        Cart, Decimal, Deserialize, Evaluation, Fee, FulfillmentRules, JsonSchema, Line,
-        OrderType, PluginInfo, Serialize, Severity, Violation, export_order_type,
+        Cart, Decimal, Deserialize, Evaluation, Fee, FulfillmentRules, JsonSchema, Line, OrderType,
+        PluginInfo, Serialize, Severity, Violation, export_order_type,
     };
     pub use std::collections::{BTreeMap, BTreeSet};
 }

@@ -193,11 +193,16 @@ impl Evaluation {
 
     /// `true` when no violation rejects the cart's last mutation.
     pub fn is_accepted(&self) -> bool {
-        !self.violations.iter().any(|v| v.severity == Severity::Reject)
+        !self
+            .violations
+            .iter()
+            .any(|v| v.severity == Severity::Reject)
     }
 
     /// `true` when no violation rejects or blocks checkout.
     pub fn can_check_out(&self) -> bool {
-        self.violations.iter().all(|v| v.severity == Severity::Warning)
+        self.violations
+            .iter()
+            .all(|v| v.severity == Severity::Warning)
     }
 }

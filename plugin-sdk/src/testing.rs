@@ -247,8 +247,12 @@ impl LineBuilder {
 
     fn build(self, position: usize) -> Result<Line, String> {
         let line_id = self.line_id.unwrap_or_else(|| format!("line-{position}"));
-        let unit_price = Decimal::from_str_exact(&self.price)
-            .map_err(|_| format!("price of line `{line_id}` is not a decimal: `{}`", self.price))?;
+        let unit_price = Decimal::from_str_exact(&self.price).map_err(|_| {
+            format!(
+                "price of line `{line_id}` is not a decimal: `{}`",
+                self.price
+            )
+        })?;
         let line_total = unit_price
             .checked_mul(Decimal::from(self.quantity))
             .ok_or_else(|| format!("the total of line `{line_id}` overflows"))?;

@@ -42,10 +42,7 @@ impl<T: OrderType> crate::bindings::Guest for Export<T> {
             .collect())
     }
 
-    fn fulfillment_rules(
-        cart: wit::Cart,
-        config: String,
-    ) -> Result<wit::FulfillmentRules, String> {
+    fn fulfillment_rules(cart: wit::Cart, config: String) -> Result<wit::FulfillmentRules, String> {
         let (cart, config) = inputs::<T>(cart, &config)?;
         Ok(fulfillment_to_wit(T::fulfillment_rules(&cart, &config)))
     }
@@ -158,7 +155,8 @@ fn pairs(pairs: Vec<wit::Pair>) -> BTreeMap<String, String> {
 }
 
 fn parse_decimal(text: &str, what: impl FnOnce() -> String) -> Result<Decimal, String> {
-    Decimal::from_str_exact(text.trim()).map_err(|_| format!("{} is not a decimal: `{}`", what(), text))
+    Decimal::from_str_exact(text.trim())
+        .map_err(|_| format!("{} is not a decimal: `{}`", what(), text))
 }
 
 pub(crate) fn cart_to_wit(cart: &Cart) -> wit::Cart {

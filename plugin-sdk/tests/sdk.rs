@@ -65,7 +65,9 @@ impl OrderType for Shop {
     }
 
     fn fulfillment_rules(cart: &Cart, _: &Config) -> FulfillmentRules {
-        let mut rules = FulfillmentRules::new().allow_mode("delivery").lead_time_minutes(15);
+        let mut rules = FulfillmentRules::new()
+            .allow_mode("delivery")
+            .lead_time_minutes(15);
         if cart.context_flag("needs_id") {
             rules.add_requirement("age_check");
         }
@@ -127,7 +129,11 @@ fn evaluate_through_the_world_parses_money_and_writes_it_back_as_strings() {
 
     assert_eq!(evaluation.fees.len(), 1);
     assert_eq!(evaluation.fees[0].amount, "1.10");
-    let codes: Vec<_> = evaluation.violations.iter().map(|v| v.code.as_str()).collect();
+    let codes: Vec<_> = evaluation
+        .violations
+        .iter()
+        .map(|v| v.code.as_str())
+        .collect();
     assert_eq!(codes, ["shop.min_order", "shop.forbidden"]);
     assert_eq!(evaluation.violations[1].line_id.as_deref(), Some("l-1"));
     assert!(matches!(
@@ -141,7 +147,10 @@ fn evaluate_through_the_world_parses_money_and_writes_it_back_as_strings() {
     assert_eq!(evaluation.fulfillment.allowed_modes, ["delivery"]);
     assert_eq!(evaluation.fulfillment.lead_time_minutes, Some(15));
     assert_eq!(evaluation.fulfillment.requirements, ["age_check"]);
-    assert_eq!(evaluation.fulfillment.max_distance_km.as_deref(), Some("7.5"));
+    assert_eq!(
+        evaluation.fulfillment.max_distance_km.as_deref(),
+        Some("7.5")
+    );
 }
 
 #[test]
@@ -177,7 +186,10 @@ fn a_malformed_subtotal_is_an_error_in_every_export() {
 
 #[test]
 fn an_overflowing_line_total_is_an_error() {
-    let cart = wit_cart("1", vec![wit_line("l-1", "79228162514264337593543950335", 2)]);
+    let cart = wit_cart(
+        "1",
+        vec![wit_line("l-1", "79228162514264337593543950335", 2)],
+    );
     let error = <Export<Shop> as Guest>::evaluate(cart, String::new()).unwrap_err();
     assert!(error.contains("overflows"), "{error}");
 }
@@ -208,7 +220,10 @@ fn a_configuration_that_does_not_deserialize_is_an_error() {
     ] {
         let error =
             <Export<Shop> as Guest>::evaluate(wit_cart("1", vec![]), config.into()).unwrap_err();
-        assert!(error.starts_with("invalid configuration"), "{config}: {error}");
+        assert!(
+            error.starts_with("invalid configuration"),
+            "{config}: {error}"
+        );
     }
     let error = <Export<Shop> as Guest>::validate(cart, "{".into()).unwrap_err();
     assert!(error.starts_with("invalid configuration"), "{error}");
@@ -230,7 +245,10 @@ fn describe_reports_identity_and_the_configuration_schema() {
     let min_order = &schema["properties"]["min_order"];
     assert_eq!(min_order["type"], "string", "{schema:#}");
     assert_eq!(min_order["pattern"], r"^-?\d+(\.\d+)?$");
-    assert_eq!(min_order["description"], "Below this subtotal checkout is blocked.");
+    assert_eq!(
+        min_order["description"],
+        "Below this subtotal checkout is blocked."
+    );
     assert_eq!(min_order["default"], "10.00");
     assert_eq!(
         schema["properties"]["cap"]["type"],
@@ -323,7 +341,10 @@ fn evaluate_json_takes_the_wire_path() {
         .line(LineBuilder::new("A").quantity(2).price("6.00"))
         .build();
     let evaluation = testing::evaluate_json::<Shop>(&cart, r#"{"flat_fee": "0.50"}"#).unwrap();
-    assert_eq!(evaluation.fee_amount("shop.flat"), Some(Decimal::new(50, 2)));
+    assert_eq!(
+        evaluation.fee_amount("shop.flat"),
+        Some(Decimal::new(50, 2))
+    );
     assert!(evaluation.can_check_out());
     assert!(testing::evaluate_json::<Shop>(&cart, "{").is_err());
 }

@@ -61,7 +61,10 @@ async fn contention(app: &TestApp, shoppers: usize, units: i64) {
     // Complete 60%, cancel the rest.
     let complete_n = (units as usize * 3) / 5;
     let (to_complete, to_cancel) = won.split_at(complete_n);
-    let completes = to_complete.iter().map(|(c, id)| app.complete(c, id, &format!("k-{id}")));
+    let completes = to_complete.iter().map(|(c, id)| async move {
+        let key = format!("k-{id}");
+        app.complete(c, id, &key).await
+    });
     for res in join_all(completes).await {
         assert_eq!(res.status(), StatusCode::CREATED);
     }

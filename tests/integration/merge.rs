@@ -108,6 +108,8 @@ async fn every_policy_on_the_classic_login(app: TestApp) {
         for (sku, qty) in [("B", 1), ("C", 3)] {
             app.add_line(&customer, sku, qty).await;
         }
+        // The guest touches B after the customer did.
+        app.advance(chrono::Duration::seconds(1));
         for (sku, qty) in [("A", 1), ("B", 2)] {
             app.add_line(&guest, sku, qty).await;
         }

@@ -13,7 +13,7 @@ use trolley_core::domain::{
     Evaluation, Fee, FulfillmentRules, LineId, PluginError, PluginInfo, Violation,
 };
 
-use crate::wit;
+use crate::wit::{self, CartArena};
 
 /// Counted for each list element on top of its strings.
 pub const ELEMENT_BYTES: usize = 8;
@@ -161,7 +161,7 @@ fn texts(what: &str, values: Vec<String>) -> Result<Vec<String>, PluginError> {
 /// plugin lower totals behind the pricing rules' back.
 pub(crate) fn evaluation(
     raw: wit::Evaluation,
-    cart: &wit::Cart,
+    cart: &CartArena,
     output_bytes: usize,
 ) -> Result<Evaluation, PluginError> {
     if evaluation_size(&raw) > output_bytes {
@@ -173,8 +173,7 @@ pub(crate) fn evaluation(
         let line_id = match v.line_id {
             None => None,
             Some(id) => {
-                let known = line_ids
-                    .get_or_insert_with(|| cart.lines.iter().map(|l| l.line_id.as_str()).collect());
+                let known = line_ids.get_or_insert_with(|| cart.line_ids().collect());
                 if !known.contains(id.as_str()) {
                     return Err(bad(format!(
                         "violation `{}` names line `{}`, which is not in the cart",
@@ -309,24 +308,24 @@ pub(crate) fn is_semver(version: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn cart() -> wit::Cart {
-        wit::Cart {
+    fn cart() -> CartArena {
+        CartArena::new(&trolley_core::domain::PluginCart {
             cart_id: "c".into(),
             currency: "EUR".into(),
-            subtotal: "1.00".into(),
-            lines: vec![wit::Line {
+            subtotal: "1.00".parse().unwrap(),
+            lines: vec![trolley_core::domain::PluginLine {
                 line_id: "0190b3f0-0000-7000-8000-000000000001".into(),
                 sku: "s".into(),
                 quantity: 1,
-                unit_price: "1.00".into(),
+                unit_price: "1.00".parse().unwrap(),
                 category: "c".into(),
                 seller: None,
                 fulfillment: None,
-                item_attributes: vec![],
-                line_attributes: vec![],
+                item_attributes: Default::default(),
+                line_attributes: Default::default(),
             }],
-            context: vec![],
-        }
+            context: Default::default(),
+        })
     }
 
     fn evaluation_with(violations: Vec<wit::Violation>, fees: Vec<wit::Fee>) -> wit::Evaluation {

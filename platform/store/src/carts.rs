@@ -320,7 +320,8 @@ impl CartRepository for SqlCartRepository {
 
 /// The conditional write of one cart inside `txn`: the version-guarded UPDATE first (it
 /// takes the row lock on PostgreSQL, the write lock on SQLite), then its lines replaced.
-async fn save_in(
+/// A moved version is [`StoreError::VersionConflict`]; the caller rolls back.
+pub(crate) async fn save_in(
     txn: &DatabaseTransaction,
     cart: &Cart,
     expected_version: i64,

@@ -9,8 +9,8 @@ use trolley_migrations::{Migrator, MigratorTrait};
 
 use crate::error::db_err;
 use crate::{
-    DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlIdempotencyStore,
-    SqlPluginRepository, SqlTenantRepository,
+    DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlCheckoutRepository,
+    SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository, SqlTenantRepository,
 };
 
 /// Pool and driver settings. [`Default`] suits a server: up to 8 SQLite connections (one
@@ -159,6 +159,14 @@ impl Database {
 
     pub fn plugins(&self) -> SqlPluginRepository {
         SqlPluginRepository::new(self.conn.clone())
+    }
+
+    pub fn inventory(&self) -> SqlInventoryRepository {
+        SqlInventoryRepository::new(self.conn.clone())
+    }
+
+    pub fn checkouts(&self) -> SqlCheckoutRepository {
+        SqlCheckoutRepository::new(self.conn.clone())
     }
 
     pub fn health(&self) -> DatabaseHealth {

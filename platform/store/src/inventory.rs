@@ -264,15 +264,15 @@ impl InventoryRepository for SqlInventoryRepository {
                 if want > have {
                     if try_hold(&txn, tenant.0, sku, want - have).await? {
                         tracked.insert(sku.clone());
-                    } else if let Some(free) = free_stock(&txn, tenant.0, sku).await? {
-                        if let Some((_, line_ids, sku)) = skus.get(sku) {
-                            shortages.push(Shortage {
-                                sku: sku.clone(),
-                                requested: u32::try_from(want).unwrap_or(u32::MAX),
-                                available: free + have,
-                                line_ids: line_ids.clone(),
-                            });
-                        }
+                    } else if let Some(free) = free_stock(&txn, tenant.0, sku).await?
+                        && let Some((_, line_ids, sku)) = skus.get(sku)
+                    {
+                        shortages.push(Shortage {
+                            sku: sku.clone(),
+                            requested: u32::try_from(want).unwrap_or(u32::MAX),
+                            available: free + have,
+                            line_ids: line_ids.clone(),
+                        });
                     }
                     // else untracked: nothing to hold.
                 } else {
@@ -301,10 +301,7 @@ impl InventoryRepository for SqlInventoryRepository {
                         if row.quantity != quantity || row.expires_at != expires_at {
                             stock_holds::Entity::update_many()
                                 .col_expr(stock_holds::Column::Quantity, Expr::value(quantity))
-                                .col_expr(
-                                    stock_holds::Column::ExpiresAt,
-                                    Expr::value(expires_at),
-                                )
+                                .col_expr(stock_holds::Column::ExpiresAt, Expr::value(expires_at))
                                 .filter(stock_holds::Column::Id.eq(row.id))
                                 .exec(&txn)
                                 .await

@@ -15,20 +15,25 @@
 
 mod carts;
 mod catalog;
+mod checkouts;
 mod convert;
 mod db;
 pub mod entity;
 mod error;
 mod health;
 mod idempotency;
+mod inventory;
 mod plugins;
+mod stock;
 mod tenants;
 
 pub use carts::SqlCartRepository;
 pub use catalog::SqlCatalogRepository;
+pub use checkouts::{SWEEP_BATCH, SqlCheckoutRepository};
 pub use db::{Database, DatabaseOptions};
 pub use health::DatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;
+pub use inventory::SqlInventoryRepository;
 pub use plugins::SqlPluginRepository;
 pub use tenants::SqlTenantRepository;
 

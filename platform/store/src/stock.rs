@@ -130,7 +130,7 @@ pub(crate) async fn free_stock<C: ConnectionTrait>(
         .one(txn)
         .await
         .map_err(db_err)?;
-    Ok(row.map(|r| (r.on_hand - r.reserved).max(0)))
+    Ok(row.map(|r| std::cmp::max(r.on_hand - r.reserved, 0)))
 }
 
 /// Gives `quantity` of a sku back. Releasing more than is reserved changes nothing and is
@@ -207,7 +207,8 @@ pub(crate) async fn delete_holds<C: ConnectionTrait>(
 ) -> Result<Vec<stock_holds::Model>, StoreError> {
     let mut deleted = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut delete = stock_holds::Entity::delete_many().filter(stock_holds::Column::Id.eq(row.id));
+        let mut delete =
+            stock_holds::Entity::delete_many().filter(stock_holds::Column::Id.eq(row.id));
         if let Some(before) = expired_before {
             delete = delete.filter(stock_holds::Column::ExpiresAt.lt(before));
         }

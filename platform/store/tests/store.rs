@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod stock;
 
 use std::time::Duration as StdDuration;
 
@@ -31,6 +32,7 @@ use trolley_store::entity::{
 use trolley_store::{Database, DatabaseOptions};
 
 use common::*;
+use stock::*;
 
 /// One test per scenario and backend: `sqlite::<scenario>` and `postgres::<scenario>`.
 macro_rules! on_both_backends {
@@ -84,6 +86,18 @@ on_both_backends!(
     concurrent_activations_leave_one_active,
     active_all_lists_every_order_type,
     activation_config_round_trips_exactly,
+    stock_levels_track_holds_and_refuse_on_hand_below_reserved,
+    sync_line_holds_follows_the_lines,
+    sync_line_holds_is_all_or_nothing,
+    concurrent_holds_never_oversell,
+    begin_with_a_short_sku_holds_nothing,
+    begin_then_complete_commits_stock_and_converts_the_cart,
+    concurrent_completes_make_one_order,
+    cancel_releases_and_unfreezes,
+    expired_checkout_answers_expired_and_releases,
+    sweep_releases_expires_and_reports,
+    concurrent_sweeps_release_each_hold_once,
+    snapshot_and_order_round_trip_exactly,
 );
 
 // ---- infrastructure ---------------------------------------------------------------------

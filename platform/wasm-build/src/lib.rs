@@ -4,17 +4,16 @@
 //! downloaded or committed.
 //!
 //! ```no_run
-//! // build.rs of a crate that embeds or loads the guests
-//! fn main() {
-//!     match trolley_wasm_build::build_guests(&["trolley-plugin-grocery", "trolley-plugin-hostile"]) {
-//!         Ok(guests) => {
-//!             for guest in guests {
-//!                 let var = guest.package.to_uppercase().replace('-', "_");
-//!                 println!("cargo:rustc-env={var}_WASM={}", guest.path.display());
-//!             }
+//! // The `main` of a build.rs that embeds or loads the guests:
+//! let packages = ["trolley-plugin-grocery", "trolley-plugin-hostile"];
+//! match trolley_wasm_build::build_guests(&packages) {
+//!     Ok(guests) => {
+//!         for guest in guests {
+//!             let var = guest.package.to_uppercase().replace('-', "_");
+//!             println!("cargo:rustc-env={var}_WASM={}", guest.path.display());
 //!         }
-//!         Err(message) => panic!("{message}"),
 //!     }
+//!     Err(message) => panic!("{message}"),
 //! }
 //! ```
 //!
@@ -79,9 +78,15 @@ pub struct Guest {
 /// have put it.
 pub fn build_guests(packages: &[&str]) -> Result<Vec<Guest>, String> {
     let root = workspace_root();
-    println!("cargo:rerun-if-changed={}", root.join("plugin-sdk").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("plugin-sdk").display()
+    );
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     if packages.is_empty() {
         return Ok(Vec::new());
@@ -170,7 +175,9 @@ fn ensure_target_installed() -> Result<(), String> {
     if target_installed()? {
         return Ok(());
     }
-    println!("cargo:warning=the {TARGET} target is not installed; running `rustup target add {TARGET}`");
+    println!(
+        "cargo:warning=the {TARGET} target is not installed; running `rustup target add {TARGET}`"
+    );
     let status = Command::new("rustup")
         .args(["target", "add", TARGET])
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
@@ -257,7 +264,12 @@ mod tests {
         for guest in guests {
             let bytes = std::fs::read(&guest.path).unwrap();
             // A component, not a core module: layer 1 of the binary format.
-            assert_eq!(&bytes[..8], b"\0asm\x0d\0\x01\0", "{}", guest.path.display());
+            assert_eq!(
+                &bytes[..8],
+                b"\0asm\x0d\0\x01\0",
+                "{}",
+                guest.path.display()
+            );
             println!("{} {} bytes", guest.path.display(), bytes.len());
         }
     }
