@@ -12,3 +12,4 @@ mod concurrency;
 mod merge;
 mod operations;
 mod platform;
+mod plugins;

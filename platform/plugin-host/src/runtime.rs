@@ -35,6 +35,14 @@ const TABLES_PER_COMPONENT: u32 = 4;
 /// a fresh instance per call then costs ~21 µs instead of ~46 µs.
 const MEMORY_KEEP_RESIDENT: usize = 4 * 1024 * 1024;
 const TABLE_KEEP_RESIDENT: usize = 64 * 1024;
+/// The world's exports.
+const WORLD_EXPORTS: &[&str] = &[
+    "describe",
+    "evaluate",
+    "validate",
+    "calculate-fees",
+    "fulfillment-rules",
+];
 /// Imports of the world itself (types only), linked for real.
 const WORLD_IMPORTS: &[&str] = &["trolley:order-type/types@1.0.0"];
 
@@ -488,6 +496,33 @@ impl Compiler {
                     .map(|p| format!("`{p}*`"))
                     .collect::<Vec<_>>()
                     .join(", ")
+            )));
+        }
+        let exports: Vec<&str> = component_type
+            .exports(&self.engine)
+            .map(|(name, _)| name)
+            .collect();
+        let missing: Vec<&str> = WORLD_EXPORTS
+            .iter()
+            .copied()
+            .filter(|name| !exports.contains(name))
+            .collect();
+        if !missing.is_empty() {
+            let list = |names: &[&str]| {
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(PluginError::Invalid(format!(
+                "the component does not implement the trolley:order-type world: it lacks {}                  (it exports {})",
+                list(&missing),
+                if exports.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    list(&exports)
+                }
             )));
         }
         let link = |e: wasmtime::Error| {

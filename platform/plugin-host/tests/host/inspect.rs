@@ -94,7 +94,8 @@ async fn a_component_of_another_world_is_refused() {
         message.contains("does not implement the trolley:order-type world"),
         "{message}"
     );
-    assert!(message.contains("describe"), "{message}");
+    assert!(message.contains("lacks `describe`, `evaluate`"), "{message}");
+    assert!(message.contains("(it exports `hello`)"), "{message}");
 }
 
 #[tokio::test]
