@@ -298,8 +298,11 @@ struct Wanted<'a> {
 
 #[async_trait]
 impl CheckoutRepository for SqlCheckoutRepository {
-    /// `wanted` may list a sku more than once (quantities add up); quantities of 0 hold
-    /// nothing. Shortages come sorted by sku, every short sku listed.
+    /// `cart` must be the snapshot's cart, of `tenant`, frozen (`checking_out`); anything
+    /// else is `Internal` (a caller bug). `wanted` may list a sku more than once (quantities
+    /// add up); quantities of 0 hold nothing. Shortages come sorted by sku, every short sku
+    /// listed, `available` counting the cart's own line holds (released by the checkout).
+    /// The stored snapshot is `snapshot` with `reservations` set to what was held.
     async fn begin(
         &self,
         tenant: TenantId,

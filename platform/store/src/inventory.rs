@@ -60,7 +60,7 @@ fn level_from_row(row: inventory::Model) -> Result<StockLevel, StoreError> {
     })
 }
 
-pub(crate) fn hold_from_row(row: stock_holds::Model) -> Result<LineHold, StoreError> {
+fn hold_from_row(row: stock_holds::Model) -> Result<LineHold, StoreError> {
     let id = row.id;
     Ok(LineHold {
         line_id: LineId(

@@ -12,6 +12,11 @@
 //! Storage conventions: timestamps are unix epoch milliseconds (sub-millisecond precision
 //! is dropped on the way in), money is integer minor units, JSON documents are text. Every
 //! `DbErr` is translated to [`StoreError`] in one place (`error.rs`).
+//!
+//! Stock (`inventory`, `stock_holds`) only changes through single conditional UPDATEs, and
+//! every transaction that changes a cart's holds is serialized per cart (SQLite: one writer;
+//! PostgreSQL: an advisory lock per cart), taking inventory rows in sku order; see
+//! `stock.rs`. Checkouts settle exactly once through `… WHERE status = 'pending'`.
 
 mod carts;
 mod catalog;

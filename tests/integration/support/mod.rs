@@ -121,8 +121,10 @@ pub struct CartHandle {
 pub async fn spawn_app(backend: Backend) -> TestApp {
     let database_url = fresh_database(backend).await;
     let operator_token = format!("op-{}", Uuid::new_v4());
-    let data_dir = scratch_dir().join(Uuid::new_v4().simple().to_string());
-    let settings = Settings::for_tests(database_url, operator_token.clone(), data_dir);
+    // One data dir for every server of the run: each test has its own database, and the
+    // plugin artifact cache (content addressed, written atomically) is then shared, so a
+    // module compiles once per run rather than once per test.
+    let settings = Settings::for_tests(database_url, operator_token.clone(), scratch_dir());
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let app = Application::build_with_clock(settings, clock.clone())
         .await

@@ -8,7 +8,7 @@ use trolley_core::domain::{Evaluation, PluginError, PluginLimits};
 use trolley_core::ports::PluginRuntime;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 
-use crate::support::{cart, guests, loaded};
+use crate::support::{cached_policy, cart, guests, loaded};
 
 const DEADLINE_MS: u64 = 50;
 
@@ -84,10 +84,20 @@ async fn malformed_answers_are_bad_output() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_huge_answer_is_refused() {
-    // ~10 MB of violations. Under the default 32 MiB memory cap the guest can build it, and
-    // the host refuses it by size; with a smaller cap it runs out of memory first. Both fail
-    // the call only.
-    let result = hostile("huge_output").await;
+    // ~10 MB of violations, given time to build them (the operator's 1 s cap) so the size
+    // limits are what stops it. Under the default 32 MiB memory cap the guest can build the
+    // answer and the host refuses it by size after copying it out; under a smaller cap the
+    // guest runs out of memory first. Either way only this call fails.
+    let loaded = loaded();
+    let roomy = PluginLimits {
+        deadline_ms: 1000,
+        ..PluginLimits::default()
+    };
+    let huge = json!({"mode": "huge_output"});
+    let result = loaded
+        .runtime
+        .evaluate(&loaded.hostile, &cart(1), &huge, &roomy)
+        .await;
     assert!(
         matches!(
             result,
@@ -95,15 +105,14 @@ async fn a_huge_answer_is_refused() {
         ),
         "{result:?}"
     );
-    assert_eq!(result, Err(PluginError::OutputTooLarge(limits().output_bytes)));
-    let loaded = loaded();
+    assert_eq!(result, Err(PluginError::OutputTooLarge(roomy.output_bytes)));
     let tight = PluginLimits {
         memory_bytes: 8 * 1024 * 1024,
-        ..limits()
+        ..roomy
     };
     let result = loaded
         .runtime
-        .evaluate(&loaded.hostile, &cart(1), &json!({"mode": "huge_output"}), &tight)
+        .evaluate(&loaded.hostile, &cart(1), &huge, &tight)
         .await;
     assert_eq!(result, Err(PluginError::OutOfMemory));
     assert_still_serves().await;
@@ -190,7 +199,7 @@ async fn a_saturated_pool_answers_unavailable() {
     let runtime = WasmRuntime::new(SandboxPolicy {
         pool_size: 1,
         queue_timeout: Duration::from_millis(20),
-        ..SandboxPolicy::default()
+        ..cached_policy()
     })
     .unwrap();
     let sha = runtime.inspect(&guests().hostile).await.unwrap().sha256;
@@ -220,7 +229,7 @@ async fn a_saturated_pool_answers_unavailable() {
 async fn fuel_cuts_a_loop_when_metering_is_on() {
     let runtime = WasmRuntime::new(SandboxPolicy {
         max_fuel: Some(50_000_000),
-        ..SandboxPolicy::default()
+        ..cached_policy()
     })
     .unwrap();
     let sha = runtime.inspect(&guests().hostile).await.unwrap().sha256;

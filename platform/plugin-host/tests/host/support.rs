@@ -52,8 +52,16 @@ pub fn guests() -> &'static Guests {
     })
 }
 
-/// A runtime with the three real plugins and the hostile fixture loaded, shared by the tests
-/// (compiling a component with a debug build of cranelift takes a while).
+/// The default policy with an artifact cache that outlives the test process, so only the
+/// first run compiles each guest (a debug build of cranelift takes seconds per component).
+pub fn cached_policy() -> SandboxPolicy {
+    SandboxPolicy {
+        cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-artifacts")),
+        ..SandboxPolicy::default()
+    }
+}
+
+/// A runtime with the three real plugins and the hostile fixture loaded, shared by the tests.
 pub struct Loaded {
     pub runtime: WasmRuntime,
     pub grocery: String,
@@ -72,7 +80,7 @@ pub fn loaded() -> &'static Loaded {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let runtime = WasmRuntime::new(SandboxPolicy::default()).unwrap();
+                let runtime = WasmRuntime::new(cached_policy()).unwrap();
                 let g = guests();
                 let sha = async |wasm: &[u8]| runtime.inspect(wasm).await.unwrap().sha256;
                 let grocery = sha(&g.grocery).await;
