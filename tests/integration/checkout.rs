@@ -17,7 +17,13 @@ async fn checkout_id(res: reqwest::Response) -> String {
 }
 
 /// `carts` guest carts, each holding `quantity` of `sku`.
-async fn filled_carts(app: &TestApp, t: &crate::support::Tenant, sku: &str, carts: usize, quantity: i64) -> Vec<CartHandle> {
+async fn filled_carts(
+    app: &TestApp,
+    t: &crate::support::Tenant,
+    sku: &str,
+    carts: usize,
+    quantity: i64,
+) -> Vec<CartHandle> {
     let creates = (0..carts).map(|_| app.guest_cart(t));
     let carts: Vec<CartHandle> = join_all(creates).await;
     let adds = carts.iter().map(|c| app.add_line(c, sku, quantity));
@@ -31,7 +37,12 @@ async fn filled_carts(app: &TestApp, t: &crate::support::Tenant, sku: &str, cart
 async fn contention(app: &TestApp, shoppers: usize, units: i64) {
     let t = app.create_tenant("USD").await;
     // `interest` lines: nothing is checked or held until checkout, so every cart can hold one.
-    app.put_item_with(&t, "DROP", json!({"price": "99.00", "category": "tickets", "claim_policy": "interest"})).await;
+    app.put_item_with(
+        &t,
+        "DROP",
+        json!({"price": "99.00", "category": "tickets", "claim_policy": "interest"}),
+    )
+    .await;
     app.set_stock(&t, "DROP", units).await;
     let carts = filled_carts(app, &t, "DROP", shoppers, 1).await;
 
@@ -42,7 +53,10 @@ async fn contention(app: &TestApp, shoppers: usize, units: i64) {
     let mut lost = 0;
     for (cart, res) in carts.iter().zip(results) {
         match res.status() {
-            StatusCode::CREATED => won.push((cart.clone(), body(res).await["checkout_id"].as_str().unwrap().to_owned())),
+            StatusCode::CREATED => won.push((
+                cart.clone(),
+                body(res).await["checkout_id"].as_str().unwrap().to_owned(),
+            )),
             StatusCode::CONFLICT => {
                 let p = body(res).await;
                 assert_eq!(p["code"], "insufficient_stock", "{p}");
@@ -56,7 +70,14 @@ async fn contention(app: &TestApp, shoppers: usize, units: i64) {
     assert_eq!(won.len() as i64, units);
     assert_eq!(lost, shoppers - units as usize);
     let stock = app.stock(&t, "DROP").await;
-    assert_eq!((stock["on_hand"].as_i64(), stock["reserved"].as_i64(), stock["available"].as_i64()), (Some(units), Some(units), Some(0)));
+    assert_eq!(
+        (
+            stock["on_hand"].as_i64(),
+            stock["reserved"].as_i64(),
+            stock["available"].as_i64()
+        ),
+        (Some(units), Some(units), Some(0))
+    );
 
     // Complete 60%, cancel the rest.
     let complete_n = (units as usize * 3) / 5;
@@ -92,7 +113,12 @@ async fn fifty_checkouts_sell_exactly_ten_on_sqlite() {
 async fn a_short_line_reserves_nothing(app: TestApp) {
     let t = app.create_tenant("USD").await;
     for (sku, stock) in [("A", 10), ("B", 10), ("C", 1)] {
-        app.put_item_with(&t, sku, json!({"price": "1.00", "category": "x", "claim_policy": "interest"})).await;
+        app.put_item_with(
+            &t,
+            sku,
+            json!({"price": "1.00", "category": "x", "claim_policy": "interest"}),
+        )
+        .await;
         app.set_stock(&t, sku, stock).await;
     }
     let cart = app.guest_cart(&t).await;
@@ -126,7 +152,11 @@ async fn complete_exactly_once(app: TestApp) {
 
     // Without an idempotency key: refused, nothing happens.
     let res = app
-        .as_caller(&cart.caller, Method::POST, &format!("/v1/checkouts/{id}/complete"))
+        .as_caller(
+            &cart.caller,
+            Method::POST,
+            &format!("/v1/checkouts/{id}/complete"),
+        )
         .send()
         .await
         .unwrap();
@@ -153,22 +183,50 @@ async fn complete_exactly_once(app: TestApp) {
     assert_eq!(order["status"], "placed");
     assert_eq!(order["lines"][0]["quantity"], 2);
     let stock = app.stock(&t, "A").await;
-    assert_eq!((stock["on_hand"].as_i64(), stock["reserved"].as_i64()), (Some(3), Some(0)));
+    assert_eq!(
+        (stock["on_hand"].as_i64(), stock["reserved"].as_i64()),
+        (Some(3), Some(0))
+    );
     assert_eq!(app.get_cart(&cart).await["status"], "converted");
 
     // The order, for the shopper and for the admin; not for another tenant.
     let oid = order["order_id"].as_str().unwrap();
-    let res = app.as_caller(&cart.caller, Method::GET, &format!("/v1/orders/{oid}")).send().await.unwrap();
+    let res = app
+        .as_caller(&cart.caller, Method::GET, &format!("/v1/orders/{oid}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(body(res).await, order);
-    let res = app.admin(&t, Method::GET, &format!("/v1/orders/{oid}")).send().await.unwrap();
+    let res = app
+        .admin(&t, Method::GET, &format!("/v1/orders/{oid}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(body(res).await, order);
     let other = app.create_tenant("USD").await;
-    let res = app.admin(&other, Method::GET, &format!("/v1/orders/{oid}")).send().await.unwrap();
+    let res = app
+        .admin(&other, Method::GET, &format!("/v1/orders/{oid}"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, StatusCode::NOT_FOUND, "order_not_found").await;
-    let res = app.as_caller(&app.guest(&other), Method::GET, &format!("/v1/checkouts/{id}")).send().await.unwrap();
+    let res = app
+        .as_caller(
+            &app.guest(&other),
+            Method::GET,
+            &format!("/v1/checkouts/{id}"),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, StatusCode::NOT_FOUND, "checkout_not_found").await;
     // A completed checkout cannot be cancelled.
-    assert_problem(app.cancel(&cart, &id).await, StatusCode::CONFLICT, "checkout_closed").await;
+    assert_problem(
+        app.cancel(&cart, &id).await,
+        StatusCode::CONFLICT,
+        "checkout_closed",
+    )
+    .await;
 }
 
 async fn price_drift_needs_consent(app: TestApp) {
@@ -215,13 +273,25 @@ async fn snapshots_are_immutable_and_carts_frozen(app: TestApp) {
     // The catalog moves on; the snapshot does not.
     app.put_item(&t, "A", "9.00").await;
     app.delete_catalog_item(&t, "B").await;
-    let res = app.as_caller(&cart.caller, Method::GET, &format!("/v1/checkouts/{id}")).send().await.unwrap();
+    let res = app
+        .as_caller(&cart.caller, Method::GET, &format!("/v1/checkouts/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.text().await.unwrap(), created);
 
     // Frozen: every mutation answers cart_frozen, a second checkout too.
     for (method, suffix, payload) in [
-        (Method::POST, "/lines".to_owned(), Some(json!({"sku": "A", "quantity": 1}))),
-        (Method::PATCH, format!("/lines/{line}"), Some(json!({"quantity": 2}))),
+        (
+            Method::POST,
+            "/lines".to_owned(),
+            Some(json!({"sku": "A", "quantity": 1})),
+        ),
+        (
+            Method::PATCH,
+            format!("/lines/{line}"),
+            Some(json!({"quantity": 2})),
+        ),
         (Method::DELETE, format!("/lines/{line}"), None),
         (Method::DELETE, "/lines".to_owned(), None),
         (Method::PUT, "/context".to_owned(), Some(json!({"k": "v"}))),
@@ -231,20 +301,33 @@ async fn snapshots_are_immutable_and_carts_frozen(app: TestApp) {
         if let Some(p) = payload {
             rb = rb.json(&p);
         }
-        assert_problem(rb.send().await.unwrap(), StatusCode::CONFLICT, "cart_frozen").await;
+        assert_problem(
+            rb.send().await.unwrap(),
+            StatusCode::CONFLICT,
+            "cart_frozen",
+        )
+        .await;
     }
     // Cancel unfreezes.
     let res = app.cancel(&cart, &id).await;
     assert_eq!(body(res).await["status"], "cancelled");
     let v = app.get_cart(&cart).await;
     assert_eq!(v["status"], "active");
-    assert_eq!(body(app.add_line(&cart, "A", 1).await).await["lines"][0]["quantity"], 2);
+    assert_eq!(
+        body(app.add_line(&cart, "A", 1).await).await["lines"][0]["quantity"],
+        2
+    );
 }
 
 async fn reserve_holds_expire_and_renew(app: TestApp) {
     let t = app.create_tenant("USD").await;
     app.put_config(&t, json!({"reserve_ttl_minutes": 10})).await;
-    app.put_item_with(&t, "SLOT", json!({"price": "5.00", "category": "slots", "claim_policy": "reserve"})).await;
+    app.put_item_with(
+        &t,
+        "SLOT",
+        json!({"price": "5.00", "category": "slots", "claim_policy": "reserve"}),
+    )
+    .await;
     app.set_stock(&t, "SLOT", 3).await;
     let cart = app.guest_cart(&t).await;
     let v = body(app.add_line(&cart, "SLOT", 2).await).await;
@@ -258,21 +341,35 @@ async fn reserve_holds_expire_and_renew(app: TestApp) {
 
     // Activity within the TTL renews the hold.
     app.advance(Duration::minutes(8));
-    app.cart_req(&cart, Method::PUT, "/context").json(&json!({"slot": "morning"})).send().await.unwrap();
+    app.cart_req(&cart, Method::PUT, "/context")
+        .json(&json!({"slot": "morning"}))
+        .send()
+        .await
+        .unwrap();
     app.advance(Duration::minutes(8));
     app.sweep().await;
-    assert_eq!(app.stock(&t, "SLOT").await["reserved"], 2, "renewed by activity");
+    assert_eq!(
+        app.stock(&t, "SLOT").await["reserved"],
+        2,
+        "renewed by activity"
+    );
 
     // Idle past the TTL: released.
     app.advance(Duration::minutes(11));
     let report = app.sweep().await;
     assert_eq!(report["holds_released"], 1);
     assert_eq!(app.stock(&t, "SLOT").await["reserved"], 0);
-    assert_eq!(app.add_line(&other, "SLOT", 2).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.add_line(&other, "SLOT", 2).await.status(),
+        StatusCode::OK
+    );
     // Removing a reserve line releases its hold at once.
     let v = app.get_cart(&other).await;
     let line = v["lines"][0]["line_id"].as_str().unwrap();
-    app.cart_req(&other, Method::DELETE, &format!("/lines/{line}")).send().await.unwrap();
+    app.cart_req(&other, Method::DELETE, &format!("/lines/{line}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(app.stock(&t, "SLOT").await["reserved"], 0);
 }
 
@@ -293,20 +390,35 @@ async fn soft_lines_are_checked_and_decorated(app: TestApp) {
     assert_eq!(p["shortages"][0]["available"], 10);
     // Stock sold elsewhere: the read says so, nothing was held.
     app.set_stock(&t, "A", 4).await;
-    assert_eq!(app.get_cart(&cart).await["lines"][0]["availability"], "out_of_stock");
+    assert_eq!(
+        app.get_cart(&cart).await["lines"][0]["availability"],
+        "out_of_stock"
+    );
     assert_eq!(app.stock(&t, "A").await["reserved"], 0);
     // An untracked sku is always available.
     let v = body(app.add_line(&cart, "FREE", 500).await).await;
     assert_eq!(v["lines"][1]["availability"], "untracked");
-    let res = app.admin(&t, Method::GET, "/v1/admin/inventory/FREE").send().await.unwrap();
+    let res = app
+        .admin(&t, Method::GET, "/v1/admin/inventory/FREE")
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, StatusCode::NOT_FOUND, "not_tracked").await;
 }
 
 async fn inventory_admin(app: TestApp) {
     let t = app.create_tenant("USD").await;
-    app.put_item_with(&t, "A", json!({"price": "1.00", "category": "x", "claim_policy": "reserve"})).await;
+    app.put_item_with(
+        &t,
+        "A",
+        json!({"price": "1.00", "category": "x", "claim_policy": "reserve"}),
+    )
+    .await;
     let s = app.set_stock(&t, "A", 5).await;
-    assert_eq!(s, json!({"sku": "A", "on_hand": 5, "reserved": 0, "available": 5}));
+    assert_eq!(
+        s,
+        json!({"sku": "A", "on_hand": 5, "reserved": 0, "available": 5})
+    );
     let cart = app.guest_cart(&t).await;
     app.add_line(&cart, "A", 3).await;
     let res = app
@@ -317,8 +429,16 @@ async fn inventory_admin(app: TestApp) {
         .unwrap();
     let p = assert_problem(res, StatusCode::CONFLICT, "on_hand_below_reserved").await;
     assert_eq!(p["reserved"], 3);
-    for bad in [json!({"on_hand": -1}), json!({"on_hand": 10_000_000_000_i64})] {
-        let res = app.admin(&t, Method::PUT, "/v1/admin/inventory/A").json(&bad).send().await.unwrap();
+    for bad in [
+        json!({"on_hand": -1}),
+        json!({"on_hand": 10_000_000_000_i64}),
+    ] {
+        let res = app
+            .admin(&t, Method::PUT, "/v1/admin/inventory/A")
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
         assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
     }
     assert_eq!(app.stock(&t, "A").await["available"], 2);
@@ -326,7 +446,8 @@ async fn inventory_admin(app: TestApp) {
 
 async fn expiry_of_checkouts_and_idle_carts(app: TestApp) {
     let t = app.create_tenant("USD").await;
-    app.put_config(&t, json!({"checkout_ttl_minutes": 15, "guest_ttl_days": 7})).await;
+    app.put_config(&t, json!({"checkout_ttl_minutes": 15, "guest_ttl_days": 7}))
+        .await;
     app.put_item(&t, "A", "1.00").await;
     app.set_stock(&t, "A", 5).await;
     let cart = app.guest_cart(&t).await;
@@ -347,7 +468,11 @@ async fn expiry_of_checkouts_and_idle_carts(app: TestApp) {
     let report = app.sweep().await;
     assert_eq!(report["checkouts_expired"], 1);
     assert_eq!(app.stock(&t, "A").await["reserved"], 0);
-    let res = app.as_caller(&cart.caller, Method::GET, &format!("/v1/checkouts/{id2}")).send().await.unwrap();
+    let res = app
+        .as_caller(&cart.caller, Method::GET, &format!("/v1/checkouts/{id2}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(body(res).await["status"], "expired");
 
     // An idle guest cart expires after the tenant's TTL.
@@ -365,14 +490,24 @@ async fn checkout_refuses_what_it_cannot_bind(app: TestApp) {
     let t = app.create_tenant("USD").await;
     app.put_item(&t, "A", "1.00").await;
     let empty = app.guest_cart(&t).await;
-    assert_problem(app.checkout(&empty).await, StatusCode::UNPROCESSABLE_ENTITY, "cart_empty").await;
+    assert_problem(
+        app.checkout(&empty).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "cart_empty",
+    )
+    .await;
 
     // A line whose sku left the catalog blocks checkout.
     app.put_item(&t, "GONE", "1.00").await;
     let cart = app.guest_cart(&t).await;
     app.add_line(&cart, "GONE", 1).await;
     app.delete_catalog_item(&t, "GONE").await;
-    let p = assert_problem(app.checkout(&cart).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let p = assert_problem(
+        app.checkout(&cart).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(p["violations"][0]["code"], "trolley.item_unavailable");
 
     // Unresolved merge conflicts block checkout until resolved.
@@ -388,7 +523,12 @@ async fn checkout_refuses_what_it_cannot_bind(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_problem(app.checkout(&mine).await, StatusCode::CONFLICT, "review_required").await;
+    assert_problem(
+        app.checkout(&mine).await,
+        StatusCode::CONFLICT,
+        "review_required",
+    )
+    .await;
 
     // Merging into a frozen customer cart is refused with a clear code.
     let fresh_guest = app.guest_cart(&t).await;

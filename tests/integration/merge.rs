@@ -31,7 +31,12 @@ async fn carts(
     (guest, customer)
 }
 
-async fn merge(app: &TestApp, guest: &CartHandle, customer: &CartHandle, policy: Option<&str>) -> reqwest::Response {
+async fn merge(
+    app: &TestApp,
+    guest: &CartHandle,
+    customer: &CartHandle,
+    policy: Option<&str>,
+) -> reqwest::Response {
     let mut req = json!({
         "source_cart_id": guest.id,
         "source_cart_token": guest.caller.cart_token.clone().unwrap(),
@@ -39,7 +44,11 @@ async fn merge(app: &TestApp, guest: &CartHandle, customer: &CartHandle, policy:
     if let Some(p) = policy {
         req["policy"] = json!(p);
     }
-    app.cart_req(customer, Method::POST, "/merge").json(&req).send().await.unwrap()
+    app.cart_req(customer, Method::POST, "/merge")
+        .json(&req)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// (sku, quantity, outcome), sorted.
@@ -88,17 +97,73 @@ async fn every_policy_on_the_classic_login(app: TestApp) {
     }
     // (policy, expected outcomes, expected lines of the merged cart)
     let table: Vec<(&str, Vec<(String, u64, String)>, Vec<(String, u64, bool)>)> = vec![
-        ("sum", vec![o("A", 1, "added"), o("B", 3, "summed"), o("C", 3, "kept_target")],
-            vec![("A".into(), 1, false), ("B".into(), 3, false), ("C".into(), 3, false)]),
+        (
+            "sum",
+            vec![
+                o("A", 1, "added"),
+                o("B", 3, "summed"),
+                o("C", 3, "kept_target"),
+            ],
+            vec![
+                ("A".into(), 1, false),
+                ("B".into(), 3, false),
+                ("C".into(), 3, false),
+            ],
+        ),
         // The guest touched B last (its add comes after the customer's).
-        ("latest", vec![o("A", 1, "added"), o("B", 2, "kept_source"), o("C", 3, "kept_target")],
-            vec![("A".into(), 1, false), ("B".into(), 2, false), ("C".into(), 3, false)]),
-        ("keep_target", vec![o("A", 1, "added"), o("B", 1, "kept_target"), o("C", 3, "kept_target")],
-            vec![("A".into(), 1, false), ("B".into(), 1, false), ("C".into(), 3, false)]),
-        ("keep_source", vec![o("A", 1, "added"), o("B", 2, "kept_source"), o("C", 3, "kept_target")],
-            vec![("A".into(), 1, false), ("B".into(), 2, false), ("C".into(), 3, false)]),
-        ("review", vec![o("A", 1, "added"), o("B", 1, "conflict_surfaced"), o("C", 3, "kept_target")],
-            vec![("A".into(), 1, false), ("B".into(), 1, true), ("B".into(), 2, true), ("C".into(), 3, false)]),
+        (
+            "latest",
+            vec![
+                o("A", 1, "added"),
+                o("B", 2, "kept_source"),
+                o("C", 3, "kept_target"),
+            ],
+            vec![
+                ("A".into(), 1, false),
+                ("B".into(), 2, false),
+                ("C".into(), 3, false),
+            ],
+        ),
+        (
+            "keep_target",
+            vec![
+                o("A", 1, "added"),
+                o("B", 1, "kept_target"),
+                o("C", 3, "kept_target"),
+            ],
+            vec![
+                ("A".into(), 1, false),
+                ("B".into(), 1, false),
+                ("C".into(), 3, false),
+            ],
+        ),
+        (
+            "keep_source",
+            vec![
+                o("A", 1, "added"),
+                o("B", 2, "kept_source"),
+                o("C", 3, "kept_target"),
+            ],
+            vec![
+                ("A".into(), 1, false),
+                ("B".into(), 2, false),
+                ("C".into(), 3, false),
+            ],
+        ),
+        (
+            "review",
+            vec![
+                o("A", 1, "added"),
+                o("B", 1, "conflict_surfaced"),
+                o("C", 3, "kept_target"),
+            ],
+            vec![
+                ("A".into(), 1, false),
+                ("B".into(), 1, true),
+                ("B".into(), 2, true),
+                ("C".into(), 3, false),
+            ],
+        ),
     ];
     for (i, (policy, expected_outcomes, expected_lines)) in table.into_iter().enumerate() {
         // A fresh customer per row: one live cart per customer.
@@ -133,10 +198,19 @@ async fn every_policy_on_the_classic_login(app: TestApp) {
 async fn variants_are_identity(app: TestApp) {
     let t = app.create_tenant("USD").await;
     app.put_item(&t, "A", "1.00").await;
-    let (guest, customer) = carts(&app, &t, &[("A", Some("red"), 1)], &[("A", Some("blue"), 2)]).await;
+    let (guest, customer) = carts(
+        &app,
+        &t,
+        &[("A", Some("red"), 1)],
+        &[("A", Some("blue"), 2)],
+    )
+    .await;
     let v = body(merge(&app, &guest, &customer, Some("sum")).await).await;
     assert_eq!(v["cart"]["lines"].as_array().unwrap().len(), 2);
-    assert_eq!(outcomes(&v), vec![o("A", 1, "added"), o("A", 2, "kept_target")]);
+    assert_eq!(
+        outcomes(&v),
+        vec![o("A", 1, "added"), o("A", 2, "kept_target")]
+    );
 }
 
 async fn caps_drops_and_idempotence(app: TestApp) {
@@ -144,16 +218,34 @@ async fn caps_drops_and_idempotence(app: TestApp) {
     app.put_config(&t, json!({"max_quantity": 10})).await;
     app.put_item(&t, "A", "1.00").await;
     app.put_item(&t, "GONE", "1.00").await;
-    let (guest, customer) = carts(&app, &t, &[("A", None, 7), ("GONE", None, 1)], &[("A", None, 6)]).await;
+    let (guest, customer) = carts(
+        &app,
+        &t,
+        &[("A", None, 7), ("GONE", None, 1)],
+        &[("A", None, 6)],
+    )
+    .await;
     // The guest's sku is discontinued before the shopper logs in.
     app.delete_catalog_item(&t, "GONE").await;
     let res = merge(&app, &guest, &customer, Some("sum")).await;
     let v = body(res).await;
-    let capped = v["outcomes"].as_array().unwrap().iter().find(|o| o["sku"] == "A").unwrap().clone();
+    let capped = v["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["sku"] == "A")
+        .unwrap()
+        .clone();
     assert_eq!(capped["outcome"], "capped");
     assert_eq!(capped["quantity"], 10);
     assert_eq!(capped["reason"], "max_quantity");
-    let gone = v["outcomes"].as_array().unwrap().iter().find(|o| o["sku"] == "GONE").unwrap().clone();
+    let gone = v["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["sku"] == "GONE")
+        .unwrap()
+        .clone();
     assert_eq!(gone["outcome"], "dropped_unavailable");
     assert_eq!(gone["line_id"], Value::Null);
     assert_eq!(lines(&v["cart"]), vec![("A".into(), 10, false)]);
@@ -181,7 +273,11 @@ async fn review_conflicts_block_nothing_but_need_resolving(app: TestApp) {
     // The shopper picks the guest's version: its flag clears and the other side goes.
     let pick = sides.iter().find(|l| l["quantity"] == 2).unwrap();
     let res = app
-        .cart_req(&customer, Method::PATCH, &format!("/lines/{}", pick["line_id"].as_str().unwrap()))
+        .cart_req(
+            &customer,
+            Method::PATCH,
+            &format!("/lines/{}", pick["line_id"].as_str().unwrap()),
+        )
         .json(&json!({"quantity": 2}))
         .send()
         .await
@@ -197,7 +293,10 @@ async fn adoption_frozen_targets_and_foreign_sources(app: TestApp) {
     let guest = app.guest_cart(&t).await;
     app.add_line(&guest, "A", 2).await;
     let bob = app.customer(&t, "bob");
-    let as_bob = CartHandle { id: guest.id.clone(), caller: bob.clone() };
+    let as_bob = CartHandle {
+        id: guest.id.clone(),
+        caller: bob.clone(),
+    };
     let res = app
         .cart_req(&as_bob, Method::POST, "/merge")
         .json(&json!({"source_cart_id": guest.id, "source_cart_token": guest.caller.cart_token.clone().unwrap()}))
@@ -207,7 +306,13 @@ async fn adoption_frozen_targets_and_foreign_sources(app: TestApp) {
     assert_eq!(res.status(), StatusCode::OK);
     let v = body(res).await;
     assert_eq!(v["cart"]["customer_id"], "bob");
-    let mine = body(app.as_caller(&bob, Method::GET, "/v1/customers/me/cart").send().await.unwrap()).await;
+    let mine = body(
+        app.as_caller(&bob, Method::GET, "/v1/customers/me/cart")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(mine["cart_id"], guest.id.as_str());
     // The guest token alone no longer opens it.
     let res = app.cart_req(&guest, Method::GET, "").send().await.unwrap();
@@ -259,7 +364,10 @@ async fn concurrent_merge_and_add_lose_nothing(app: TestApp) {
     assert_eq!(m.status(), StatusCode::OK);
     assert!(adds.iter().all(|r| r.status() == StatusCode::OK));
     let v = app.get_cart(&customer).await;
-    assert_eq!(lines(&v), vec![("A".into(), 1, false), ("B".into(), 6, false)]);
+    assert_eq!(
+        lines(&v),
+        vec![("A".into(), 1, false), ("B".into(), 6, false)]
+    );
 }
 
 async fn stale_devices_on_a_customer_cart(app: TestApp) {
@@ -268,7 +376,10 @@ async fn stale_devices_on_a_customer_cart(app: TestApp) {
         app.put_item(&t, sku, "1.00").await;
     }
     let desktop = app.create_cart(&app.customer(&t, "dana")).await;
-    let phone = CartHandle { id: desktop.id.clone(), caller: app.customer(&t, "dana") };
+    let phone = CartHandle {
+        id: desktop.id.clone(),
+        caller: app.customer(&t, "dana"),
+    };
     app.add_line(&desktop, "A", 1).await;
     let v = body(app.add_line(&desktop, "B", 1).await).await;
     let a = v["lines"][0]["line_id"].as_str().unwrap().to_owned();
@@ -283,7 +394,11 @@ async fn stale_devices_on_a_customer_cart(app: TestApp) {
     assert_eq!(res.status(), StatusCode::OK);
     // The stale phone removes A (line version 1) and sets B (line version 1) at once.
     let remove_a = app
-        .cart_req(&phone, Method::DELETE, &format!("/lines/{a}?expected_line_version=1"))
+        .cart_req(
+            &phone,
+            Method::DELETE,
+            &format!("/lines/{a}?expected_line_version=1"),
+        )
         .send();
     let set_b = app
         .cart_req(&phone, Method::PATCH, &format!("/lines/{b}"))
@@ -293,7 +408,10 @@ async fn stale_devices_on_a_customer_cart(app: TestApp) {
     assert_problem(ra.unwrap(), StatusCode::CONFLICT, "line_conflict").await;
     assert_eq!(rb.unwrap().status(), StatusCode::OK);
     let v = app.get_cart(&desktop).await;
-    assert_eq!(lines(&v), vec![("A".into(), 2, false), ("B".into(), 4, false)]);
+    assert_eq!(
+        lines(&v),
+        vec![("A".into(), 2, false), ("B".into(), 4, false)]
+    );
 }
 
 on_both_backends!(

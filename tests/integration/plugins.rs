@@ -47,15 +47,31 @@ impl TestApp {
         body(res).await
     }
 
-    async fn activate(&self, tenant: &Tenant, order_type: &str, plugin_id: &Value, config: Value) -> reqwest::Response {
-        self.admin(tenant, Method::POST, &format!("/v1/admin/order-types/{order_type}/activate"))
-            .json(&json!({"plugin_id": plugin_id, "config": config}))
-            .send()
-            .await
-            .unwrap()
+    async fn activate(
+        &self,
+        tenant: &Tenant,
+        order_type: &str,
+        plugin_id: &Value,
+        config: Value,
+    ) -> reqwest::Response {
+        self.admin(
+            tenant,
+            Method::POST,
+            &format!("/v1/admin/order-types/{order_type}/activate"),
+        )
+        .json(&json!({"plugin_id": plugin_id, "config": config}))
+        .send()
+        .await
+        .unwrap()
     }
 
-    async fn activate_ok(&self, tenant: &Tenant, order_type: &str, plugin_id: &Value, config: Value) -> Value {
+    async fn activate_ok(
+        &self,
+        tenant: &Tenant,
+        order_type: &str,
+        plugin_id: &Value,
+        config: Value,
+    ) -> Value {
         let res = self.activate(tenant, order_type, plugin_id, config).await;
         assert_eq!(res.status(), StatusCode::OK, "activate");
         body(res).await
@@ -64,9 +80,14 @@ impl TestApp {
     /// A tenant whose `category` maps to `order_type`, served by `plugin` with `config`.
     async fn tenant_with(&self, order_type: &str, plugin: &str, config: Value) -> (Tenant, Value) {
         let t = self.create_tenant("USD").await;
-        self.put_config(&t, json!({"category_order_types": {order_type: order_type}})).await;
+        self.put_config(
+            &t,
+            json!({"category_order_types": {order_type: order_type}}),
+        )
+        .await;
         let p = self.upload_ok(&t, wasm(plugin)).await;
-        self.activate_ok(&t, order_type, &p["plugin_id"], config).await;
+        self.activate_ok(&t, order_type, &p["plugin_id"], config)
+            .await;
         (t, p)
     }
 }
@@ -84,17 +105,39 @@ async fn upload_inspect_and_refuse(app: TestApp) {
     let again = app.upload(&t, wasm(GROCERY)).await;
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(body(again).await["plugin_id"], p["plugin_id"]);
-    let list = body(app.admin(&t, Method::GET, "/v1/admin/plugins").send().await.unwrap()).await;
+    let list = body(
+        app.admin(&t, Method::GET, "/v1/admin/plugins")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     let id = p["plugin_id"].as_str().unwrap();
-    let got = body(app.admin(&t, Method::GET, &format!("/v1/admin/plugins/{id}")).send().await.unwrap()).await;
+    let got = body(
+        app.admin(&t, Method::GET, &format!("/v1/admin/plugins/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(got, p);
 
     // Another tenant cannot see or activate it.
     let other = app.create_tenant("USD").await;
-    let res = app.admin(&other, Method::GET, &format!("/v1/admin/plugins/{id}")).send().await.unwrap();
+    let res = app
+        .admin(&other, Method::GET, &format!("/v1/admin/plugins/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, StatusCode::NOT_FOUND, "plugin_not_found").await;
-    assert_problem(app.activate(&other, "grocery", &p["plugin_id"], json!({})).await, StatusCode::NOT_FOUND, "plugin_not_found").await;
+    assert_problem(
+        app.activate(&other, "grocery", &p["plugin_id"], json!({}))
+            .await,
+        StatusCode::NOT_FOUND,
+        "plugin_not_found",
+    )
+    .await;
 
     // Refused uploads store nothing.
     let mut truncated = wasm(GROCERY);
@@ -116,16 +159,40 @@ async fn upload_inspect_and_refuse(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+    assert_problem(
+        res,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
     let res = app.upload(&t, vec![0u8; 9 * 1024 * 1024]).await;
     assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
-    let list = body(app.admin(&t, Method::GET, "/v1/admin/plugins").send().await.unwrap()).await;
+    let list = body(
+        app.admin(&t, Method::GET, "/v1/admin/plugins")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 
     // Activation checks the config against the plugin's schema, naming the field.
-    let res = app.activate(&t, "grocery", &p["plugin_id"], json!({"items_per_bag": "five"})).await;
+    let res = app
+        .activate(
+            &t,
+            "grocery",
+            &p["plugin_id"],
+            json!({"items_per_bag": "five"}),
+        )
+        .await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_config").await;
-    assert!(problem["errors"][0].as_str().unwrap().contains("items_per_bag"), "{problem}");
+    assert!(
+        problem["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("items_per_bag"),
+        "{problem}"
+    );
     let res = app.activate(&t, "food", &p["plugin_id"], json!({})).await;
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input").await;
     let res = app
@@ -134,39 +201,84 @@ async fn upload_inspect_and_refuse(app: TestApp) {
         .await
         .unwrap();
     assert_problem(res, StatusCode::CONFLICT, "nothing_to_roll_back").await;
-    let active = app.activate_ok(&t, "grocery", &p["plugin_id"], json!({})).await;
+    let active = app
+        .activate_ok(&t, "grocery", &p["plugin_id"], json!({}))
+        .await;
     assert_eq!(active["order_type"], "grocery");
-    let types = body(app.admin(&t, Method::GET, "/v1/admin/order-types").send().await.unwrap()).await;
+    let types = body(
+        app.admin(&t, Method::GET, "/v1/admin/order-types")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(types.as_array().unwrap().len(), 1);
     assert_eq!(types[0]["plugin_id"], p["plugin_id"]);
 }
 
 async fn grocery_fees_follow_config_and_rollback(app: TestApp) {
     let (t, p) = app.tenant_with("grocery", GROCERY, json!({})).await;
-    app.put_item_with(&t, "MILK", json!({"price": "2.00", "category": "grocery", "attributes": {"cold_chain": "true"}})).await;
+    app.put_item_with(
+        &t,
+        "MILK",
+        json!({"price": "2.00", "category": "grocery", "attributes": {"cold_chain": "true"}}),
+    )
+    .await;
     let cart = app.guest_cart(&t).await;
     let v = body(app.add_line(&cart, "MILK", 1).await).await;
     assert_eq!(v["order_type"], "grocery");
     assert_eq!(v["plugin_status"], "ok");
     assert_eq!(v["plugin"]["sha256"], p["sha256"]);
-    let fees: Vec<(&str, &str)> = v["fees"].as_array().unwrap().iter().map(|f| (f["code"].as_str().unwrap(), f["amount"].as_str().unwrap())).collect();
+    let fees: Vec<(&str, &str)> = v["fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["amount"].as_str().unwrap()))
+        .collect();
     assert!(fees.contains(&("grocery.small_basket", "2.99")), "{fees:?}");
     assert!(fees.contains(&("grocery.bags", "0.10")), "{fees:?}");
     assert_eq!(v["total"], "5.09");
     // Cold chain without a delivery slot blocks checkout, not the cart.
-    assert!(v["violations"].as_array().unwrap().iter().any(|x| x["code"] == "grocery.delivery_slot_required" && x["severity"] == "block_checkout"));
-    assert!(v["fulfillment"]["requirements"].as_array().unwrap().iter().any(|r| r == "cold_chain"));
+    assert!(v["violations"].as_array().unwrap().iter().any(|x| x["code"]
+        == "grocery.delivery_slot_required"
+        && x["severity"] == "block_checkout"));
+    assert!(
+        v["fulfillment"]["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "cold_chain")
+    );
     let res = app.checkout(&cart).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(problem["violations"][0]["code"], "grocery.delivery_slot_required");
-    app.cart_req(&cart, Method::PUT, "/context").json(&json!({"delivery_slot": "2026-11-23T10:00/12:00"})).send().await.unwrap();
+    assert_eq!(
+        problem["violations"][0]["code"],
+        "grocery.delivery_slot_required"
+    );
+    app.cart_req(&cart, Method::PUT, "/context")
+        .json(&json!({"delivery_slot": "2026-11-23T10:00/12:00"}))
+        .send()
+        .await
+        .unwrap();
 
     // A new config serves on the next read.
-    app.activate_ok(&t, "grocery", &p["plugin_id"], json!({"small_basket_fee": "1.50"})).await;
+    app.activate_ok(
+        &t,
+        "grocery",
+        &p["plugin_id"],
+        json!({"small_basket_fee": "1.50"}),
+    )
+    .await;
     let v = app.get_cart(&cart).await;
     assert_eq!(v["total"], "3.60");
     // Rolling back restores the previous activation.
-    let rolled = body(app.admin(&t, Method::POST, "/v1/admin/order-types/grocery/rollback").send().await.unwrap()).await;
+    let rolled = body(
+        app.admin(&t, Method::POST, "/v1/admin/order-types/grocery/rollback")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(rolled["config"], json!({}));
     assert_eq!(app.get_cart(&cart).await["total"], "5.09");
 
@@ -181,10 +293,23 @@ async fn grocery_fees_follow_config_and_rollback(app: TestApp) {
 
 async fn food_refuses_a_second_restaurant(app: TestApp) {
     let (t, _) = app.tenant_with("food", FOOD, json!({})).await;
-    app.put_item_with(&t, "PIZZA", json!({"price": "12.00", "category": "food", "seller": "luigis"})).await;
-    app.put_item_with(&t, "BURGER", json!({"price": "9.00", "category": "food", "seller": "burger-barn"})).await;
+    app.put_item_with(
+        &t,
+        "PIZZA",
+        json!({"price": "12.00", "category": "food", "seller": "luigis"}),
+    )
+    .await;
+    app.put_item_with(
+        &t,
+        "BURGER",
+        json!({"price": "9.00", "category": "food", "seller": "burger-barn"}),
+    )
+    .await;
     let cart = app.guest_cart(&t).await;
-    assert_eq!(app.add_line(&cart, "PIZZA", 1).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.add_line(&cart, "PIZZA", 1).await.status(),
+        StatusCode::OK
+    );
     let before = app.get_cart(&cart).await;
     let res = app.add_line(&cart, "BURGER", 1).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
@@ -195,11 +320,19 @@ async fn food_refuses_a_second_restaurant(app: TestApp) {
 
 async fn medicine_needs_a_prescription(app: TestApp) {
     let (t, _) = app.tenant_with("medicine", MEDICINE, json!({})).await;
-    app.put_item_with(&t, "AMOX", json!({"price": "12.00", "category": "medicine", "attributes": {"rx_required": "true"}})).await;
+    app.put_item_with(
+        &t,
+        "AMOX",
+        json!({"price": "12.00", "category": "medicine", "attributes": {"rx_required": "true"}}),
+    )
+    .await;
     let cart = app.guest_cart(&t).await;
     let res = app.add_line(&cart, "AMOX", 1).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(problem["violations"][0]["code"], "medicine.prescription_required");
+    assert_eq!(
+        problem["violations"][0]["code"],
+        "medicine.prescription_required"
+    );
     assert_eq!(app.get_cart(&cart).await["lines"], json!([]));
     let res = app
         .cart_req(&cart, Method::POST, "/lines")
@@ -209,25 +342,54 @@ async fn medicine_needs_a_prescription(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let v = body(res).await;
-    assert!(v["fees"].as_array().unwrap().iter().any(|f| f["code"] == "medicine.pharmacist"));
-    assert!(v["fulfillment"]["requirements"].as_array().unwrap().iter().any(|r| r == "prescription"));
+    assert!(
+        v["fees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "medicine.pharmacist")
+    );
+    assert!(
+        v["fulfillment"]["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "prescription")
+    );
 }
 
 async fn hostile_plugins_fail_only_their_calls(app: TestApp) {
-    let (t, p) = app.tenant_with("hostile", HOSTILE, json!({"mode": "ok"})).await;
+    let (t, p) = app
+        .tenant_with("hostile", HOSTILE, json!({"mode": "ok"}))
+        .await;
     app.put_item(&t, "X", "1.00").await;
-    app.put_item_with(&t, "X", json!({"price": "1.00", "category": "hostile"})).await;
+    app.put_item_with(&t, "X", json!({"price": "1.00", "category": "hostile"}))
+        .await;
     let cart = app.guest_cart(&t).await;
     let v = body(app.add_line(&cart, "X", 1).await).await;
     assert_eq!(v["fees"][0]["amount"], "1.00");
     // A well-behaved neighbour tenant.
     let (good, _) = app.tenant_with("grocery", GROCERY, json!({})).await;
-    app.put_item_with(&good, "MILK", json!({"price": "20.00", "category": "grocery"})).await;
+    app.put_item_with(
+        &good,
+        "MILK",
+        json!({"price": "20.00", "category": "grocery"}),
+    )
+    .await;
     let good_cart = app.guest_cart(&good).await;
     app.add_line(&good_cart, "MILK", 1).await;
 
-    for mode in ["loop", "alloc", "trap", "panic", "bad_decimal", "huge_output", "unknown_line"] {
-        app.activate_ok(&t, "hostile", &p["plugin_id"], json!({"mode": mode})).await;
+    for mode in [
+        "loop",
+        "alloc",
+        "trap",
+        "panic",
+        "bad_decimal",
+        "huge_output",
+        "unknown_line",
+    ] {
+        app.activate_ok(&t, "hostile", &p["plugin_id"], json!({"mode": mode}))
+            .await;
         let (bad, fine) = tokio::join!(
             app.cart_req(&cart, Method::GET, "").send(),
             app.cart_req(&good_cart, Method::GET, "").send(),
@@ -236,13 +398,21 @@ async fn hostile_plugins_fail_only_their_calls(app: TestApp) {
         assert!(bad.headers().contains_key("retry-after"), "{mode}");
         let problem = assert_problem(bad, StatusCode::SERVICE_UNAVAILABLE, "plugin_failed").await;
         assert_eq!(problem["order_type"], "hostile", "{mode}");
-        assert_eq!(fine.unwrap().status(), StatusCode::OK, "{mode}: the neighbour is unaffected");
+        assert_eq!(
+            fine.unwrap().status(),
+            StatusCode::OK,
+            "{mode}: the neighbour is unaffected"
+        );
         // A mutation while the plugin fails changes nothing.
         let res = app.add_line(&cart, "X", 1).await;
         assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "plugin_failed").await;
     }
     // Failing open: the cart is served without the plugin's word.
-    app.put_config(&t, json!({"category_order_types": {"hostile": "hostile"}, "plugin_fail_mode": "open"})).await;
+    app.put_config(
+        &t,
+        json!({"category_order_types": {"hostile": "hostile"}, "plugin_fail_mode": "open"}),
+    )
+    .await;
     let res = app.cart_req(&cart, Method::GET, "").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let v = body(res).await;
@@ -250,15 +420,30 @@ async fn hostile_plugins_fail_only_their_calls(app: TestApp) {
     assert_eq!(v["fees"], json!([]));
     assert_eq!(v["lines"][0]["quantity"], 1);
     // Checkout never binds without the plugin.
-    assert_problem(app.checkout(&cart).await, StatusCode::SERVICE_UNAVAILABLE, "plugin_failed").await;
-    assert_eq!(app.request(Method::GET, "/health").send().await.unwrap().status(), StatusCode::OK);
+    assert_problem(
+        app.checkout(&cart).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "plugin_failed",
+    )
+    .await;
+    assert_eq!(
+        app.request(Method::GET, "/health")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }
 
 async fn hot_swap_under_load(app: TestApp) {
-    let (t, v1) = app.tenant_with("grocery", GROCERY, json!({"small_basket_fee": "1.00"})).await;
+    let (t, v1) = app
+        .tenant_with("grocery", GROCERY, json!({"small_basket_fee": "1.00"}))
+        .await;
     let v2 = app.upload_ok(&t, variant(GROCERY, "trolley-test-v2")).await;
     assert_ne!(v1["sha256"], v2["sha256"]);
-    app.put_item_with(&t, "MILK", json!({"price": "2.00", "category": "grocery"})).await;
+    app.put_item_with(&t, "MILK", json!({"price": "2.00", "category": "grocery"}))
+        .await;
     let cart = app.guest_cart(&t).await;
     app.add_line(&cart, "MILK", 1).await;
 
@@ -271,7 +456,15 @@ async fn hot_swap_under_load(app: TestApp) {
                 assert_eq!(res.status(), StatusCode::OK);
                 let v = body(res).await;
                 let sha = v["plugin"]["sha256"].as_str().unwrap().to_owned();
-                let fee = v["fees"].as_array().unwrap().iter().find(|f| f["code"] == "grocery.small_basket").unwrap()["amount"].as_str().unwrap().to_owned();
+                let fee = v["fees"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["code"] == "grocery.small_basket")
+                    .unwrap()["amount"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
                 seen.push((sha, fee));
             }
         }
@@ -279,7 +472,13 @@ async fn hot_swap_under_load(app: TestApp) {
     };
     let swap = async {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        app.activate_ok(&t, "grocery", &v2["plugin_id"], json!({"small_basket_fee": "2.00"})).await
+        app.activate_ok(
+            &t,
+            "grocery",
+            &v2["plugin_id"],
+            json!({"small_basket_fee": "2.00"}),
+        )
+        .await
     };
     let (seen, _) = tokio::join!(reads, swap);
     // Every response was priced by exactly one activation: v1 with its fee, or v2 with its.

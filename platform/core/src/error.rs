@@ -99,7 +99,9 @@ pub enum CoreError {
 
     #[error("not enough stock for {}", .shortages.iter().map(|s| s.sku.to_string()).collect::<Vec<_>>().join(", "))]
     InsufficientStock { shortages: Vec<Shortage> },
-    #[error("prices changed since the lines were added; check out with accept_price_changes: true to accept them")]
+    #[error(
+        "prices changed since the lines were added; check out with accept_price_changes: true to accept them"
+    )]
     PriceChanged { changes: Vec<PriceChange> },
     #[error("some lines are merge conflicts the shopper must resolve first")]
     ReviewRequired { line_ids: Vec<LineId> },

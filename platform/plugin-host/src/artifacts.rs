@@ -102,8 +102,7 @@ impl ArtifactStore {
         let (header, payload) = bytes.split_at(HEADER);
         let module_hash = &header[MAGIC.len()..MAGIC.len() + 32];
         let payload_hash = &header[MAGIC.len() + 32..];
-        if hex::encode(module_hash) != sha256 || Sha256::digest(payload)[..] != *payload_hash
-        {
+        if hex::encode(module_hash) != sha256 || Sha256::digest(payload)[..] != *payload_hash {
             return Err(ArtifactError::Corrupt);
         }
         // SAFETY: `payload` is exactly the bytes checked above against the hash this runtime

@@ -96,7 +96,10 @@ fn text(what: &str, value: String, max: usize) -> Result<String, PluginError> {
             value.len()
         )));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(bad(format!(
             "{what} `{}` contains control characters",
             excerpt(&value)
@@ -181,9 +184,8 @@ pub(crate) fn evaluation(
                         excerpt(&id)
                     )));
                 }
-                let uuid = uuid::Uuid::parse_str(&id).map_err(|_| {
-                    bad(format!("line id `{}` is not a line id", excerpt(&id)))
-                })?;
+                let uuid = uuid::Uuid::parse_str(&id)
+                    .map_err(|_| bad(format!("line id `{}` is not a line id", excerpt(&id))))?;
                 Some(LineId(uuid))
             }
         };
@@ -289,9 +291,8 @@ pub(crate) fn is_semver(version: &str) -> bool {
         None => (rest, None),
     };
     let identifiers = |s: &str| {
-        s.split('.').all(|id| {
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        s.split('.')
+            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     };
     let numbers: Vec<&str> = core.split('.').collect();
     numbers.len() == 3
@@ -355,7 +356,9 @@ mod tests {
         for ok in ["0", "12.50", "-3.1", "0.0000001"] {
             assert!(decimal("x", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "1.2.3", "1_000", ".5", "5.", "1e3", "+1", " 1", "NaN", "-"] {
+        for bad in [
+            "", "1.2.3", "1_000", ".5", "5.", "1e3", "+1", " 1", "NaN", "-",
+        ] {
             assert!(
                 matches!(decimal("x", bad), Err(PluginError::BadOutput(_))),
                 "{bad}"
@@ -383,7 +386,10 @@ mod tests {
             severity: wit::Severity::Reject,
         };
         let ok = evaluation(
-            evaluation_with(vec![violation("0190b3f0-0000-7000-8000-000000000001")], vec![]),
+            evaluation_with(
+                vec![violation("0190b3f0-0000-7000-8000-000000000001")],
+                vec![],
+            ),
             &cart(),
             1000,
         )
@@ -392,7 +398,11 @@ mod tests {
             ok.violations[0].line_id.unwrap().to_string(),
             "0190b3f0-0000-7000-8000-000000000001"
         );
-        let e = evaluation(evaluation_with(vec![violation("nope")], vec![]), &cart(), 1000);
+        let e = evaluation(
+            evaluation_with(vec![violation("nope")], vec![]),
+            &cart(),
+            1000,
+        );
         assert!(matches!(e, Err(PluginError::BadOutput(m)) if m.contains("not in the cart")));
     }
 
@@ -422,10 +432,19 @@ mod tests {
 
     #[test]
     fn semver() {
-        for ok in ["0.1.0", "1.0.0", "10.20.30", "1.0.0-rc.1", "1.0.0+build.5", "1.2.3-a-b+c"] {
+        for ok in [
+            "0.1.0",
+            "1.0.0",
+            "10.20.30",
+            "1.0.0-rc.1",
+            "1.0.0+build.5",
+            "1.2.3-a-b+c",
+        ] {
             assert!(is_semver(ok), "{ok}");
         }
-        for bad in ["", "1", "1.0", "1.0.0.0", "01.0.0", "1.0.x", "v1.0.0", "1.0.0-", "1.0.0+"] {
+        for bad in [
+            "", "1", "1.0", "1.0.0.0", "01.0.0", "1.0.x", "v1.0.0", "1.0.0-", "1.0.0+",
+        ] {
             assert!(!is_semver(bad), "{bad}");
         }
     }

@@ -92,7 +92,12 @@ mod tests {
             errors.contains(&"/max_quantity: -1 is less than the minimum of 1".to_owned()),
             "{errors:?}"
         );
-        assert!(errors.iter().any(|e| e.starts_with("/: ") && e.contains("bag_fee")), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("/: ") && e.contains("bag_fee")),
+            "{errors:?}"
+        );
         assert_eq!(checker.validators.lock().unwrap().len(), 1);
     }
 }

@@ -228,12 +228,27 @@ mod tests {
         };
         let arena = CartArena::new(&cart);
         arena.with_cart(|c| {
-            assert_eq!((c.cart_id, c.currency, c.subtotal), ("cart-1", "EUR", "12.50"));
+            assert_eq!(
+                (c.cart_id, c.currency, c.subtotal),
+                ("cart-1", "EUR", "12.50")
+            );
             let l = &c.lines[0];
-            assert_eq!((l.line_id, l.sku, l.quantity, l.unit_price), ("l1", "milk", 3, "4.10"));
-            assert_eq!((l.category, l.seller, l.fulfillment), ("dairy", Some("shop"), None));
-            assert_eq!((l.item_attributes[0].key, l.item_attributes[0].value), ("cold_chain", "true"));
-            assert_eq!((l.line_attributes[0].key, l.line_attributes[0].value), ("size", "1l"));
+            assert_eq!(
+                (l.line_id, l.sku, l.quantity, l.unit_price),
+                ("l1", "milk", 3, "4.10")
+            );
+            assert_eq!(
+                (l.category, l.seller, l.fulfillment),
+                ("dairy", Some("shop"), None)
+            );
+            assert_eq!(
+                (l.item_attributes[0].key, l.item_attributes[0].value),
+                ("cold_chain", "true")
+            );
+            assert_eq!(
+                (l.line_attributes[0].key, l.line_attributes[0].value),
+                ("size", "1l")
+            );
             assert_eq!((c.context[0].key, c.context[0].value), ("distance_km", "3"));
         });
         assert_eq!(arena.line_ids().collect::<Vec<_>>(), ["l1"]);

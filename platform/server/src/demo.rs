@@ -12,9 +12,15 @@ use crate::startup::Services;
 
 /// The example order types, compiled to wasm32-wasip2 from `plugins/` by the build script.
 pub const BUNDLED_PLUGINS: [(&str, &[u8]); 3] = [
-    ("grocery", include_bytes!(env!("TROLLEY_PLUGIN_GROCERY_WASM"))),
+    (
+        "grocery",
+        include_bytes!(env!("TROLLEY_PLUGIN_GROCERY_WASM")),
+    ),
     ("food", include_bytes!(env!("TROLLEY_PLUGIN_FOOD_WASM"))),
-    ("medicine", include_bytes!(env!("TROLLEY_PLUGIN_MEDICINE_WASM"))),
+    (
+        "medicine",
+        include_bytes!(env!("TROLLEY_PLUGIN_MEDICINE_WASM")),
+    ),
 ];
 
 /// (sku, price, category, seller, title, catalog attributes)

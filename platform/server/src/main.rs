@@ -1,7 +1,7 @@
 use clap::Parser;
 use trolley::cli::{Cli, Command, PluginCommand, TenantCommand};
-use trolley_core::domain::TenantId;
 use trolley::{Application, Services, demo, telemetry};
+use trolley_core::domain::TenantId;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -66,10 +66,16 @@ async fn main() -> anyhow::Result<()> {
                 PluginCommand::List { tenant } => {
                     let tenant = services.tenants.get(TenantId(tenant)).await?;
                     for p in services.plugins.list(&tenant).await? {
-                        println!("{}  {:<10} {:<8} {}", p.id, p.info.order_type, p.info.version, p.sha256);
+                        println!(
+                            "{}  {:<10} {:<8} {}",
+                            p.id, p.info.order_type, p.info.version, p.sha256
+                        );
                     }
                     for a in services.plugins.order_types(&tenant).await? {
-                        println!("active: {} → {} {}", a.order_type, a.plugin.id, a.plugin.info.version);
+                        println!(
+                            "active: {} → {} {}",
+                            a.order_type, a.plugin.id, a.plugin.info.version
+                        );
                     }
                 }
             }

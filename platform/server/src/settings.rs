@@ -44,7 +44,8 @@ impl Settings {
     }
 
     pub fn sweep_interval(&self) -> Option<std::time::Duration> {
-        (self.sweep_interval_secs > 0).then(|| std::time::Duration::from_secs(self.sweep_interval_secs))
+        (self.sweep_interval_secs > 0)
+            .then(|| std::time::Duration::from_secs(self.sweep_interval_secs))
     }
 
     /// Settings for a server on a random local port, as tests use it.

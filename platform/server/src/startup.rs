@@ -10,17 +10,17 @@ use tracing_actix_web::TracingLogger;
 
 use trolley_api::AppState;
 use trolley_cache::InProcessCartCache;
-use trolley_core::domain::secret;
 use trolley_core::domain::PluginLimits;
+use trolley_core::domain::secret;
 use trolley_core::ports::{CartCache, Clock, HealthCheck, SystemClock};
 use trolley_core::service::{
-    CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge,
-    PluginService, TenantService,
+    CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge, PluginService,
+    TenantService,
 };
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
-    Database, DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlIdempotencyStore,
-    SqlCheckoutRepository, SqlInventoryRepository, SqlPluginRepository, SqlTenantRepository,
+    Database, DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlCheckoutRepository,
+    SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository, SqlTenantRepository,
 };
 
 use crate::settings::Settings;

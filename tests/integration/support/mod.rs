@@ -6,8 +6,8 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use trolley::{Application, Settings};
 use trolley_core::ports::ManualClock;
 use uuid::Uuid;
@@ -172,7 +172,11 @@ impl TestApp {
 
     /// Runs one expiry sweep now; returns its report.
     pub async fn sweep(&self) -> Value {
-        let res = self.operator(Method::POST, "/v1/platform/sweep").send().await.unwrap();
+        let res = self
+            .operator(Method::POST, "/v1/platform/sweep")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         body(res).await
     }
@@ -199,22 +203,33 @@ impl TestApp {
     }
 
     pub async fn checkout(&self, cart: &CartHandle) -> Response {
-        self.cart_req(cart, Method::POST, "/checkout").send().await.unwrap()
+        self.cart_req(cart, Method::POST, "/checkout")
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn complete(&self, cart: &CartHandle, checkout_id: &str, key: &str) -> Response {
-        self.as_caller(&cart.caller, Method::POST, &format!("/v1/checkouts/{checkout_id}/complete"))
-            .header("Idempotency-Key", key)
-            .send()
-            .await
-            .unwrap()
+        self.as_caller(
+            &cart.caller,
+            Method::POST,
+            &format!("/v1/checkouts/{checkout_id}/complete"),
+        )
+        .header("Idempotency-Key", key)
+        .send()
+        .await
+        .unwrap()
     }
 
     pub async fn cancel(&self, cart: &CartHandle, checkout_id: &str) -> Response {
-        self.as_caller(&cart.caller, Method::POST, &format!("/v1/checkouts/{checkout_id}/cancel"))
-            .send()
-            .await
-            .unwrap()
+        self.as_caller(
+            &cart.caller,
+            Method::POST,
+            &format!("/v1/checkouts/{checkout_id}/cancel"),
+        )
+        .send()
+        .await
+        .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -276,7 +291,11 @@ impl TestApp {
 
     pub async fn delete_catalog_item(&self, tenant: &Tenant, sku: &str) {
         let res = self
-            .admin(tenant, Method::DELETE, &format!("/v1/admin/catalog/items/{sku}"))
+            .admin(
+                tenant,
+                Method::DELETE,
+                &format!("/v1/admin/catalog/items/{sku}"),
+            )
             .send()
             .await
             .unwrap();

@@ -311,7 +311,11 @@ pub async fn merge_carts(
         .insert_header((ETAG, etag(result.cart.version)))
         .json(MergeResponse {
             cart: CartResponse::from(&result.cart),
-            outcomes: result.outcomes.iter().map(MergeOutcomeResponse::from).collect(),
+            outcomes: result
+                .outcomes
+                .iter()
+                .map(MergeOutcomeResponse::from)
+                .collect(),
             policy: result.policy.as_str().to_owned(),
             replayed: result.replayed,
         }))

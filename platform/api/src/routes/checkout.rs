@@ -35,7 +35,10 @@ pub async fn put_inventory(
     body: web::Json<SetInventoryRequest>,
 ) -> Result<HttpResponse> {
     let sku = Sku::parse(&path)?;
-    let level = state.inventory.set_on_hand(&tenant, &sku, body.on_hand).await?;
+    let level = state
+        .inventory
+        .set_on_hand(&tenant, &sku, body.on_hand)
+        .await?;
     Ok(HttpResponse::Ok().json(InventoryResponse::from(&level)))
 }
 

@@ -82,7 +82,10 @@ pub async fn get_plugin(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    let plugin = state.plugins.get(&tenant, PluginId(path.into_inner())).await?;
+    let plugin = state
+        .plugins
+        .get(&tenant, PluginId(path.into_inner()))
+        .await?;
     Ok(HttpResponse::Ok().json(PluginResponse::from(&plugin)))
 }
 
@@ -97,7 +100,12 @@ pub async fn list_order_types(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let active = state.plugins.order_types(&tenant).await?;
-    Ok(HttpResponse::Ok().json(active.iter().map(OrderTypeResponse::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        active
+            .iter()
+            .map(OrderTypeResponse::from)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// Makes a plugin version, with a config checked against its JSON Schema, serve an order

@@ -14,8 +14,8 @@ use crate::domain::{
     LineKey, Sku, Tenant,
 };
 use crate::domain::{CartStatus, MergePolicy};
-use crate::error::{CoreError, StoreError};
 use crate::domain::{ClaimPolicy, StockView};
+use crate::error::{CoreError, StoreError};
 use crate::ports::{
     CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, MergeRecord,
     WantedHold,
@@ -439,6 +439,8 @@ impl CartService {
                     emit(&merged.changed.cart, &merged.changed.events);
                     self.cache.put(&merged.changed.cart).await;
                     self.cache.put(&absorbed).await;
+                    self.rehold_after_merge(tenant, &absorbed, &merged.changed.cart)
+                        .await;
                     return Ok(MergeResult {
                         cart: view,
                         outcomes: merged.outcomes,
@@ -454,6 +456,43 @@ impl CartService {
             }
         }
         Err(CoreError::Contention)
+    }
+
+    /// After a merge the guest cart's holds go, and the customer cart's `reserve` lines
+    /// (some of them just merged in) hold their stock. The merge is already committed, so
+    /// a line that cannot be held now is not undone: the read shows it `out_of_stock` and
+    /// checkout holds (or refuses) it for sure.
+    async fn rehold_after_merge(&self, tenant: &Tenant, source: &Cart, target: &Cart) {
+        let until = self.clock.now_millis()
+            + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
+        if let Err(e) = self
+            .inventory
+            .sync_line_holds(tenant.id, source.id, &[], until)
+            .await
+        {
+            tracing::warn!(error = %e, "could not release a merged cart's holds; the sweeper will");
+        }
+        let wanted = match self.price(tenant, target).await {
+            Ok(priced) => wanted_holds(target, &priced),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not price a merged cart to hold its stock");
+                return;
+            }
+        };
+        if wanted.is_empty() {
+            return;
+        }
+        match self
+            .inventory
+            .sync_line_holds(tenant.id, target.id, &wanted, until)
+            .await
+        {
+            Ok(shortages) if !shortages.is_empty() => {
+                tracing::info!(cart_id = %target.id, ?shortages, "merged reserve lines could not all be held");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not hold a merged cart's stock"),
+        }
     }
 
     /// The guest cart becomes the customer's own (they have no live cart yet).
@@ -573,8 +612,8 @@ impl CartService {
             // every change), all or nothing, before the cart is written.
             let wanted = wanted_holds(&changed.cart, &priced);
             if !wanted.is_empty() || releases(&changed.events) {
-                let until = rules.now
-                    + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
+                let until =
+                    rules.now + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
                 let shortages = self
                     .inventory
                     .sync_line_holds(tenant.id, id, &wanted, until)
@@ -772,7 +811,6 @@ fn kept_outcomes(cart: &Cart) -> Vec<LineOutcome> {
         })
         .collect()
 }
-
 
 /// Domain events go to the structured log for now; metrics and an outbox read them later.
 fn emit(cart: &Cart, events: &[CartEvent]) {

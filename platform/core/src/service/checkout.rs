@@ -5,12 +5,10 @@ use chrono::Duration;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::domain::checkout::{
-    SnapshotFee, SnapshotFulfillment, SnapshotLine, SnapshotPlugin,
-};
+use crate::domain::checkout::{SnapshotFee, SnapshotFulfillment, SnapshotLine, SnapshotPlugin};
 use crate::domain::{
-    Availability, Cart, CartId, Checkout, CheckoutId, CheckoutSnapshot,
-    CheckoutStatus, Judgement, LineId, Order, OrderId, Severity, Sku, Tenant, Violation,
+    Availability, Cart, CartId, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Judgement,
+    LineId, Order, OrderId, Severity, Sku, Tenant, Violation,
 };
 use crate::error::{CoreError, PriceChange, StoreError};
 use crate::ports::{
@@ -73,12 +71,17 @@ impl CheckoutService {
                 .filter(|v| matches!(v.severity, Severity::Reject | Severity::BlockCheckout))
                 .cloned()
                 .collect();
-            violations.extend(view.lines.iter().filter(|l| l.availability == Availability::Unavailable).map(|l| Violation {
-                code: "trolley.item_unavailable".into(),
-                message: format!("{} is no longer sold", l.sku),
-                line_id: Some(l.line_id),
-                severity: Severity::BlockCheckout,
-            }));
+            violations.extend(
+                view.lines
+                    .iter()
+                    .filter(|l| l.availability == Availability::Unavailable)
+                    .map(|l| Violation {
+                        code: "trolley.item_unavailable".into(),
+                        message: format!("{} is no longer sold", l.sku),
+                        line_id: Some(l.line_id),
+                        severity: Severity::BlockCheckout,
+                    }),
+            );
             if !violations.is_empty() {
                 return Err(CoreError::ValidationFailed { violations });
             }
@@ -108,8 +111,10 @@ impl CheckoutService {
                 entry.0 += line.quantity.get();
                 entry.1.push(line.id);
             }
-            let wanted: Vec<(Sku, u32, Vec<LineId>)> =
-                wanted.into_iter().map(|(sku, (q, lines))| (sku, q, lines)).collect();
+            let wanted: Vec<(Sku, u32, Vec<LineId>)> = wanted
+                .into_iter()
+                .map(|(sku, (q, lines))| (sku, q, lines))
+                .collect();
             match self
                 .checkouts
                 .begin(tenant.id, &frozen, expected, &snapshot, &wanted)
@@ -176,7 +181,10 @@ impl CheckoutService {
             .checkouts
             .complete(shopper.tenant.id, id, &order, now)
             .await?;
-        self.carts.cache().invalidate(shopper.tenant.id, snap.cart_id).await;
+        self.carts
+            .cache()
+            .invalidate(shopper.tenant.id, snap.cart_id)
+            .await;
         match outcome {
             CompleteCheckout::Completed(order) => {
                 tracing::info!(order_id = %order.order_id, "order placed");
@@ -231,7 +239,10 @@ impl CheckoutService {
 
     /// Releases expired holds, expires stale checkouts and idle carts. Safe on every node.
     pub async fn sweep(&self) -> Result<SweepReport, CoreError> {
-        let report = self.checkouts.sweep(self.carts.clock().now_millis()).await?;
+        let report = self
+            .checkouts
+            .sweep(self.carts.clock().now_millis())
+            .await?;
         for (tenant, cart) in &report.carts_touched {
             self.carts.cache().invalidate(*tenant, *cart).await;
         }

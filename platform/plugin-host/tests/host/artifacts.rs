@@ -71,7 +71,11 @@ async fn a_corrupt_artifact_is_replaced_not_trusted() {
     restarted.load(&sha, wasm).await.unwrap();
     let stats = restarted.stats();
     assert_eq!(
-        (stats.artifacts_rejected, stats.compiled_from_scratch, stats.loaded_from_artifact),
+        (
+            stats.artifacts_rejected,
+            stats.compiled_from_scratch,
+            stats.loaded_from_artifact
+        ),
         (1, 1, 0),
         "{stats:?}"
     );
@@ -115,5 +119,8 @@ fn a_cache_dir_others_can_write_is_refused() {
         ..SandboxPolicy::default()
     })
     .unwrap_err();
-    assert!(error.to_string().contains("writable by other users"), "{error}");
+    assert!(
+        error.to_string().contains("writable by other users"),
+        "{error}"
+    );
 }

@@ -19,7 +19,10 @@ fn config_errors_name_the_field() {
     let info = loaded.runtime.info(&loaded.grocery).unwrap();
     let runtime = &loaded.runtime;
     runtime
-        .check_config(&info, &json!({"max_total_quantity": 10, "items_per_bag": 6}))
+        .check_config(
+            &info,
+            &json!({"max_total_quantity": 10, "items_per_bag": 6}),
+        )
         .unwrap();
 
     let errors = config_errors(runtime.check_config(&info, &json!({"max_total_quantity": 0})));
@@ -33,8 +36,14 @@ fn config_errors_name_the_field() {
         &info,
         &json!({"items_per_bag": "five", "allowed_modes": ["delivery", 7]}),
     ));
-    assert!(errors.iter().any(|e| e.starts_with("/items_per_bag: ")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.starts_with("/allowed_modes/1: ")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.starts_with("/items_per_bag: ")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.starts_with("/allowed_modes/1: ")),
+        "{errors:?}"
+    );
 
     let errors = config_errors(runtime.check_config(&info, &json!({"surprise": true})));
     assert!(errors[0].contains("surprise"), "{errors:?}");
@@ -48,6 +57,10 @@ fn the_hostile_fixture_schema_lists_its_modes() {
         .runtime
         .check_config(&info, &json!({"mode": "loop"}))
         .unwrap();
-    let errors = config_errors(loaded.runtime.check_config(&info, &json!({"mode": "sneaky"})));
+    let errors = config_errors(
+        loaded
+            .runtime
+            .check_config(&info, &json!({"mode": "sneaky"})),
+    );
     assert!(errors[0].starts_with("/mode: "), "{errors:?}");
 }

@@ -41,7 +41,12 @@ async fn grocery_evaluates_a_cart() {
     small.context.clear();
     let evaluation = loaded
         .runtime
-        .evaluate(&loaded.grocery, &small, &json!({}), &PluginLimits::default())
+        .evaluate(
+            &loaded.grocery,
+            &small,
+            &json!({}),
+            &PluginLimits::default(),
+        )
         .await
         .unwrap();
     let fees: Vec<(&str, String)> = evaluation
@@ -49,8 +54,14 @@ async fn grocery_evaluates_a_cart() {
         .iter()
         .map(|f| (f.code.as_str(), f.amount.to_string()))
         .collect();
-    assert!(fees.contains(&("grocery.small_basket", "2.99".to_owned())), "{fees:?}");
-    assert!(fees.contains(&("grocery.bags", "0.10".to_owned())), "{fees:?}");
+    assert!(
+        fees.contains(&("grocery.small_basket", "2.99".to_owned())),
+        "{fees:?}"
+    );
+    assert!(
+        fees.contains(&("grocery.bags", "0.10".to_owned())),
+        "{fees:?}"
+    );
     // Line 0 is cold-chain and there is no delivery slot.
     let slot = evaluation
         .violations
@@ -94,7 +105,10 @@ async fn a_component_of_another_world_is_refused() {
         message.contains("does not implement the trolley:order-type world"),
         "{message}"
     );
-    assert!(message.contains("lacks `describe`, `evaluate`"), "{message}");
+    assert!(
+        message.contains("lacks `describe`, `evaluate`"),
+        "{message}"
+    );
     assert!(message.contains("(it exports `hello`)"), "{message}");
 }
 
@@ -111,7 +125,10 @@ async fn bytes_that_are_not_a_component_are_refused() {
     ];
     for bytes in cases {
         let message = invalid(runtime.inspect(bytes).await);
-        assert!(message.contains("not a valid WebAssembly component"), "{message}");
+        assert!(
+            message.contains("not a valid WebAssembly component"),
+            "{message}"
+        );
     }
 }
 
@@ -158,7 +175,15 @@ async fn load_checks_the_hash_it_is_given() {
 async fn evaluating_an_unknown_module_is_unavailable() {
     let result = loaded()
         .runtime
-        .evaluate(&"0".repeat(64), &cart(1), &json!({}), &PluginLimits::default())
+        .evaluate(
+            &"0".repeat(64),
+            &cart(1),
+            &json!({}),
+            &PluginLimits::default(),
+        )
         .await;
-    assert!(matches!(result, Err(PluginError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(PluginError::Unavailable(_))),
+        "{result:?}"
+    );
 }
