@@ -1,12 +1,41 @@
 //! Runs Trolley's order-type plugins (SPEC §5): WebAssembly components implementing the
 //! `trolley:order-type` world from `plugin-sdk/wit`, each call in a fresh sandboxed instance
-//! under hard limits (wall-clock deadline, memory, output size, optionally fuel).
+//! under hard limits.
 //!
 //! [`WasmRuntime`] implements core's [`PluginRuntime`](trolley_core::ports::PluginRuntime)
 //! port; [`SandboxPolicy`] is the operator's side of the limits. The WIT-generated types stay
 //! inside this crate.
+//!
+//! # Decisions
+//! - **Deadline**: epoch interruption, advanced by a `plugin-epoch` thread every
+//!   [`SandboxPolicy::epoch_tick`] (1 ms) while a call runs; it parks while none does. A call
+//!   is interrupted between its deadline and one tick later (`DeadlineExceeded`).
+//! - **Fuel**: off unless the operator sets [`SandboxPolicy::max_fuel`], because metering is
+//!   engine-wide and costs ~12–16% per call and ~45% compile time. When off,
+//!   `PluginLimits::fuel` is ignored; when on, running out is reported as `DeadlineExceeded`.
+//! - **Memory**: `StoreLimits` with `trap_on_grow_failure(true)` caps each call's linear
+//!   memory; a refused grow is reported as `OutOfMemory` (not as the guest's abort trap). The
+//!   pool's per-memory maximum is the operator's cap.
+//! - **Where calls run**: on tokio's blocking pool, at most `pool_size` at once (a semaphore
+//!   sized like the instance pool); a call that cannot get a slot within
+//!   [`SandboxPolicy::queue_timeout`] fails with `Unavailable`. Async workers only await.
+//!   [`WasmRuntime::evaluate_blocking`] runs a call on the caller's thread.
+//! - **Output**: counted after the call as the sum of all string lengths plus
+//!   [`ELEMENT_BYTES`] per list element, against `PluginLimits::output_bytes`
+//!   (`OutputTooLarge`); the memory cap bounds what a guest can hand back before it is
+//!   counted. Decimals must be plain decimal strings (`-?[0-9]+(\.[0-9]+)?`), fee amounts and
+//!   distances must not be negative (a discount is not a fee), violation line ids must be the
+//!   cart's, codes/messages/labels non-empty and bounded ([`MAX_CODE_BYTES`],
+//!   [`MAX_TEXT_BYTES`]); anything else is `BadOutput`.
+//! - **Imports**: a plugin gets no host capability. Only the world's own types and imports
+//!   starting with a tolerated prefix (`wasi:`, which Rust's std pulls in) are accepted; they
+//!   are linked to functions that trap (`Linker::define_unknown_imports_as_traps`).
+//! - **Compiled modules**: once per SHA-256, kept in memory as an `InstancePre` and on disk
+//!   as a precompiled artifact (see `artifacts.rs` for why loading one is sound).
 
 mod artifacts;
+mod compile;
+mod epoch;
 mod output;
 mod policy;
 mod runtime;

@@ -3,27 +3,27 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::field;
-use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use trolley_core::domain::{Evaluation, PluginCart, PluginError, PluginInfo, PluginLimits};
 use trolley_core::ports::{InspectedPlugin, PluginRuntime};
 
 use crate::artifacts::ArtifactStore;
+use crate::compile::Compiler;
+use crate::epoch::EpochTicker;
 use crate::output;
 use crate::policy::{CallLimits, SandboxPolicy};
 use crate::sandbox::{HostState, Sandbox};
 use crate::schema::ConfigChecker;
-use crate::wit::{self, CartArena, OrderType, OrderTypePre};
+use crate::wit::{CartArena, OrderTypePre};
 
 /// Core instances, memories and tables one plugin component may have. A Rust component built
 /// for `wasm32-wasip2` has one memory and a handful of core instances (the module plus
@@ -38,19 +38,6 @@ const TABLES_PER_COMPONENT: u32 = 4;
 /// 1 MiB keep-resident prefix reset by `memset` without `pagemap_scan`.
 const MEMORY_KEEP_RESIDENT: usize = 4 * 1024 * 1024;
 const TABLE_KEEP_RESIDENT: usize = 64 * 1024;
-/// The world's exports.
-const WORLD_EXPORTS: &[&str] = &[
-    "describe",
-    "evaluate",
-    "validate",
-    "calculate-fees",
-    "fulfillment-rules",
-];
-/// Imports of the world itself (types only), linked for real.
-const WORLD_IMPORTS: &[&str] = &["trolley:order-type/types@1.0.0"];
-
-impl wit::trolley::order_type::types::Host for HostState {}
-
 /// Why a runtime could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -80,16 +67,16 @@ pub struct RuntimeStats {
 }
 
 #[derive(Default)]
-struct Counters {
-    compiled_from_scratch: AtomicU64,
-    loaded_from_artifact: AtomicU64,
-    artifacts_rejected: AtomicU64,
-    artifact_write_failures: AtomicU64,
-    evaluations: AtomicU64,
-    failed_evaluations: AtomicU64,
+pub(crate) struct Counters {
+    pub compiled_from_scratch: AtomicU64,
+    pub loaded_from_artifact: AtomicU64,
+    pub artifacts_rejected: AtomicU64,
+    pub artifact_write_failures: AtomicU64,
+    pub evaluations: AtomicU64,
+    pub failed_evaluations: AtomicU64,
 }
 
-fn bump(counter: &AtomicU64) {
+pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -98,63 +85,6 @@ struct Plugin {
     sha256: String,
     pre: OrderTypePre<HostState>,
     info: PluginInfo,
-}
-
-/// A compiled module that passed the world and import checks but was not described yet.
-struct Compiled {
-    pre: OrderTypePre<HostState>,
-    /// The precompiled artifact to persist once the module is accepted; `None` when it came
-    /// from disk or there is no disk cache.
-    artifact: Option<Vec<u8>>,
-}
-
-/// Advances the engine's epoch every tick on its own thread, until dropped.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl EpochTicker {
-    fn start(engine: &Engine, tick: Duration) -> io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let engine = engine.weak();
-        let thread = std::thread::Builder::new()
-            .name("plugin-epoch".to_owned())
-            .spawn({
-                let stop = Arc::clone(&stop);
-                move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(tick);
-                        match engine.upgrade() {
-                            Some(engine) => engine.increment_epoch(),
-                            None => break,
-                        }
-                    }
-                }
-            })?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// What the blocking compile step needs, cloned into it.
-#[derive(Clone)]
-struct Compiler {
-    engine: Engine,
-    artifacts: Option<ArtifactStore>,
-    tolerated_imports: Arc<[String]>,
-    counters: Arc<Counters>,
 }
 
 /// Runs order-type plugins as WebAssembly components under wasmtime.
@@ -230,6 +160,7 @@ impl WasmRuntime {
             sandbox: Sandbox {
                 engine: engine.clone(),
                 fuel: policy.max_fuel.is_some(),
+                ticks: ticker.ticks(),
             },
             compiler: Compiler {
                 engine,
@@ -434,122 +365,6 @@ impl WasmRuntime {
     }
 }
 
-impl Compiler {
-    /// The component for `sha256`: from its artifact if one is on disk, else compiled from
-    /// `wasm`; then checked against the world.
-    fn prepare(&self, sha256: &str, wasm: &[u8]) -> Result<Compiled, PluginError> {
-        let from_disk = match &self.artifacts {
-            Some(store) => match store.read(&self.engine, sha256) {
-                Ok(found) => found,
-                Err(e) => {
-                    bump(&self.counters.artifacts_rejected);
-                    tracing::warn!(sha256 = short(sha256), error = %e, "discarding plugin artifact");
-                    store.remove(sha256);
-                    None
-                }
-            },
-            None => None,
-        };
-        let (component, artifact) = match from_disk {
-            Some(component) => {
-                bump(&self.counters.loaded_from_artifact);
-                (component, None)
-            }
-            None => {
-                let started = Instant::now();
-                let component = Component::new(&self.engine, wasm).map_err(|e| {
-                    PluginError::Invalid(format!("not a valid WebAssembly component: {e:#}"))
-                })?;
-                bump(&self.counters.compiled_from_scratch);
-                tracing::debug!(
-                    sha256 = short(sha256),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "compiled plugin"
-                );
-                let artifact = match &self.artifacts {
-                    Some(_) => component.serialize().ok(),
-                    None => None,
-                };
-                (component, artifact)
-            }
-        };
-        let pre = self.check(&component)?;
-        Ok(Compiled { pre, artifact })
-    }
-
-    /// Checks imports against the allow-list and exports against the world.
-    fn check(&self, component: &Component) -> Result<OrderTypePre<HostState>, PluginError> {
-        let component_type = component.component_type();
-        let refused: Vec<&str> = component_type
-            .imports(&self.engine)
-            .map(|(name, _)| name)
-            .filter(|name| {
-                !WORLD_IMPORTS.contains(name)
-                    && !self
-                        .tolerated_imports
-                        .iter()
-                        .any(|prefix| name.starts_with(prefix.as_str()))
-            })
-            .collect();
-        if !refused.is_empty() {
-            return Err(PluginError::Invalid(format!(
-                "the component imports {}; a plugin gets no host capabilities (only the \
-                 order-type world's types and {} imports, which trap, are accepted)",
-                refused
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                self.tolerated_imports
-                    .iter()
-                    .map(|p| format!("`{p}*`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let exports: Vec<&str> = component_type
-            .exports(&self.engine)
-            .map(|(name, _)| name)
-            .collect();
-        let missing: Vec<&str> = WORLD_EXPORTS
-            .iter()
-            .copied()
-            .filter(|name| !exports.contains(name))
-            .collect();
-        if !missing.is_empty() {
-            let list = |names: &[&str]| {
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            return Err(PluginError::Invalid(format!(
-                "the component does not implement the trolley:order-type world: it lacks {}                  (it exports {})",
-                list(&missing),
-                if exports.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    list(&exports)
-                }
-            )));
-        }
-        let link = |e: wasmtime::Error| {
-            PluginError::Invalid(format!(
-                "the component does not implement the trolley:order-type world: {e:#}"
-            ))
-        };
-        let mut linker = Linker::<HostState>::new(&self.engine);
-        OrderType::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
-            .map_err(link)?;
-        linker
-            .define_unknown_imports_as_traps(component)
-            .map_err(link)?;
-        let pre = linker.instantiate_pre(component).map_err(link)?;
-        OrderTypePre::new(pre).map_err(link)
-    }
-}
-
 /// One evaluation in a fresh instance, with its span.
 fn evaluate_in_sandbox(
     sandbox: &Sandbox,
@@ -573,7 +388,15 @@ fn evaluate_in_sandbox(
         .call(&plugin.pre, limits, |store, instance| {
             cart.with_cart(|cart| instance.call_evaluate(store, cart, config))
         })
-        .and_then(|answer| answer.map_err(PluginError::ConfigRejected))
+        .and_then(|answer| {
+            answer.map_err(|reason| {
+                if reason.len() > limits.output_bytes {
+                    PluginError::OutputTooLarge(limits.output_bytes)
+                } else {
+                    PluginError::ConfigRejected(crate::sandbox::bounded(reason))
+                }
+            })
+        })
         .and_then(|raw| output::evaluation(raw, cart, limits.output_bytes));
     let elapsed = started.elapsed();
     span.record("elapsed_us", elapsed.as_micros() as u64);
@@ -607,7 +430,7 @@ fn config_json(config: &serde_json::Value) -> Result<String, PluginError> {
 }
 
 /// The first 12 hex digits, enough to tell modules apart in logs.
-fn short(sha256: &str) -> &str {
+pub(crate) fn short(sha256: &str) -> &str {
     sha256.get(..12).unwrap_or(sha256)
 }
 

@@ -9,6 +9,7 @@ use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, 
 
 use trolley_core::domain::PluginError;
 
+use crate::epoch::Ticks;
 use crate::policy::CallLimits;
 use crate::wit::{OrderType, OrderTypePre};
 
@@ -92,6 +93,7 @@ pub(crate) struct Sandbox {
     pub engine: Engine,
     /// Whether the engine meters fuel.
     pub fuel: bool,
+    pub ticks: Ticks,
 }
 
 impl Sandbox {
@@ -103,6 +105,7 @@ impl Sandbox {
         limits: &CallLimits,
         f: impl FnOnce(&mut Store<HostState>, &OrderType) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        let _running = self.ticks.running();
         let mut store = Store::new(&self.engine, HostState::new(limits.memory_bytes));
         store.limiter(|state| state);
         store.set_epoch_deadline(limits.deadline_ticks);
@@ -121,7 +124,7 @@ impl Sandbox {
     }
 }
 
-fn bounded(mut message: String) -> String {
+pub(crate) fn bounded(mut message: String) -> String {
     if message.len() > MAX_TRAP_MESSAGE {
         let mut end = MAX_TRAP_MESSAGE;
         while !message.is_char_boundary(end) {
@@ -145,8 +148,19 @@ fn classify(error: &wasmtime::Error, state: &HostState, instantiating: bool) -> 
         None if instantiating => {
             PluginError::Unavailable(bounded(format!("cannot instantiate the plugin: {error:#}")))
         }
-        // A call into a tolerated (trapping) import, or a host-side lift/lower failure
-        // caused by what the guest handed back (e.g. invalid UTF-8, out-of-bounds pointers).
-        None => PluginError::Trapped(bounded(format!("{error:#}"))),
+        // A call into a tolerated (trapping) `wasi:` import — Rust's panic handler prints
+        // through one — or a lift/lower failure caused by what the guest handed back
+        // (invalid UTF-8, out-of-bounds pointers). The root cause says which; the rest of
+        // the chain is the wasm backtrace, logged for the plugin's author.
+        None => {
+            tracing::debug!(error = ?error, "plugin call failed");
+            let cause = error.root_cause().to_string();
+            let hint = if cause.contains("`wasi:") {
+                " (plugins get no WASI: a Rust panic or a print ends the call here)"
+            } else {
+                ""
+            };
+            PluginError::Trapped(bounded(format!("{cause}{hint}")))
+        }
     }
 }

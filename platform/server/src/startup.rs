@@ -178,6 +178,9 @@ impl Application {
                 .configure(trolley_api::configure(state.clone(), api.clone()))
                 .default_service(web::to(trolley_api::not_found))
         })
+        // Longer than any client's pool idle time, so a client never reuses a connection the
+        // server is closing (the classic keep-alive race that surfaces as a reset request).
+        .keep_alive(std::time::Duration::from_secs(75))
         .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));

@@ -136,7 +136,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         clock,
         address,
         operator_token,
-        client: reqwest::Client::new(),
+        // Idle connections are dropped well before the server's keep-alive closes them.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(20))
+            .build()
+            .expect("http client"),
         handle,
     }
 }

@@ -70,10 +70,17 @@ async fn a_memory_bomb_is_out_of_memory() {
 async fn traps_and_panics_are_trapped() {
     for mode in ["trap", "panic"] {
         let result = hostile(mode).await;
-        assert!(
-            matches!(result, Err(PluginError::Trapped(_))),
-            "{mode}: {result:?}"
-        );
+        let Err(PluginError::Trapped(message)) = result else {
+            panic!("{mode}: {result:?}");
+        };
+        match mode {
+            "trap" => assert_eq!(
+                message,
+                "wasm trap: wasm `unreachable` instruction executed"
+            ),
+            // Rust's panic handler reaches for WASI (environment, stderr), which traps.
+            _ => assert!(message.contains("plugins get no WASI"), "{message}"),
+        }
         assert_still_serves().await;
     }
 }
@@ -191,7 +198,8 @@ async fn well_behaved_calls_run_on_while_hostile_ones_fail() {
     }
     // And async well-behaved calls alongside hostile ones.
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..24 {
+    // Fewer calls than pool slots (16), so none has to queue.
+    for i in 0..12 {
         tasks.spawn(async move {
             let loaded = crate::support::loaded();
             if i % 6 == 0 {
@@ -212,7 +220,7 @@ async fn well_behaved_calls_run_on_while_hostile_ones_fail() {
             failures += 1;
         }
     }
-    assert_eq!(failures, 4);
+    assert_eq!(failures, 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
