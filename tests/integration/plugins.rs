@@ -285,10 +285,31 @@ async fn grocery_fees_follow_config_and_rollback(app: TestApp) {
     // The snapshot records the plugin that priced it.
     let res = app.checkout(&cart).await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let snap = body(res).await;
+    let created = res.text().await.unwrap();
+    let snap: Value = serde_json::from_str(&created).unwrap();
     assert_eq!(snap["plugin"]["sha256"], p["sha256"]);
     assert_eq!(snap["plugin"]["version"], p["version"]);
     assert_eq!(snap["total"], "5.09");
+    // Neither a new plugin version nor a new config touches it afterwards.
+    let v2 = app
+        .upload_ok(&t, variant(GROCERY, "trolley-test-snapshot"))
+        .await;
+    app.activate_ok(
+        &t,
+        "grocery",
+        &v2["plugin_id"],
+        json!({"small_basket_fee": "9.99"}),
+    )
+    .await;
+    app.put_item_with(&t, "MILK", json!({"price": "3.00", "category": "grocery"}))
+        .await;
+    let id = snap["checkout_id"].as_str().unwrap();
+    let res = app
+        .as_caller(&cart.caller, Method::GET, &format!("/v1/checkouts/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.text().await.unwrap(), created);
 }
 
 async fn food_refuses_a_second_restaurant(app: TestApp) {

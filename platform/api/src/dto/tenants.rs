@@ -151,6 +151,14 @@ pub struct TenantConfigDto {
     /// How long a `reserve` line holds its stock without cart activity (1–1440).
     #[serde(default = "defaults::reserve_ttl_minutes")]
     pub reserve_ttl_minutes: u32,
+    /// Wall-clock deadline of one plugin call in ms (1–10000; the operator's maximum, 1 s by
+    /// default, still applies).
+    #[serde(default = "defaults::plugin_deadline_ms")]
+    pub plugin_deadline_ms: u32,
+    /// Memory one plugin call may use in MiB (the operator's maximum, 64 MiB by default,
+    /// still applies).
+    #[serde(default = "defaults::plugin_memory_mib")]
+    pub plugin_memory_mib: u32,
 }
 
 mod defaults {
@@ -189,6 +197,12 @@ mod defaults {
     pub fn reserve_ttl_minutes() -> u32 {
         d().reserve_ttl_minutes
     }
+    pub fn plugin_deadline_ms() -> u32 {
+        d().plugin_deadline_ms
+    }
+    pub fn plugin_memory_mib() -> u32 {
+        d().plugin_memory_mib
+    }
 }
 
 impl From<MergePolicyDto> for MergePolicy {
@@ -226,6 +240,8 @@ impl From<&TenantConfig> for TenantConfigDto {
             default_claim_policy: c.default_claim_policy.into(),
             low_stock_threshold: c.low_stock_threshold,
             reserve_ttl_minutes: c.reserve_ttl_minutes,
+            plugin_deadline_ms: c.plugin_deadline_ms,
+            plugin_memory_mib: c.plugin_memory_mib,
         }
     }
 }
@@ -247,6 +263,8 @@ impl From<TenantConfigDto> for TenantConfig {
             default_claim_policy: d.default_claim_policy.into(),
             low_stock_threshold: d.low_stock_threshold,
             reserve_ttl_minutes: d.reserve_ttl_minutes,
+            plugin_deadline_ms: d.plugin_deadline_ms,
+            plugin_memory_mib: d.plugin_memory_mib,
         }
     }
 }

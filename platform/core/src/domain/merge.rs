@@ -85,12 +85,16 @@ pub fn counts(outcomes: &[LineOutcome]) -> BTreeMap<String, usize> {
 impl Cart {
     /// Absorbs `source` (a guest cart) into this customer cart under `policy`.
     /// `catalog` holds the current items of the source's skus; a sku missing from it has
-    /// left the catalog. The source cart itself is not changed here.
+    /// left the catalog. `stock` caps the units a merged line may reach for skus whose
+    /// stock is checked (`soft`/`reserve`); a line the merge would raise above it is capped
+    /// (never below what the customer cart already had), a new line with no stock at all is
+    /// dropped. The source cart itself is not changed here.
     pub fn absorb(
         mut self,
         source: &Cart,
         policy: MergePolicy,
         catalog: &HashMap<Sku, CatalogItem>,
+        stock: &HashMap<Sku, i64>,
         rules: &Rules,
     ) -> Result<Merged, CoreError> {
         self.ensure_active()?;
@@ -144,7 +148,21 @@ impl Cart {
                         outcomes.push(outcome);
                         continue;
                     }
-                    let line = copied(s, rules, None);
+                    let mut line = copied(s, rules, None);
+                    if let Some(&available) = stock.get(s.sku())
+                        && i64::from(line.quantity.get()) > available
+                    {
+                        if available <= 0 {
+                            outcome.outcome = Outcome::DroppedUnavailable;
+                            outcome.reason = Some("out_of_stock".into());
+                            outcomes.push(outcome);
+                            continue;
+                        }
+                        line.quantity =
+                            Quantity::from_stored(u32::try_from(available).unwrap_or(u32::MAX));
+                        outcome.outcome = Outcome::Capped;
+                        outcome.reason = Some("stock".into());
+                    }
                     outcome.line_id = Some(line.id);
                     outcome.quantity = line.quantity.get();
                     by_key.insert(key, self.lines.len());
@@ -157,7 +175,7 @@ impl Cart {
                     outcome.target_quantity = Some(t_qty);
                     outcome.line_id = Some(self.lines[i].id);
                     let s_qty = s.quantity.get();
-                    let (qty, class) = match policy {
+                    let (mut qty, mut class) = match policy {
                         MergePolicy::Sum => {
                             let wanted = t_qty.saturating_add(s_qty);
                             if wanted > limits.max_quantity {
@@ -179,6 +197,17 @@ impl Cart {
                         MergePolicy::Review if s_qty == t_qty => (t_qty, Outcome::KeptTarget),
                         MergePolicy::Review => (t_qty, Outcome::ConflictSurfaced),
                     };
+                    // Stock caps what the merge raises, never what the customer had.
+                    if let Some(&available) = stock.get(s.sku()) {
+                        let ceiling = u32::try_from(available.max(0))
+                            .unwrap_or(u32::MAX)
+                            .max(t_qty);
+                        if qty > ceiling {
+                            qty = ceiling;
+                            class = Outcome::Capped;
+                            outcome.reason = Some("stock".into());
+                        }
+                    }
                     if class == Outcome::ConflictSurfaced {
                         self.lines[i].review = Some(ReviewSide::Target);
                         self.lines[i].line_version += 1;

@@ -100,6 +100,11 @@ pub struct TenantConfig {
     pub low_stock_threshold: u32,
     /// How long a `reserve` line holds its stock without cart activity.
     pub reserve_ttl_minutes: u32,
+    /// Wall-clock deadline of one plugin call, in milliseconds (the operator's maximum
+    /// still applies).
+    pub plugin_deadline_ms: u32,
+    /// Memory one plugin call may use, in MiB (the operator's maximum still applies).
+    pub plugin_memory_mib: u32,
 }
 
 impl Default for TenantConfig {
@@ -117,6 +122,8 @@ impl Default for TenantConfig {
             default_claim_policy: ClaimPolicy::Soft,
             low_stock_threshold: 5,
             reserve_ttl_minutes: 15,
+            plugin_deadline_ms: 100,
+            plugin_memory_mib: 32,
         }
     }
 }
@@ -140,6 +147,12 @@ impl TenantConfig {
         }
         if !(1..=1440).contains(&self.reserve_ttl_minutes) {
             return bad("reserve_ttl_minutes must be between 1 and 1440");
+        }
+        if !(1..=10_000).contains(&self.plugin_deadline_ms) {
+            return bad("plugin_deadline_ms must be between 1 and 10000");
+        }
+        if !(1..=4096).contains(&self.plugin_memory_mib) {
+            return bad("plugin_memory_mib must be between 1 and 4096");
         }
         if self.low_stock_threshold > 1_000_000 {
             return bad("low_stock_threshold must be at most 1000000");
@@ -169,4 +182,18 @@ pub struct Tenant {
     pub customer_token_secret: String,
     pub config: TenantConfig,
     pub created_at: DateTime<Utc>,
+}
+
+impl TenantConfig {
+    /// The sandbox limits this tenant asks for; the plugin runtime clamps them to the
+    /// operator's maxima, so a tenant can only lower them.
+    pub fn plugin_limits(&self, base: crate::domain::PluginLimits) -> crate::domain::PluginLimits {
+        crate::domain::PluginLimits {
+            deadline_ms: u64::from(self.plugin_deadline_ms),
+            memory_bytes: usize::try_from(self.plugin_memory_mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1024 * 1024),
+            ..base
+        }
+    }
 }

@@ -407,9 +407,24 @@ impl CartService {
                 .into_iter()
                 .map(|i| (i.sku.clone(), i))
                 .collect();
+            // Stock-checked skus (soft, reserve) cap what the merge may add.
+            let stock: HashMap<Sku, i64> = self
+                .inventory
+                .get_many(tenant.id, &skus)
+                .await?
+                .into_iter()
+                .filter(|level| {
+                    catalog
+                        .get(&level.sku)
+                        .and_then(|item| item.claim_policy)
+                        .unwrap_or(tenant.config.default_claim_policy)
+                        != ClaimPolicy::Interest
+                })
+                .map(|level| (level.sku.clone(), level.available()))
+                .collect();
             let (target_expected, source_expected) = (target_cart.version, source_cart.version);
             let rules = self.rules(tenant, &target_cart);
-            let merged = target_cart.absorb(&source_cart, policy, &catalog, &rules)?;
+            let merged = target_cart.absorb(&source_cart, policy, &catalog, &stock, &rules)?;
             let view = self.assemble(tenant, &merged.changed.cart).await?;
             let mut absorbed = source_cart;
             absorbed.status = CartStatus::Merged;

@@ -91,7 +91,10 @@ impl OrderTypeJudge {
         let Some(activation) = self.activation(tenant.id, order_type).await? else {
             return Ok(view);
         };
-        match self.evaluate(&activation, cart, &view, catalog).await {
+        match self
+            .evaluate(tenant, &activation, cart, &view, catalog)
+            .await
+        {
             Ok(evaluation) => {
                 let by = PricedBy {
                     order_type: order_type.to_owned(),
@@ -130,6 +133,7 @@ impl OrderTypeJudge {
 
     async fn evaluate(
         &self,
+        tenant: &Tenant,
         activation: &Activation,
         cart: &Cart,
         view: &CartView,
@@ -148,8 +152,9 @@ impl OrderTypeJudge {
             self.runtime.load(sha, &wasm).await?;
         }
         let input = plugin_cart(cart, view, catalog);
+        let limits = tenant.config.plugin_limits(self.limits);
         self.runtime
-            .evaluate(sha, &input, &activation.config, &self.limits)
+            .evaluate(sha, &input, &activation.config, &limits)
             .await
     }
 }

@@ -32,14 +32,27 @@ async fn hostile(mode: &str) -> Result<Evaluation, PluginError> {
         .await
 }
 
-/// A well-behaved call on the same runtime.
+/// Limits for well-behaved calls: a deadline no scheduling hiccup on a loaded machine
+/// reaches, since these calls check isolation, not latency.
+fn roomy() -> PluginLimits {
+    PluginLimits {
+        deadline_ms: 1000,
+        ..PluginLimits::default()
+    }
+}
+
+/// Well-behaved calls on the same runtime.
 async fn assert_still_serves() {
     let loaded = crate::support::loaded();
-    let ok = hostile("ok").await.unwrap();
+    let ok = loaded
+        .runtime
+        .evaluate(&loaded.hostile, &cart(3), &json!({"mode": "ok"}), &roomy())
+        .await
+        .unwrap();
     assert_eq!(ok.fees[0].code, "hostile.ok");
     loaded
         .runtime
-        .evaluate(&loaded.grocery, &cart(5), &json!({}), &limits())
+        .evaluate(&loaded.grocery, &cart(5), &json!({}), &roomy())
         .await
         .unwrap();
 }
@@ -107,10 +120,7 @@ async fn a_huge_answer_is_refused() {
     // answer and the host refuses it by size after copying it out; under a smaller cap the
     // guest runs out of memory first. Either way only this call fails.
     let loaded = loaded();
-    let roomy = PluginLimits {
-        deadline_ms: 1000,
-        ..PluginLimits::default()
-    };
+    let roomy = roomy();
     let huge = json!({"mode": "huge_output"});
     let result = loaded
         .runtime
@@ -151,6 +161,10 @@ async fn well_behaved_calls_run_on_while_hostile_ones_fail() {
     let runtime = &loaded.runtime;
     let good_cart = cart(20);
     let config = json!({});
+    // The deadline is wall-clock time: with looping plugins and the test's own threads
+    // oversubscribing two cores, a well-behaved call can be descheduled for longer than the
+    // hostile calls' 50 ms. Isolation, not latency, is what this test checks.
+    let roomy = roomy();
     // Hostile calls on the async runtime …
     let mut hostile_calls = tokio::task::JoinSet::new();
     for mode in [
@@ -177,7 +191,7 @@ async fn well_behaved_calls_run_on_while_hostile_ones_fail() {
                                 &loaded.grocery,
                                 &good_cart,
                                 &config,
-                                &limits(),
+                                &roomy,
                             ) {
                                 Ok(_) => calls += 1,
                                 // Only a full pool may refuse a blocking call.
@@ -207,7 +221,7 @@ async fn well_behaved_calls_run_on_while_hostile_ones_fail() {
             } else {
                 loaded
                     .runtime
-                    .evaluate(&loaded.food, &cart(4), &json!({}), &limits())
+                    .evaluate(&loaded.food, &cart(4), &json!({}), &roomy)
                     .await
                     .map(|_| ())
             }

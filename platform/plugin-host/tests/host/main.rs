@@ -10,4 +10,3 @@ mod artifacts;
 mod config;
 mod hostile;
 mod inspect;
-

@@ -114,7 +114,11 @@ fn the_classic_login_under_every_policy() {
     let g = guest(&[("A", None, 1, 5), ("B", None, 2, 20)]);
     let c = customer(&[("B", None, 1, 10), ("C", None, 3, 10)]);
     let cat = catalog(&["A", "B", "C"]);
-    let run = |policy| c.clone().absorb(&g, policy, &cat, &rules_at(30)).unwrap();
+    let run = |policy| {
+        c.clone()
+            .absorb(&g, policy, &cat, &HashMap::new(), &rules_at(30))
+            .unwrap()
+    };
 
     let sum = run(MergePolicy::Sum);
     assert_eq!(
@@ -199,7 +203,7 @@ fn a_variant_is_identity_under_every_policy() {
     ] {
         let merged = c
             .clone()
-            .absorb(&g, policy, &catalog(&["A"]), &rules_at(9))
+            .absorb(&g, policy, &catalog(&["A"]), &HashMap::new(), &rules_at(9))
             .unwrap();
         assert_eq!(merged.changed.cart.lines.len(), 2, "{policy:?}");
         assert!(merged.changed.cart.lines.iter().all(|l| !l.needs_review()));
@@ -211,7 +215,13 @@ fn sums_are_capped_and_say_so() {
     let g = guest(&[("A", None, 600, 5)]);
     let c = customer(&[("A", None, 500, 5)]);
     let merged = c
-        .absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9))
+        .absorb(
+            &g,
+            MergePolicy::Sum,
+            &catalog(&["A"]),
+            &HashMap::new(),
+            &rules_at(9),
+        )
         .unwrap();
     let o = &merged.outcomes[0];
     assert_eq!(
@@ -226,7 +236,13 @@ fn discontinued_skus_are_dropped_and_reported() {
     let g = guest(&[("GONE", None, 1, 5), ("A", None, 1, 5)]);
     let c = customer(&[]);
     let merged = c
-        .absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9))
+        .absorb(
+            &g,
+            MergePolicy::Sum,
+            &catalog(&["A"]),
+            &HashMap::new(),
+            &rules_at(9),
+        )
         .unwrap();
     assert_eq!(
         summary(&merged),
@@ -245,7 +261,13 @@ fn the_line_limit_caps_added_lines() {
     let mut r = rules_at(9);
     r.limits.max_lines = 2;
     let merged = c
-        .absorb(&g, MergePolicy::Sum, &catalog(&["A", "B", "C"]), &r)
+        .absorb(
+            &g,
+            MergePolicy::Sum,
+            &catalog(&["A", "B", "C"]),
+            &HashMap::new(),
+            &r,
+        )
         .unwrap();
     assert_eq!(
         summary(&merged),
@@ -262,7 +284,13 @@ fn touching_one_side_of_a_conflict_resolves_it() {
     let g = guest(&[("B", None, 2, 5)]);
     let c = customer(&[("B", None, 1, 5)]);
     let merged = c
-        .absorb(&g, MergePolicy::Review, &catalog(&["B"]), &rules_at(9))
+        .absorb(
+            &g,
+            MergePolicy::Review,
+            &catalog(&["B"]),
+            &HashMap::new(),
+            &rules_at(9),
+        )
         .unwrap();
     let cart = merged.changed.cart;
     let source_side = cart
@@ -299,15 +327,54 @@ fn only_active_carts_merge() {
     g.merged_into = Some(CartId::new());
     let c = customer(&[]);
     assert!(matches!(
-        c.clone()
-            .absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)),
+        c.clone().absorb(
+            &g,
+            MergePolicy::Sum,
+            &catalog(&["A"]),
+            &HashMap::new(),
+            &rules_at(9)
+        ),
         Err(CoreError::CartMerged { .. })
     ));
     let mut frozen = customer(&[]);
     frozen.status = crate::domain::CartStatus::CheckingOut;
     let g = guest(&[("A", None, 1, 5)]);
     assert!(matches!(
-        frozen.absorb(&g, MergePolicy::Sum, &catalog(&["A"]), &rules_at(9)),
+        frozen.absorb(
+            &g,
+            MergePolicy::Sum,
+            &catalog(&["A"]),
+            &HashMap::new(),
+            &rules_at(9)
+        ),
         Err(CoreError::CartFrozen)
     ));
+}
+
+#[test]
+fn stock_caps_what_the_merge_adds() {
+    let g = guest(&[("A", None, 5, 5), ("B", None, 2, 5), ("C", None, 4, 5)]);
+    let c = customer(&[("C", None, 3, 5)]);
+    // A: 3 left; B: none left; C: 1 left (the customer's 3 stay).
+    let stock: HashMap<Sku, i64> = [("A", 3), ("B", 0), ("C", 1)]
+        .into_iter()
+        .map(|(s, n)| (Sku::parse(s).unwrap(), n))
+        .collect();
+    let merged = c
+        .absorb(
+            &g,
+            MergePolicy::Sum,
+            &catalog(&["A", "B", "C"]),
+            &stock,
+            &rules_at(9),
+        )
+        .unwrap();
+    assert_eq!(
+        summary(&merged),
+        vec![
+            ("A".into(), 3, "capped"),
+            ("B".into(), 0, "dropped_unavailable"),
+            ("C".into(), 3, "capped")
+        ]
+    );
 }
