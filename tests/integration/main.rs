@@ -1,6 +1,10 @@
 //! Trolley's integration tests: every scenario runs through real HTTP against a real
 //! server, on SQLite and on PostgreSQL.
 
+// Test helpers outside `#[test]` functions are not covered by clippy's
+// `allow-unwrap-in-tests`; a failed unwrap here is a failed test, which is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod auth_and_isolation;

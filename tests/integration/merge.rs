@@ -51,8 +51,13 @@ async fn merge(
         .unwrap()
 }
 
+/// (sku, quantity, outcome class) of one merge outcome.
+type Outcome = (String, u64, String);
+/// (sku, quantity, needs_review) of one line of the merged cart.
+type MergedLine = (String, u64, bool);
+
 /// (sku, quantity, outcome), sorted.
-fn outcomes(v: &Value) -> Vec<(String, u64, String)> {
+fn outcomes(v: &Value) -> Vec<Outcome> {
     let mut o: Vec<_> = v["outcomes"]
         .as_array()
         .unwrap()
@@ -69,7 +74,7 @@ fn outcomes(v: &Value) -> Vec<(String, u64, String)> {
     o
 }
 
-fn lines(cart: &Value) -> Vec<(String, u64, bool)> {
+fn lines(cart: &Value) -> Vec<MergedLine> {
     let mut l: Vec<_> = cart["lines"]
         .as_array()
         .unwrap()
@@ -86,7 +91,7 @@ fn lines(cart: &Value) -> Vec<(String, u64, bool)> {
     l
 }
 
-fn o(sku: &str, qty: u64, outcome: &str) -> (String, u64, String) {
+fn o(sku: &str, qty: u64, outcome: &str) -> Outcome {
     (sku.to_owned(), qty, outcome.to_owned())
 }
 
@@ -96,7 +101,7 @@ async fn every_policy_on_the_classic_login(app: TestApp) {
         app.put_item(&t, sku, "1.00").await;
     }
     // (policy, expected outcomes, expected lines of the merged cart)
-    let table: Vec<(&str, Vec<(String, u64, String)>, Vec<(String, u64, bool)>)> = vec![
+    let table: Vec<(&str, Vec<Outcome>, Vec<MergedLine>)> = vec![
         (
             "sum",
             vec![

@@ -331,25 +331,6 @@ impl From<StoreError> for ApiError {
 /// The error responses every documented operation may answer.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn codes_are_unique_and_statuses_are_errors() {
-        let mut seen = HashSet::new();
-        for code in Code::ALL {
-            assert!(
-                seen.insert(code.as_str()),
-                "duplicate code {}",
-                code.as_str()
-            );
-            assert!(code.status().is_client_error() || code.status().is_server_error());
-        }
-    }
-}
-
 /// Makes every error response problem+json, including the ones actix-web produces before a
 /// handler runs (an oversized raw body, a method no route takes): a client never has to
 /// parse two error formats.
@@ -385,4 +366,23 @@ pub fn problem_json_errors<B: actix_web::body::MessageBody + 'static>()
         let res = actix_web::dev::ServiceResponse::new(req, response.body(body.to_string()));
         Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_statuses_are_errors() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
 }

@@ -271,6 +271,27 @@ impl WasmRuntime {
     /// Compiles (or loads from disk) and checks a module, describes it, persists its artifact
     /// and keeps it. `expected` is the hash the caller claims, for `load`.
     async fn admit(&self, wasm: &[u8], expected: Option<&str>) -> Result<Arc<Plugin>, PluginError> {
+        let started = Instant::now();
+        let result = self.admit_inner(wasm, expected).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(plugin) => tracing::info!(
+                sha256 = short(&plugin.sha256),
+                order_type = %plugin.info.order_type,
+                version = %plugin.info.version,
+                elapsed_ms,
+                "plugin module ready"
+            ),
+            Err(e) => tracing::info!(error = %e, elapsed_ms, "plugin module refused"),
+        }
+        result
+    }
+
+    async fn admit_inner(
+        &self,
+        wasm: &[u8],
+        expected: Option<&str>,
+    ) -> Result<Arc<Plugin>, PluginError> {
         if wasm.len() > self.policy.max_module_bytes {
             return Err(PluginError::Invalid(format!(
                 "the module is {} bytes; at most {} are accepted",

@@ -24,7 +24,16 @@ pub const BUNDLED_PLUGINS: [(&str, &[u8]); 3] = [
 ];
 
 /// (sku, price, category, seller, title, catalog attributes)
-const ITEMS: &[(&str, &str, &str, Option<&str>, &str, &[(&str, &str)])] = &[
+type DemoItem = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const ITEMS: &[DemoItem] = &[
     (
         "MILK-1L",
         "1.99",
@@ -95,11 +104,13 @@ const ITEMS: &[(&str, &str, &str, Option<&str>, &str, &[(&str, &str)])] = &[
 
 pub async fn seed(services: &Services, base_url: &str) -> anyhow::Result<()> {
     let (tenant, keys) = services.tenants.create("Demo Store", Currency::Usd).await?;
-    let mut config = TenantConfig::default();
-    config.category_order_types = ["grocery", "food", "medicine"]
-        .into_iter()
-        .map(|c| (c.to_owned(), c.to_owned()))
-        .collect();
+    let config = TenantConfig {
+        category_order_types: ["grocery", "food", "medicine"]
+            .into_iter()
+            .map(|c| (c.to_owned(), c.to_owned()))
+            .collect(),
+        ..TenantConfig::default()
+    };
     let tenant = services.tenants.set_config(&tenant, config).await?;
 
     let mut items = Vec::new();
