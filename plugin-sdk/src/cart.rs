@@ -1,6 +1,8 @@
 //! The read-only cart a plugin judges.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -42,7 +44,7 @@ impl Cart {
 
     /// The line with this id, if the cart has it.
     pub fn line(&self, line_id: &str) -> Option<&Line> {
-        self.lines.iter().find(|line| line.line_id == line_id)
+        self.lines.iter().find(|line| line.line_id() == line_id)
     }
 
     /// `true` when the cart has no lines.
@@ -85,31 +87,76 @@ impl Cart {
     }
 }
 
+/// A byte range of a line's text, on character boundaries (checked when the line is built).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TextSpan {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+/// An attribute: key and value spans of a line's text.
+pub(crate) type AttrSpans = (TextSpan, TextSpan);
+
 /// One cart line: what was asked for, at which price, from whom, and the attributes of the
 /// catalog item and of the line itself (kept apart).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its strings live in one buffer shared by every line of the cart (the packed cart the
+/// host sent), so unpacking a cart costs a handful of allocations, not several per line.
+#[derive(Clone)]
 pub struct Line {
-    pub(crate) line_id: String,
-    pub(crate) sku: String,
+    pub(crate) text: Arc<str>,
+    pub(crate) line_id: TextSpan,
+    pub(crate) sku: TextSpan,
     pub(crate) quantity: u32,
     pub(crate) unit_price: Decimal,
     pub(crate) line_total: Decimal,
-    pub(crate) category: String,
-    pub(crate) seller: Option<String>,
-    pub(crate) fulfillment: Option<String>,
-    pub(crate) item_attributes: BTreeMap<String, String>,
-    pub(crate) line_attributes: BTreeMap<String, String>,
+    pub(crate) category: TextSpan,
+    pub(crate) seller: Option<TextSpan>,
+    pub(crate) fulfillment: Option<TextSpan>,
+    /// Sorted by key, one pair per key (see [`sorted_attributes`]).
+    pub(crate) item_attributes: Vec<AttrSpans>,
+    /// Sorted by key, one pair per key.
+    pub(crate) line_attributes: Vec<AttrSpans>,
+}
+
+/// Sorts attribute pairs by key; of pairs with the same key, the later one wins.
+pub(crate) fn sorted_attributes(text: &str, mut pairs: Vec<AttrSpans>) -> Vec<AttrSpans> {
+    let key = |span: TextSpan| text.get(span.start..span.end).unwrap_or_default();
+    // Stable: pairs with the same key stay in their order.
+    pairs.sort_by(|a, b| key(a.0).cmp(key(b.0)));
+    pairs.dedup_by(|later, kept| {
+        if key(later.0) == key(kept.0) {
+            *kept = *later;
+            true
+        } else {
+            false
+        }
+    });
+    pairs
 }
 
 impl Line {
+    fn str(&self, span: TextSpan) -> &str {
+        // Spans are checked when the line is built.
+        self.text.get(span.start..span.end).unwrap_or_default()
+    }
+
+    fn lookup<'a>(&'a self, pairs: &[AttrSpans], key: &str) -> Option<&'a str> {
+        pairs
+            .binary_search_by(|&(k, _)| self.str(k).cmp(key))
+            .ok()
+            .and_then(|index| pairs.get(index))
+            .map(|&(_, value)| self.str(value))
+    }
+
     /// The line's stable id; pass it to [`Violation::for_line`](crate::Violation::for_line).
     pub fn line_id(&self) -> &str {
-        &self.line_id
+        self.str(self.line_id)
     }
 
     /// The catalog SKU.
     pub fn sku(&self) -> &str {
-        &self.sku
+        self.str(self.sku)
     }
 
     /// How many units (at least 1).
@@ -129,22 +176,22 @@ impl Line {
 
     /// The catalog category.
     pub fn category(&self) -> &str {
-        &self.category
+        self.str(self.category)
     }
 
     /// The seller or outlet (a restaurant, a pharmacy …), if the line has one.
     pub fn seller(&self) -> Option<&str> {
-        self.seller.as_deref()
+        self.seller.map(|span| self.str(span))
     }
 
     /// The fulfillment mode asked for this line (`delivery`, `pickup` …), if any.
     pub fn fulfillment(&self) -> Option<&str> {
-        self.fulfillment.as_deref()
+        self.fulfillment.map(|span| self.str(span))
     }
 
     /// An attribute of the catalog item, e.g. `line.item_attribute("cold_chain")`.
     pub fn item_attribute(&self, key: &str) -> Option<&str> {
-        self.item_attributes.get(key).map(String::as_str)
+        self.lookup(&self.item_attributes, key)
     }
 
     /// `true` when the catalog item attribute `key` is a yes (`true`, `yes` or `1`, any case).
@@ -154,21 +201,61 @@ impl Line {
 
     /// An attribute of the line itself (variant, `prescription_ref` …).
     pub fn line_attribute(&self, key: &str) -> Option<&str> {
-        self.line_attributes.get(key).map(String::as_str)
+        self.lookup(&self.line_attributes, key)
     }
 
     /// Every catalog item attribute, sorted by key.
     pub fn item_attributes(&self) -> impl Iterator<Item = (&str, &str)> {
         self.item_attributes
             .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|&(k, v)| (self.str(k), self.str(v)))
     }
 
     /// Every line attribute, sorted by key.
     pub fn line_attributes(&self) -> impl Iterator<Item = (&str, &str)> {
         self.line_attributes
             .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|&(k, v)| (self.str(k), self.str(v)))
+    }
+}
+
+impl PartialEq for Line {
+    fn eq(&self, other: &Self) -> bool {
+        self.line_id() == other.line_id()
+            && self.sku() == other.sku()
+            && self.quantity == other.quantity
+            && self.unit_price == other.unit_price
+            && self.line_total == other.line_total
+            && self.category() == other.category()
+            && self.seller() == other.seller()
+            && self.fulfillment() == other.fulfillment()
+            && self.item_attributes().eq(other.item_attributes())
+            && self.line_attributes().eq(other.line_attributes())
+    }
+}
+
+impl Eq for Line {}
+
+impl fmt::Debug for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Line")
+            .field("line_id", &self.line_id())
+            .field("sku", &self.sku())
+            .field("quantity", &self.quantity)
+            .field("unit_price", &self.unit_price)
+            .field("line_total", &self.line_total)
+            .field("category", &self.category())
+            .field("seller", &self.seller())
+            .field("fulfillment", &self.fulfillment())
+            .field(
+                "item_attributes",
+                &self.item_attributes().collect::<BTreeMap<_, _>>(),
+            )
+            .field(
+                "line_attributes",
+                &self.line_attributes().collect::<BTreeMap<_, _>>(),
+            )
+            .finish()
     }
 }
 

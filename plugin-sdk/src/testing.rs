@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use crate::bindings::Guest;
+use crate::cart::TextSpan;
 use crate::wire::{self, Export};
 use crate::{Cart, Evaluation, Line, OrderType};
 
@@ -256,17 +257,43 @@ impl LineBuilder {
         let line_total = unit_price
             .checked_mul(Decimal::from(self.quantity))
             .ok_or_else(|| format!("the total of line `{line_id}` overflows"))?;
+        let mut text = String::new();
+        let mut push = |s: &str| {
+            let start = text.len();
+            text.push_str(s);
+            TextSpan {
+                start,
+                end: text.len(),
+            }
+        };
+        let line_id = push(&line_id);
+        let sku = push(&self.sku);
+        let category = push(&self.category);
+        let seller = self.seller.as_deref().map(&mut push);
+        let fulfillment = self.fulfillment.as_deref().map(&mut push);
+        // A map's pairs are already sorted and unique.
+        let item_attributes = self
+            .item_attributes
+            .iter()
+            .map(|(k, v)| (push(k), push(v)))
+            .collect();
+        let line_attributes = self
+            .line_attributes
+            .iter()
+            .map(|(k, v)| (push(k), push(v)))
+            .collect();
         Ok(Line {
+            text: text.into(),
             line_id,
-            sku: self.sku,
+            sku,
             quantity: self.quantity,
             unit_price,
             line_total,
-            category: self.category,
-            seller: self.seller,
-            fulfillment: self.fulfillment,
-            item_attributes: self.item_attributes,
-            line_attributes: self.line_attributes,
+            category,
+            seller,
+            fulfillment,
+            item_attributes,
+            line_attributes,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use schemars::Schema;
@@ -11,6 +12,7 @@ use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 
 use crate::bindings::trolley::order_type::types as wit;
+use crate::cart::{AttrSpans, TextSpan, sorted_attributes};
 use crate::{Cart, Evaluation, Fee, FulfillmentRules, Line, OrderType, Severity, Violation};
 
 /// Implements the generated world for an [`OrderType`]; `export_order_type!` exports it.
@@ -112,12 +114,22 @@ fn decimal_as_string(schema: &mut Schema) {
     object.insert("pattern".to_owned(), DECIMAL_STRING_PATTERN.into());
 }
 
+/// Unpacks the WIT cart: every line string is a span of `cart.text`, every line attribute a
+/// range of `cart.attributes`. A span out of range or off a UTF-8 character boundary is an
+/// error, never a panic.
 pub(crate) fn cart_from_wit(cart: wit::Cart) -> Result<Cart, String> {
     let subtotal = parse_decimal(&cart.subtotal, || "cart subtotal".to_owned())?;
+    // Every line shares this one copy of the text.
+    let shared: Arc<str> = Arc::from(cart.text.as_str());
+    let packed = Packed {
+        text: &shared,
+        attributes: &cart.attributes,
+    };
     let lines = cart
         .lines
-        .into_iter()
-        .map(line_from_wit)
+        .iter()
+        .enumerate()
+        .map(|(index, line)| packed.line(index, line))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Cart {
         cart_id: cart.cart_id,
@@ -128,25 +140,99 @@ pub(crate) fn cart_from_wit(cart: wit::Cart) -> Result<Cart, String> {
     })
 }
 
-fn line_from_wit(line: wit::Line) -> Result<Line, String> {
-    let unit_price = parse_decimal(&line.unit_price, || {
-        format!("unit price of line `{}`", line.line_id)
-    })?;
-    let line_total = unit_price
-        .checked_mul(Decimal::from(line.quantity))
-        .ok_or_else(|| format!("the total of line `{}` overflows", line.line_id))?;
-    Ok(Line {
-        line_id: line.line_id,
-        sku: line.sku,
-        quantity: line.quantity,
-        unit_price,
-        line_total,
-        category: line.category,
-        seller: line.seller,
-        fulfillment: line.fulfillment,
-        item_attributes: pairs(line.item_attributes),
-        line_attributes: pairs(line.line_attributes),
-    })
+/// The shared buffers of a packed cart.
+struct Packed<'a> {
+    text: &'a Arc<str>,
+    attributes: &'a [wit::PackedPair],
+}
+
+/// `start + len` as a range, if it fits.
+fn range(start: u32, len: u32) -> Option<(usize, usize)> {
+    let start = usize::try_from(start).ok()?;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    Some((start, end))
+}
+
+impl Packed<'_> {
+    /// The span of `text` a wire span names, checked: in range and on character boundaries.
+    /// `what` names it in the error.
+    fn span(&self, span: wit::Span, what: impl FnOnce() -> String) -> Result<TextSpan, String> {
+        range(span.start, span.len)
+            .filter(|&(start, end)| self.text.get(start..end).is_some())
+            .map(|(start, end)| TextSpan { start, end })
+            .ok_or_else(|| {
+                format!(
+                    "{}: bytes {}+{} are not a string of the cart text ({} bytes)",
+                    what(),
+                    span.start,
+                    span.len,
+                    self.text.len()
+                )
+            })
+    }
+
+    fn str(&self, span: TextSpan) -> &str {
+        self.text.get(span.start..span.end).unwrap_or_default()
+    }
+
+    fn opt(
+        &self,
+        span: wit::OptSpan,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<TextSpan>, String> {
+        if !span.has {
+            return Ok(None);
+        }
+        let span = wit::Span {
+            start: span.start,
+            len: span.len,
+        };
+        self.span(span, what).map(Some)
+    }
+
+    /// Sorted by key; later pairs win over earlier ones with the same key.
+    fn pairs(&self, span: wit::Span, what: impl Fn() -> String) -> Result<Vec<AttrSpans>, String> {
+        let pairs = range(span.start, span.len)
+            .and_then(|(start, end)| self.attributes.get(start..end))
+            .ok_or_else(|| {
+                format!(
+                    "{}: items {}+{} are not a range of the cart attributes ({} items)",
+                    what(),
+                    span.start,
+                    span.len,
+                    self.attributes.len()
+                )
+            })?;
+        let pairs = pairs
+            .iter()
+            .map(|p| Ok((self.span(p.key, &what)?, self.span(p.value, &what)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(sorted_attributes(self.text, pairs))
+    }
+
+    fn line(&self, index: usize, line: &wit::Line) -> Result<Line, String> {
+        let line_id = self.span(line.line_id, || format!("id of line {index}"))?;
+        let id = self.str(line_id);
+        let field = |name: &'static str| move || format!("{name} of line `{id}`");
+        let unit_price_span = self.span(line.unit_price, field("unit price"))?;
+        let unit_price = parse_decimal(self.str(unit_price_span), field("unit price"))?;
+        let line_total = unit_price
+            .checked_mul(Decimal::from(line.quantity))
+            .ok_or_else(|| format!("the total of line `{id}` overflows"))?;
+        Ok(Line {
+            text: Arc::clone(self.text),
+            line_id,
+            sku: self.span(line.sku, field("sku"))?,
+            quantity: line.quantity,
+            unit_price,
+            line_total,
+            category: self.span(line.category, field("category"))?,
+            seller: self.opt(line.seller, field("seller"))?,
+            fulfillment: self.opt(line.fulfillment, field("fulfillment"))?,
+            item_attributes: self.pairs(line.item_attributes, field("item attributes"))?,
+            line_attributes: self.pairs(line.line_attributes, field("line attributes"))?,
+        })
+    }
 }
 
 /// Later pairs win over earlier ones with the same key.
@@ -159,38 +245,94 @@ fn parse_decimal(text: &str, what: impl FnOnce() -> String) -> Result<Decimal, S
         .map_err(|_| format!("{} is not a decimal: `{}`", what(), text))
 }
 
+/// Packs a cart the way the host does, for the test harness.
 pub(crate) fn cart_to_wit(cart: &Cart) -> wit::Cart {
+    let mut packer = Packer::default();
+    let lines = cart.lines.iter().map(|line| packer.line(line)).collect();
     wit::Cart {
         cart_id: cart.cart_id.clone(),
         currency: cart.currency.clone(),
         subtotal: cart.subtotal.to_string(),
-        lines: cart.lines.iter().map(line_to_wit).collect(),
-        context: pairs_to_wit(&cart.context),
+        text: packer.text,
+        lines,
+        attributes: packer.attributes,
+        context: cart
+            .context
+            .iter()
+            .map(|(key, value)| wit::Pair {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect(),
     }
 }
 
-fn line_to_wit(line: &Line) -> wit::Line {
-    wit::Line {
-        line_id: line.line_id.clone(),
-        sku: line.sku.clone(),
-        quantity: line.quantity,
-        unit_price: line.unit_price.to_string(),
-        category: line.category.clone(),
-        seller: line.seller.clone(),
-        fulfillment: line.fulfillment.clone(),
-        item_attributes: pairs_to_wit(&line.item_attributes),
-        line_attributes: pairs_to_wit(&line.line_attributes),
-    }
+/// The buffers of a cart being packed.
+#[derive(Default)]
+struct Packer {
+    text: String,
+    attributes: Vec<wit::PackedPair>,
 }
 
-fn pairs_to_wit(pairs: &BTreeMap<String, String>) -> Vec<wit::Pair> {
-    pairs
-        .iter()
-        .map(|(key, value)| wit::Pair {
-            key: key.clone(),
-            value: value.clone(),
-        })
-        .collect()
+/// A length or an offset on the wire; a test cart never nears 4 GiB.
+fn wire_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Packer {
+    fn span(&mut self, s: &str) -> wit::Span {
+        let start = wire_u32(self.text.len());
+        self.text.push_str(s);
+        wit::Span {
+            start,
+            len: wire_u32(s.len()),
+        }
+    }
+
+    fn opt(&mut self, s: Option<&str>) -> wit::OptSpan {
+        match s {
+            Some(s) => {
+                let wit::Span { start, len } = self.span(s);
+                wit::OptSpan {
+                    has: true,
+                    start,
+                    len,
+                }
+            }
+            None => wit::OptSpan {
+                has: false,
+                start: 0,
+                len: 0,
+            },
+        }
+    }
+
+    fn pairs<'a>(&mut self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> wit::Span {
+        let start = self.attributes.len();
+        for (key, value) in pairs {
+            let key = self.span(key);
+            let value = self.span(value);
+            self.attributes.push(wit::PackedPair { key, value });
+        }
+        wit::Span {
+            start: wire_u32(start),
+            len: wire_u32(self.attributes.len() - start),
+        }
+    }
+
+    fn line(&mut self, line: &Line) -> wit::Line {
+        wit::Line {
+            line_id: self.span(line.line_id()),
+            sku: self.span(line.sku()),
+            quantity: line.quantity(),
+            unit_price: self.span(&line.unit_price().to_string()),
+            category: self.span(line.category()),
+            seller: self.opt(line.seller()),
+            fulfillment: self.opt(line.fulfillment()),
+            item_attributes: self.pairs(line.item_attributes()),
+            line_attributes: self.pairs(line.line_attributes()),
+        }
+    }
 }
 
 fn evaluation_to_wit(evaluation: Evaluation) -> wit::Evaluation {

@@ -97,27 +97,209 @@ fn pair(key: &str, value: &str) -> wit::Pair {
     }
 }
 
-fn wit_line(line_id: &str, unit_price: &str, quantity: u32) -> wit::Line {
-    wit::Line {
-        line_id: line_id.to_owned(),
-        sku: "SKU".to_owned(),
+/// A line before packing: its strings are packed into the cart by [`wit_cart`].
+struct TestLine {
+    line_id: &'static str,
+    unit_price: &'static str,
+    quantity: u32,
+}
+
+fn wit_line(line_id: &'static str, unit_price: &'static str, quantity: u32) -> TestLine {
+    TestLine {
+        line_id,
+        unit_price,
         quantity,
-        unit_price: unit_price.to_owned(),
-        category: "general".to_owned(),
-        seller: Some("outlet-1".to_owned()),
-        fulfillment: Some("delivery".to_owned()),
-        item_attributes: vec![pair("forbidden", "false"), pair("forbidden", "TRUE")],
-        line_attributes: vec![pair("note", "ring twice")],
     }
 }
 
-fn wit_cart(subtotal: &str, lines: Vec<wit::Line>) -> wit::Cart {
+/// Packs strings and attribute pairs the way the host does.
+#[derive(Default)]
+struct Packer {
+    text: String,
+    attributes: Vec<wit::PackedPair>,
+}
+
+impl Packer {
+    fn span(&mut self, s: &str) -> wit::Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        wit::Span {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    fn some(&mut self, s: &str) -> wit::OptSpan {
+        let wit::Span { start, len } = self.span(s);
+        wit::OptSpan {
+            has: true,
+            start,
+            len,
+        }
+    }
+
+    fn pairs(&mut self, pairs: &[(&str, &str)]) -> wit::Span {
+        let start = self.attributes.len() as u32;
+        for (key, value) in pairs {
+            let key = self.span(key);
+            let value = self.span(value);
+            self.attributes.push(wit::PackedPair { key, value });
+        }
+        wit::Span {
+            start,
+            len: pairs.len() as u32,
+        }
+    }
+}
+
+fn wit_cart(subtotal: &str, lines: Vec<TestLine>) -> wit::Cart {
+    let mut packer = Packer::default();
+    let lines = lines
+        .into_iter()
+        .map(|line| wit::Line {
+            line_id: packer.span(line.line_id),
+            sku: packer.span("SKU"),
+            quantity: line.quantity,
+            unit_price: packer.span(line.unit_price),
+            category: packer.span("general"),
+            seller: packer.some("outlet-1"),
+            fulfillment: packer.some("delivery"),
+            item_attributes: packer.pairs(&[("forbidden", "false"), ("forbidden", "TRUE")]),
+            line_attributes: packer.pairs(&[("note", "ring twice")]),
+        })
+        .collect();
     wit::Cart {
         cart_id: "c-1".to_owned(),
         currency: "USD".to_owned(),
         subtotal: subtotal.to_owned(),
+        text: packer.text,
         lines,
+        attributes: packer.attributes,
         context: vec![pair("needs_id", "yes")],
+    }
+}
+
+#[test]
+fn packed_lines_unpack_into_the_authoring_cart() {
+    let mut cart = wit_cart("7.00", vec![wit_line("l-1", "3.50", 2)]);
+    cart.lines[0].fulfillment.has = false;
+    let evaluation = <Export<Echo> as Guest>::evaluate(cart, String::new()).expect("evaluates");
+    assert_eq!(
+        evaluation.violations[0].message,
+        "l-1|SKU|2|3.50|7.00|general|Some(\"outlet-1\")|None|forbidden=TRUE|note=ring twice|needs_id=yes"
+    );
+}
+
+#[test]
+fn the_harness_packs_and_unpacks_every_field() {
+    let cart = CartBuilder::new("USD")
+        .context("needs_id", "yes")
+        .line(
+            LineBuilder::new("SKU")
+                .id("l-1")
+                .quantity(2)
+                .price("3.50")
+                .category("général")
+                .seller("outlet-1")
+                .item_attr("b", "2")
+                .item_attr("a", "1")
+                .line_attr("note", "ring twice"),
+        )
+        .line(LineBuilder::new("EMPTY").id("l-2").price("0"))
+        .build();
+    let evaluation = testing::evaluate_json::<Echo>(&cart, "").expect("evaluates");
+    let messages: Vec<_> = evaluation
+        .violations
+        .iter()
+        .map(Violation::message)
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "l-1|SKU|2|3.50|7.00|général|Some(\"outlet-1\")|None|a=1,b=2|note=ring twice|needs_id=yes",
+            "l-2|EMPTY|1|0|0|general|None|None|||needs_id=yes",
+        ]
+    );
+}
+
+#[test]
+fn spans_out_of_range_or_off_a_character_boundary_are_errors_not_panics() {
+    type Breakage = (&'static str, fn(&mut wit::Cart));
+    let broken: [Breakage; 8] = [
+        ("line id past the end", |c| {
+            c.lines[0].line_id.start = 10_000
+        }),
+        ("sku overflowing u32", |c| {
+            c.lines[0].sku = wit::Span {
+                start: u32::MAX,
+                len: 2,
+            }
+        }),
+        ("unit price too long", |c| {
+            c.lines[0].unit_price.len = 10_000
+        }),
+        ("seller past the end", |c| c.lines[0].seller.start = 10_000),
+        ("attributes past the end", |c| {
+            c.lines[0].item_attributes.start = 100
+        }),
+        ("attribute count overflowing", |c| {
+            c.lines[0].line_attributes = wit::Span {
+                start: 1,
+                len: u32::MAX,
+            }
+        }),
+        ("attribute key past the end", |c| {
+            c.attributes[0].key.len = 10_000
+        }),
+        ("category inside a character", |c| {
+            let start = c.text.len() as u32;
+            c.text.push('é');
+            c.lines[0].category = wit::Span { start, len: 1 };
+        }),
+    ];
+    for (name, breakage) in broken {
+        let mut cart = wit_cart("7.00", vec![wit_line("l-1", "3.50", 2)]);
+        breakage(&mut cart);
+        let error = <Export<Shop> as Guest>::evaluate(cart, String::new()).expect_err(name);
+        assert!(error.contains("cart"), "{name}: {error}");
+    }
+}
+
+/// Reports every field of its first line as one warning message.
+struct Echo;
+
+impl OrderType for Echo {
+    type Config = ();
+
+    fn describe() -> PluginInfo {
+        PluginInfo::new("echo", "0.1.0")
+    }
+
+    fn validate(cart: &Cart, _: &()) -> Vec<Violation> {
+        let pairs = |it: &mut dyn Iterator<Item = (&str, &str)>| {
+            it.map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        cart.lines()
+            .map(|l| {
+                let message = format!(
+                    "{}|{}|{}|{}|{}|{}|{:?}|{:?}|{}|{}|{}",
+                    l.line_id(),
+                    l.sku(),
+                    l.quantity(),
+                    l.unit_price(),
+                    l.line_total(),
+                    l.category(),
+                    l.seller(),
+                    l.fulfillment(),
+                    pairs(&mut l.item_attributes()),
+                    pairs(&mut l.line_attributes()),
+                    pairs(&mut cart.context_pairs()),
+                );
+                Violation::warning("echo", message)
+            })
+            .collect()
     }
 }
 
@@ -381,7 +563,9 @@ fn trolley_plugin_sdk_cart_to_wit(cart: &Cart) -> wit::Cart {
         cart_id: cart.cart_id().to_owned(),
         currency: cart.currency().to_owned(),
         subtotal: cart.subtotal().to_string(),
+        text: String::new(),
         lines: Vec::new(),
+        attributes: Vec::new(),
         context: Vec::new(),
     }
 }

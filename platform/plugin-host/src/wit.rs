@@ -2,10 +2,11 @@
 //! conversion of core's cart into them. The generated types never leave this crate; what comes
 //! back from a plugin is converted (and checked) in [`crate::output`].
 //!
-//! The cart is lowered from borrowed data (`ownership: Borrowing`): the host packs every
-//! string of the cart into one buffer ([`CartArena`], a handful of allocations whatever the
-//! cart's size) and the generated `Cart<'_>` points into it. Cloning each of a 200-line cart's
-//! ~1,400 strings into owned bindgen types was a third of the host's time per call.
+//! The cart is lowered from borrowed data (`ownership: Borrowing`) and in the WIT's packed
+//! shape: the host writes every line string into one buffer ([`CartArena`]) and the lines
+//! and attribute pairs hold spans of it, so the cart crosses the boundary in a handful of
+//! guest allocations whatever its size (one per string and per list was ~1,500 for a
+//! 200-line cart, most of a call's time).
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -19,7 +20,8 @@ wasmtime::component::bindgen!({
 });
 
 // `Cart`, `Evaluation`, `PluginInfo` … are already in scope: the world `use`s them.
-pub(crate) use trolley::order_type::types::{Line, Pair, Severity};
+use trolley::order_type::types::Span as WitSpan;
+pub(crate) use trolley::order_type::types::{Line, OptSpan, PackedPair, Pair, Severity};
 
 /// A string in [`CartArena::text`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,30 +30,59 @@ struct Span {
     end: usize,
 }
 
-#[derive(Debug)]
-struct LineSpans {
-    line_id: Span,
-    sku: Span,
-    quantity: u32,
-    unit_price: Span,
-    category: Span,
-    seller: Option<Span>,
-    fulfillment: Option<Span>,
-    item_attributes: Range<usize>,
-    line_attributes: Range<usize>,
+/// A length or an offset on the wire. The host bounds carts far below 4 GiB; a larger one
+/// would give spans the guest refuses, never a wrong string.
+fn wire_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// A cart packed for the boundary: every string in one buffer, pairs in one list. Owned and
-/// `Send`, so it moves to the thread that runs the call.
+impl Span {
+    fn wit(self) -> WitSpan {
+        WitSpan {
+            start: wire_u32(self.start),
+            len: wire_u32(self.end.saturating_sub(self.start)),
+        }
+    }
+
+    fn opt(span: Option<Self>) -> OptSpan {
+        match span {
+            Some(span) => {
+                let WitSpan { start, len } = span.wit();
+                OptSpan {
+                    has: true,
+                    start,
+                    len,
+                }
+            }
+            None => OptSpan {
+                has: false,
+                start: 0,
+                len: 0,
+            },
+        }
+    }
+}
+
+fn range_wit(range: &Range<usize>) -> WitSpan {
+    WitSpan {
+        start: wire_u32(range.start),
+        len: wire_u32(range.len()),
+    }
+}
+
+/// A cart packed for the boundary: every string in one buffer, lines and attribute pairs
+/// already in their wire shape. Owned and `Send`, so it moves to the thread that runs the
+/// call.
 #[derive(Debug)]
 pub(crate) struct CartArena {
     text: String,
     cart_id: Span,
     currency: Span,
     subtotal: Span,
-    lines: Vec<LineSpans>,
-    pairs: Vec<(Span, Span)>,
-    context: Range<usize>,
+    line_ids: Vec<Span>,
+    lines: Vec<Line>,
+    attributes: Vec<PackedPair>,
+    context: Vec<(Span, Span)>,
 }
 
 fn text_len(cart: &PluginCart) -> usize {
@@ -76,69 +107,77 @@ fn text_len(cart: &PluginCart) -> usize {
         + pairs(&cart.context)
 }
 
+fn push(text: &mut String, s: &str) -> Span {
+    let start = text.len();
+    text.push_str(s);
+    Span {
+        start,
+        end: text.len(),
+    }
+}
+
+fn push_decimal(text: &mut String, d: &rust_decimal::Decimal) -> Span {
+    let start = text.len();
+    // Writing into a String cannot fail.
+    let _ = write!(text, "{d}");
+    Span {
+        start,
+        end: text.len(),
+    }
+}
+
 impl CartArena {
     pub fn new(cart: &PluginCart) -> Self {
         let mut text = String::with_capacity(text_len(cart));
-        let push = |text: &mut String, s: &str| {
-            let start = text.len();
-            text.push_str(s);
-            Span {
-                start,
-                end: text.len(),
-            }
-        };
-        let decimal = |text: &mut String, d: &rust_decimal::Decimal| {
-            let start = text.len();
-            // Writing into a String cannot fail.
-            let _ = write!(text, "{d}");
-            Span {
-                start,
-                end: text.len(),
-            }
-        };
-        let pair_count = cart.context.len()
-            + cart
-                .lines
-                .iter()
-                .map(|l| l.item_attributes.len() + l.line_attributes.len())
-                .sum::<usize>();
-        let mut pairs = Vec::with_capacity(pair_count);
+        let attribute_count = cart
+            .lines
+            .iter()
+            .map(|l| l.item_attributes.len() + l.line_attributes.len())
+            .sum::<usize>();
+        let mut attributes = Vec::with_capacity(attribute_count);
         let mut push_pairs =
             |text: &mut String, map: &std::collections::BTreeMap<String, String>| {
-                let start = pairs.len();
+                let start = attributes.len();
                 for (k, v) in map {
-                    let key = push(text, k);
-                    let value = push(text, v);
-                    pairs.push((key, value));
+                    let key = push(text, k).wit();
+                    let value = push(text, v).wit();
+                    attributes.push(PackedPair { key, value });
                 }
-                start..pairs.len()
+                start..attributes.len()
             };
         let cart_id = push(&mut text, &cart.cart_id);
         let currency = push(&mut text, &cart.currency);
-        let subtotal = decimal(&mut text, &cart.subtotal);
-        let lines = cart
-            .lines
-            .iter()
-            .map(|l| LineSpans {
-                line_id: push(&mut text, &l.line_id),
-                sku: push(&mut text, &l.sku),
+        let subtotal = push_decimal(&mut text, &cart.subtotal);
+        let mut line_ids = Vec::with_capacity(cart.lines.len());
+        let mut lines = Vec::with_capacity(cart.lines.len());
+        for l in &cart.lines {
+            let line_id = push(&mut text, &l.line_id);
+            line_ids.push(line_id);
+            lines.push(Line {
+                line_id: line_id.wit(),
+                sku: push(&mut text, &l.sku).wit(),
                 quantity: l.quantity,
-                unit_price: decimal(&mut text, &l.unit_price),
-                category: push(&mut text, &l.category),
-                seller: l.seller.as_deref().map(|s| push(&mut text, s)),
-                fulfillment: l.fulfillment.as_deref().map(|s| push(&mut text, s)),
-                item_attributes: push_pairs(&mut text, &l.item_attributes),
-                line_attributes: push_pairs(&mut text, &l.line_attributes),
-            })
+                unit_price: push_decimal(&mut text, &l.unit_price).wit(),
+                category: push(&mut text, &l.category).wit(),
+                seller: Span::opt(l.seller.as_deref().map(|s| push(&mut text, s))),
+                fulfillment: Span::opt(l.fulfillment.as_deref().map(|s| push(&mut text, s))),
+                item_attributes: range_wit(&push_pairs(&mut text, &l.item_attributes)),
+                line_attributes: range_wit(&push_pairs(&mut text, &l.line_attributes)),
+            });
+        }
+        let context = cart
+            .context
+            .iter()
+            .map(|(k, v)| (push(&mut text, k), push(&mut text, v)))
             .collect();
-        let context = push_pairs(&mut text, &cart.context);
         Self {
             text,
             cart_id,
             currency,
             subtotal,
+            line_ids,
             lines,
-            pairs,
+            attributes,
             context,
         }
     }
@@ -149,7 +188,7 @@ impl CartArena {
 
     /// The line ids of the cart, in order.
     pub fn line_ids(&self) -> impl Iterator<Item = &str> {
-        self.lines.iter().map(|l| self.str(l.line_id))
+        self.line_ids.iter().map(|&span| self.str(span))
     }
 
     pub fn line_count(&self) -> usize {
@@ -158,36 +197,22 @@ impl CartArena {
 
     /// Calls `f` with the cart as the generated bindings want it.
     pub fn with_cart<R>(&self, f: impl FnOnce(Cart<'_>) -> R) -> R {
-        let pairs: Vec<Pair<'_>> = self
-            .pairs
+        let context: Vec<Pair<'_>> = self
+            .context
             .iter()
             .map(|&(key, value)| Pair {
                 key: self.str(key),
                 value: self.str(value),
             })
             .collect();
-        let slice = |range: &Range<usize>| pairs.get(range.clone()).unwrap_or_default();
-        let lines: Vec<Line<'_>> = self
-            .lines
-            .iter()
-            .map(|l| Line {
-                line_id: self.str(l.line_id),
-                sku: self.str(l.sku),
-                quantity: l.quantity,
-                unit_price: self.str(l.unit_price),
-                category: self.str(l.category),
-                seller: l.seller.map(|s| self.str(s)),
-                fulfillment: l.fulfillment.map(|s| self.str(s)),
-                item_attributes: slice(&l.item_attributes),
-                line_attributes: slice(&l.line_attributes),
-            })
-            .collect();
         f(Cart {
             cart_id: self.str(self.cart_id),
             currency: self.str(self.currency),
             subtotal: self.str(self.subtotal),
-            lines: &lines,
-            context: slice(&self.context),
+            text: &self.text,
+            lines: &self.lines,
+            attributes: &self.attributes,
+            context: &context,
         })
     }
 }
@@ -228,27 +253,38 @@ mod tests {
         };
         let arena = CartArena::new(&cart);
         arena.with_cart(|c| {
+            let text = |s: WitSpan| &c.text[s.start as usize..(s.start + s.len) as usize];
+            let opt = |s: OptSpan| {
+                s.has.then(|| {
+                    text(WitSpan {
+                        start: s.start,
+                        len: s.len,
+                    })
+                })
+            };
+            let pairs = |s: WitSpan| {
+                c.attributes[s.start as usize..(s.start + s.len) as usize]
+                    .iter()
+                    .map(|p| (text(p.key), text(p.value)))
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(
                 (c.cart_id, c.currency, c.subtotal),
                 ("cart-1", "EUR", "12.50")
             );
+            assert_eq!(c.lines.len(), 1);
             let l = &c.lines[0];
             assert_eq!(
-                (l.line_id, l.sku, l.quantity, l.unit_price),
+                (text(l.line_id), text(l.sku), l.quantity, text(l.unit_price)),
                 ("l1", "milk", 3, "4.10")
             );
             assert_eq!(
-                (l.category, l.seller, l.fulfillment),
+                (text(l.category), opt(l.seller), opt(l.fulfillment)),
                 ("dairy", Some("shop"), None)
             );
-            assert_eq!(
-                (l.item_attributes[0].key, l.item_attributes[0].value),
-                ("cold_chain", "true")
-            );
-            assert_eq!(
-                (l.line_attributes[0].key, l.line_attributes[0].value),
-                ("size", "1l")
-            );
+            assert_eq!(pairs(l.item_attributes), [("cold_chain", "true")]);
+            assert_eq!(pairs(l.line_attributes), [("size", "1l")]);
+            assert_eq!(c.attributes.len(), 2);
             assert_eq!((c.context[0].key, c.context[0].value), ("distance_km", "3"));
         });
         assert_eq!(arena.line_ids().collect::<Vec<_>>(), ["l1"]);
