@@ -122,7 +122,12 @@ impl InventoryRepository for SqlInventoryRepository {
                     // Updated: the row is locked by us now, `reserved` is current.
                     (1, Some(row)) => return Ok(End::Commit(Ok(level_from_row(row)?))),
                     // Refused: more is held than the new count.
-                    (_, Some(row)) => return Ok(End::Rollback(Err(row.reserved))),
+                    (_, Some(row)) if row.reserved > on_hand => {
+                        return Ok(End::Rollback(Err(row.reserved)));
+                    }
+                    // The row was inserted by a concurrent first count after our update
+                    // looked (READ COMMITTED): update it on the next attempt.
+                    (_, Some(_)) => continue,
                     (_, None) => {}
                 }
                 // Not tracked yet: start tracking. A concurrent insert of the same sku
