@@ -233,7 +233,6 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Contention => ApiError::new(Code::ConcurrentUpdate, detail),
             CoreError::PluginNotFound => ApiError::new(Code::PluginNotFound, detail),
-            CoreError::OrderTypeNotActive(_) => ApiError::new(Code::NotFound, detail),
             CoreError::InvalidPlugin(_) => ApiError::new(Code::InvalidPlugin, detail),
             CoreError::PluginTooLarge { max, .. } => {
                 ApiError::new(Code::PayloadTooLarge, detail).with("max_bytes", max)

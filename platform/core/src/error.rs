@@ -79,8 +79,6 @@ pub enum CoreError {
 
     #[error("no plugin has this id")]
     PluginNotFound,
-    #[error("no order type `{0}` is active")]
-    OrderTypeNotActive(String),
     #[error("the plugin is refused: {0}")]
     InvalidPlugin(String),
     #[error("the plugin module is {size} bytes; the limit is {max}")]
