@@ -298,10 +298,6 @@ impl Cart {
 
     /// Refuses a cart that cannot change (frozen, merged, converted, expired).
     pub fn ensure_active(&self) -> Result<(), CoreError> {
-        self.ensure_mutable()
-    }
-
-    fn ensure_mutable(&self) -> Result<(), CoreError> {
         match self.status {
             CartStatus::Active => Ok(()),
             CartStatus::CheckingOut => Err(CoreError::CartFrozen),
@@ -375,13 +371,8 @@ impl Cart {
         self.touched(rules, vec![event])
     }
 
-    /// [`Self::touched`] for sibling modules of the domain (merge).
-    pub(crate) fn touched_by(self, rules: &Rules, events: Vec<CartEvent>) -> Changed {
-        self.touched(rules, events)
-    }
-
     /// Records a mutation: bumps the version and the idle deadline.
-    fn touched(mut self, rules: &Rules, events: Vec<CartEvent>) -> Changed {
+    pub(crate) fn touched(mut self, rules: &Rules, events: Vec<CartEvent>) -> Changed {
         self.version += 1;
         self.updated_at = rules.now;
         self.expires_at = rules.now + rules.idle_ttl;
@@ -393,7 +384,7 @@ impl Cart {
 
     /// Adds `quantity` of a line key: a new line, or more of the line with the same key.
     pub fn add_line(mut self, add: AddLine<'_>, rules: &Rules) -> Result<Changed, CoreError> {
-        self.ensure_mutable()?;
+        self.ensure_active()?;
         let quantity = Quantity::parse(add.quantity, &rules.limits)?;
         let mut events = Vec::new();
 
@@ -462,7 +453,7 @@ impl Cart {
         expected_line_version: Option<i64>,
         rules: &Rules,
     ) -> Result<Changed, CoreError> {
-        self.ensure_mutable()?;
+        self.ensure_active()?;
         let index = self.line_index(line_id, expected_line_version)?;
         let quantity = Quantity::parse(quantity, &rules.limits)?;
         // Touching either side of a merge conflict resolves it in that side's favour.
@@ -491,7 +482,7 @@ impl Cart {
         expected_line_version: Option<i64>,
         rules: &Rules,
     ) -> Result<Changed, CoreError> {
-        self.ensure_mutable()?;
+        self.ensure_active()?;
         let index = self.line_index(line_id, expected_line_version)?;
         let line = self.lines.remove(index);
         // Removing one side of a merge conflict leaves the other side, no longer in doubt.
@@ -512,7 +503,7 @@ impl Cart {
 
     /// Removes every line.
     pub fn clear(mut self, rules: &Rules) -> Result<Changed, CoreError> {
-        self.ensure_mutable()?;
+        self.ensure_active()?;
         if self.lines.is_empty() {
             return Ok(Changed::unchanged(self));
         }
@@ -523,7 +514,7 @@ impl Cart {
 
     /// Replaces the request context.
     pub fn set_context(mut self, context: Context, rules: &Rules) -> Result<Changed, CoreError> {
-        self.ensure_mutable()?;
+        self.ensure_active()?;
         validate_context(&context)?;
         if self.context == context {
             return Ok(Changed::unchanged(self));

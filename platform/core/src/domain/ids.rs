@@ -50,3 +50,15 @@ id_type!(
     /// A line within a cart; stable for the line's whole life.
     LineId
 );
+id_type!(
+    /// An uploaded order-type plugin module.
+    PluginId
+);
+id_type!(
+    /// A checkout snapshot.
+    CheckoutId
+);
+id_type!(
+    /// An order.
+    OrderId
+);

@@ -249,7 +249,7 @@ impl Cart {
             policy,
             counts: counts(&outcomes),
         };
-        let changed = self.touched_by(rules, vec![event]);
+        let changed = self.touched(rules, vec![event]);
         Ok(Merged { changed, outcomes })
     }
 }

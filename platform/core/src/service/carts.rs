@@ -28,13 +28,27 @@ use crate::service::judge::OrderTypeJudge;
 const MAX_ATTEMPTS: usize = 100;
 
 /// The authenticated caller of a storefront request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Shopper {
     pub tenant: Arc<Tenant>,
     /// Subject of a verified customer token.
     pub customer_id: Option<String>,
     /// A presented guest cart token (`X-Cart-Token`).
     pub cart_token: Option<String>,
+}
+
+/// The cart token is a bearer secret: `Debug` says whether one was presented, never what.
+impl std::fmt::Debug for Shopper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shopper")
+            .field("tenant_id", &self.tenant.id)
+            .field("customer_id", &self.customer_id)
+            .field(
+                "cart_token",
+                &self.cart_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Shopper {
