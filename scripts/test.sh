@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Trolley test: unit, property and integration tests, the integration ones
-# against a real SQLite file AND a real PostgreSQL. Starts PostgreSQL and Redis when they
+# against a real SQLite file AND a real PostgreSQL with Redis, and the scale-out tests
+# (two `trolley serve` processes, one PostgreSQL, one Redis). Starts PostgreSQL and Redis when they
 # are installed but not running; if PostgreSQL cannot be reached the suite fails (it never
 # falls back to SQLite).
 set -euo pipefail
@@ -35,6 +36,14 @@ if ! pg_up; then
 fi
 pg_up || log "PostgreSQL is not reachable at $PG_HOST:$PG_PORT: the PostgreSQL tests will fail"
 
+# The scale-out tests start Redis servers of their own (to stop one mid-test); the
+# PostgreSQL runs use the one on 6379.
+if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  log "installing redis-server"
+  (apt-get install -y -qq redis-server >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq redis-server >/dev/null 2>&1; }) ||
+    log "warning: could not install redis-server: the Redis tests will fail"
+fi
 if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
   if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
     log "starting Redis"

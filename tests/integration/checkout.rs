@@ -36,6 +36,13 @@ async fn filled_carts(
 /// 500 shoppers race for the last 50 units: exactly 50 snapshots, never an oversell.
 async fn contention(app: &TestApp, shoppers: usize, units: i64) {
     let t = app.create_tenant("USD").await;
+    // Every guest cart here is created from one address (this test client): lift the
+    // per-address limit that would otherwise, rightly, stop 500 creations in a second.
+    app.put_config(
+        &t,
+        json!({"shopper_rate_limit": {"per_second": 10_000, "burst": 10_000}}),
+    )
+    .await;
     // `interest` lines: nothing is checked or held until checkout, so every cart can hold one.
     app.put_item_with(
         &t,

@@ -14,6 +14,8 @@ mod catalog;
 mod checkout;
 mod concurrency;
 mod merge;
+mod observability;
 mod operations;
 mod platform;
 mod plugins;
+mod rate_limits;

@@ -461,6 +461,15 @@ async fn hot_swap_under_load(app: TestApp) {
     let (t, v1) = app
         .tenant_with("grocery", GROCERY, json!({"small_basket_fee": "1.00"}))
         .await;
+    // 160 reads of one cart in a second or two: more than a shopper's default burst.
+    app.put_config(
+        &t,
+        json!({
+            "category_order_types": {"grocery": "grocery"},
+            "shopper_rate_limit": {"per_second": 1000, "burst": 1000},
+        }),
+    )
+    .await;
     let v2 = app.upload_ok(&t, variant(GROCERY, "trolley-test-v2")).await;
     assert_ne!(v1["sha256"], v2["sha256"]);
     app.put_item_with(&t, "MILK", json!({"price": "2.00", "category": "grocery"}))

@@ -3,7 +3,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -16,6 +16,7 @@ use trolley_core::ports::KeyKind;
 use trolley_core::service::Shopper;
 
 use crate::error::{ApiError, Code};
+use crate::rate_limit::ShopperKey;
 use crate::state::AppState;
 
 pub const API_KEY: &str = "x-api-key";
@@ -158,6 +159,22 @@ impl FromRequest for Storefront {
             let cart_token = header(headers, CART_TOKEN)?
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned);
+            let who = match (&customer_id, &cart_token) {
+                (Some(customer), _) => ShopperKey::Customer(customer),
+                (None, Some(token)) => ShopperKey::CartToken(token),
+                // An anonymous caller (creating a guest cart) is counted by the address
+                // `Forwarded`/`X-Forwarded-For` gives, else its peer's: behind a load
+                // balancer the peer is the balancer. A client can pick its own address
+                // this way, but not escape the tenant's bucket.
+                (None, None) => ShopperKey::Address(
+                    req.connection_info()
+                        .realip_remote_addr()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+            };
+            let decision = state.rate_limits.check(&tenant, who).await?;
+            req.extensions_mut().insert(decision);
             Ok(Storefront(Shopper {
                 tenant: Arc::new(tenant),
                 customer_id,

@@ -82,6 +82,7 @@ error_codes! {
     InvalidPlugin => (UNPROCESSABLE_ENTITY, "invalid_plugin", "The module is not a valid order-type plugin"),
     InvalidConfig => (UNPROCESSABLE_ENTITY, "invalid_config", "The config does not match the plugin's schema"),
     ValidationFailed => (UNPROCESSABLE_ENTITY, "validation_failed", "The order type refused the cart"),
+    RateLimited => (TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
     Internal => (INTERNAL_SERVER_ERROR, "internal_error", "Internal error"),
     Unavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "A backing service is unavailable"),
     PluginFailed => (SERVICE_UNAVAILABLE, "plugin_failed", "The order-type plugin failed"),
@@ -130,6 +131,8 @@ pub struct ApiError {
     pub code: Code,
     pub detail: String,
     extra: Map<String, Value>,
+    /// Headers the answer carries besides the problem document (`Retry-After`, …).
+    headers: Vec<(header::HeaderName, String)>,
 }
 
 impl ApiError {
@@ -138,7 +141,13 @@ impl ApiError {
             code,
             detail: detail.into(),
             extra: Map::new(),
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -185,6 +194,11 @@ impl ResponseError for ApiError {
         }
         if self.code == Code::Unauthorized {
             res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        for (name, value) in &self.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                res.insert_header((name.clone(), value));
+            }
         }
         res.body(self.body().to_string())
     }

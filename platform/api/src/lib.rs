@@ -8,8 +8,10 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 mod openapi;
+pub mod rate_limit;
 mod routes;
 pub mod state;
+pub mod telemetry;
 
 use actix_web::{App, web};
 use utoipa::OpenApi as _;

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use crate::rate_limit::RateLimits;
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
 use trolley_core::service::{
     CartService, CatalogService, CheckoutService, InventoryService, PluginService, TenantService,
 };
+use trolley_metrics::PrometheusMetrics;
 
 pub struct AppState {
     pub tenants: TenantService,
@@ -18,6 +20,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Checked by `/ready`.
     pub health_checks: Vec<Arc<dyn HealthCheck>>,
+    /// What `/metrics` renders; the telemetry middleware records request latency in it.
+    pub metrics: Arc<PrometheusMetrics>,
+    /// Storefront request limits (tenant and shopper buckets).
+    pub rate_limits: RateLimits,
     /// SHA-256 of the platform operator's token.
     pub operator_token_hash: String,
 }

@@ -1,104 +1,23 @@
-//! Implementations of the cart cache port.
+//! Implementations of trolley-core's cache, rate-limit and notification ports.
 //!
-//! [`InProcessCartCache`] is the embedded default: a bounded in-memory map. It is only
-//! coherent for a single node (every write on this node updates it); multi-node deployments
-//! use the Redis cache, whose entries every node sees.
+//! - [`InProcessCartCache`] and [`InProcessRateLimiter`]: the embedded single-node default.
+//! - [`RedisLink`]: one pooled connection to Redis with a per-call timeout and a circuit
+//!   breaker, shared by the Redis adapters, so a dead Redis costs a request at most one
+//!   timeout and then nothing until it answers again.
+//! - [`RedisCartCache`], [`RedisRateLimiter`], [`RedisActivationFeed`]: what makes several
+//!   nodes behave as one. Redis only ever makes Trolley faster: every adapter falls back
+//!   (to the database or an in-process bucket) when it is away.
 
-use async_trait::async_trait;
-use quick_cache::sync::Cache;
-use std::time::{Duration, Instant};
+mod activations;
+mod breaker;
+mod in_process;
+mod link;
+mod rate_limit;
+mod redis_cart_cache;
 
-use trolley_core::domain::{Cart, CartId, TenantId};
-use trolley_core::ports::CartCache;
-
-/// Bounded, TTL'd in-process cache of durable cart state.
-pub struct InProcessCartCache {
-    entries: Cache<(TenantId, CartId), (Instant, Cart)>,
-    ttl: Duration,
-}
-
-impl InProcessCartCache {
-    /// `capacity` carts, each kept at most `ttl` so that a write from outside this process
-    /// (an operator's SQL, a second node misconfigured without Redis) is bounded in time.
-    pub fn new(capacity: usize, ttl: Duration) -> Self {
-        Self {
-            entries: Cache::new(capacity),
-            ttl,
-        }
-    }
-}
-
-impl Default for InProcessCartCache {
-    fn default() -> Self {
-        Self::new(100_000, Duration::from_secs(60))
-    }
-}
-
-#[async_trait]
-impl CartCache for InProcessCartCache {
-    async fn get(&self, tenant: TenantId, id: CartId) -> Option<Cart> {
-        let (stored_at, cart) = self.entries.get(&(tenant, id))?;
-        if stored_at.elapsed() > self.ttl {
-            self.entries.remove(&(tenant, id));
-            return None;
-        }
-        Some(cart)
-    }
-
-    async fn put(&self, cart: &Cart) {
-        let key = (cart.tenant_id, cart.id);
-        // Never let an older version overwrite a newer one (two requests finishing out of
-        // order on this node).
-        if let Some((_, cached)) = self.entries.get(&key)
-            && cached.version > cart.version
-        {
-            return;
-        }
-        self.entries.insert(key, (Instant::now(), cart.clone()));
-    }
-
-    async fn invalidate(&self, tenant: TenantId, id: CartId) {
-        self.entries.remove(&(tenant, id));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use trolley_core::domain::{CartOwner, Currency};
-
-    fn cart(version: i64) -> Cart {
-        let (mut cart, _) = Cart::new(
-            TenantId::new(),
-            CartOwner::Customer("c".into()),
-            Currency::Usd,
-            chrono::Utc::now(),
-            chrono::Duration::days(1),
-        );
-        cart.version = version;
-        cart
-    }
-
-    #[tokio::test]
-    async fn an_older_version_never_replaces_a_newer_one() {
-        let cache = InProcessCartCache::default();
-        let newer = cart(5);
-        let mut older = newer.clone();
-        older.version = 4;
-        cache.put(&newer).await;
-        cache.put(&older).await;
-        let got = cache.get(newer.tenant_id, newer.id).await.unwrap();
-        assert_eq!(got.version, 5);
-        cache.invalidate(newer.tenant_id, newer.id).await;
-        assert!(cache.get(newer.tenant_id, newer.id).await.is_none());
-    }
-
-    #[tokio::test]
-    async fn entries_expire_after_their_ttl() {
-        let cache = InProcessCartCache::new(10, Duration::ZERO);
-        let c = cart(1);
-        cache.put(&c).await;
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(cache.get(c.tenant_id, c.id).await.is_none());
-    }
-}
+pub use activations::{RedisActivationFeed, spawn_activation_listener};
+pub use breaker::Breaker;
+pub use in_process::InProcessCartCache;
+pub use link::{RedisLink, RedisSettings, Unavailable};
+pub use rate_limit::{InProcessRateLimiter, RedisRateLimiter};
+pub use redis_cart_cache::RedisCartCache;

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::{
     Activation, Cart, CartId, CatalogItem, CatalogItemInput, Checkout, CheckoutId,
     CheckoutSnapshot, Evaluation, LineId, Order, OrderId, PluginCart, PluginError, PluginId,
-    PluginInfo, PluginLimits, PluginRecord, Shortage, Sku, StockLevel, Tenant, TenantId,
+    PluginInfo, PluginLimits, PluginRecord, RateDecision, RateLimit, Shortage, Sku, StockLevel,
+    Tenant, TenantId,
 };
 use crate::error::StoreError;
 
@@ -60,7 +61,7 @@ impl Clock for SystemClock {
 }
 
 /// Which kind of tenant credential a key is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyKind {
     Storefront,
     Admin,
@@ -154,6 +155,9 @@ pub trait CartRepository: Send + Sync {
         tenant: TenantId,
         source: CartId,
     ) -> Result<Option<MergeRecord>, StoreError>;
+
+    /// How many carts are `active`, across every tenant (for the active-carts gauge).
+    async fn count_active(&self) -> Result<u64, StoreError>;
 }
 
 /// A merge as remembered, so merging the same source again answers the first result.
@@ -226,6 +230,12 @@ pub trait IdempotencyStore: Send + Sync {
 pub trait HealthCheck: Send + Sync {
     fn name(&self) -> &'static str;
     async fn check(&self) -> Result<(), String>;
+
+    /// Whether the node cannot serve without it. A failing non-essential service (the
+    /// shared cache) makes the node `degraded`, still ready; an essential one, unavailable.
+    fn essential(&self) -> bool {
+        true
+    }
 }
 
 /// A compiled, checked plugin module: its content address and what it says about itself.
@@ -453,4 +463,119 @@ pub trait CheckoutRepository: Send + Sync {
     /// `expires_at` (holds released). Every step is a conditional update, so sweeps on
     /// several nodes at once never release anything twice.
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport, StoreError>;
+}
+
+/// Shared token buckets. `take` never fails: an adapter whose backing store is away falls
+/// back to a bucket of its own (per node) rather than refusing or waving traffic through.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Takes one token from every bucket in `buckets` (key, shape) together: allowed only
+    /// if each has one, and then each loses one.
+    async fn take(&self, buckets: &[(String, RateLimit)]) -> RateDecision;
+}
+
+/// Tells every node that the plugin serving an order type changed, so none keeps pricing
+/// with the previous one.
+#[async_trait]
+pub trait ActivationNotifier: Send + Sync {
+    async fn activation_changed(&self, tenant: TenantId, order_type: &str);
+
+    /// Whether this node is receiving other nodes' notices right now. While it is not,
+    /// cached activations must be re-read from the database every second.
+    fn is_live(&self) -> bool;
+}
+
+/// Nodes that do not share notices (the embedded single-node default): never live, so
+/// activations are re-read every second.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoNotifier;
+
+#[async_trait]
+impl ActivationNotifier for NoNotifier {
+    async fn activation_changed(&self, _tenant: TenantId, _order_type: &str) {}
+
+    fn is_live(&self) -> bool {
+        false
+    }
+}
+
+/// How a plugin call ended, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginCallOutcome {
+    Ok,
+    Failed,
+}
+
+/// What happened to a checkout's reservation (or a reserve line's hold), for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationEvent {
+    /// A checkout reserved its stock.
+    Held,
+    /// A checkout was cancelled: its stock went back.
+    Released,
+    /// A checkout was completed: its reserved stock was sold.
+    Sold,
+    /// A checkout expired unpaid: its stock went back.
+    Expired,
+    /// A reserve line's hold ran out without cart activity.
+    LineHoldExpired,
+}
+
+impl ReservationEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationEvent::Held => "held",
+            ReservationEvent::Released => "released",
+            ReservationEvent::Sold => "sold",
+            ReservationEvent::Expired => "expired",
+            ReservationEvent::LineHoldExpired => "line_hold_expired",
+        }
+    }
+}
+
+/// A cache lookup's result, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheEvent {
+    Hit,
+    Miss,
+    /// The shared cache was unreachable (or its breaker open): served from the database.
+    Fallback,
+}
+
+impl CacheEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheEvent::Hit => "hit",
+            CacheEvent::Miss => "miss",
+            CacheEvent::Fallback => "fallback",
+        }
+    }
+}
+
+/// Business and adapter metrics the use cases and adapters report. The implementation
+/// (Prometheus) lives outside core; [`NoMetrics`] drops everything.
+pub trait Metrics: Send + Sync {
+    fn plugin_call(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        elapsed: std::time::Duration,
+        outcome: PluginCallOutcome,
+    );
+    /// One merge: how many line keys ended in each outcome class.
+    fn merge_outcomes(&self, policy: &str, counts: &std::collections::BTreeMap<String, usize>);
+    fn reservations(&self, event: ReservationEvent, units: u64);
+    fn cache(&self, event: CacheEvent);
+    fn rate_limited(&self, scope: &'static str);
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn plugin_call(&self, _: TenantId, _: &str, _: std::time::Duration, _: PluginCallOutcome) {}
+    fn merge_outcomes(&self, _: &str, _: &std::collections::BTreeMap<String, usize>) {}
+    fn reservations(&self, _: ReservationEvent, _: u64) {}
+    fn cache(&self, _: CacheEvent) {}
+    fn rate_limited(&self, _: &'static str) {}
 }

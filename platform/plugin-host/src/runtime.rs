@@ -10,7 +10,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tracing::field;
+use tracing::{Instrument as _, field};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use trolley_core::domain::{Evaluation, PluginCart, PluginError, PluginInfo, PluginLimits};
@@ -226,7 +226,9 @@ impl WasmRuntime {
             .map_err(|_| self.saturated())?;
         let config = config_json(config)?;
         let cart = CartArena::new(cart);
+        let span = evaluate_span(&plugin, &cart);
         evaluate_in_sandbox(
+            &span,
             &self.sandbox,
             &self.counters,
             &plugin,
@@ -386,8 +388,23 @@ impl WasmRuntime {
     }
 }
 
-/// One evaluation in a fresh instance, with its span.
+/// The span of one evaluation: a child of the caller's span (the request's), made on the
+/// caller's thread because the sandbox runs on tokio's blocking pool, where the caller's
+/// span is not current.
+fn evaluate_span(plugin: &Plugin, cart: &CartArena) -> tracing::Span {
+    tracing::info_span!(
+        "plugin.evaluate",
+        sha256 = short(&plugin.sha256),
+        order_type = %plugin.info.order_type,
+        lines = cart.line_count(),
+        outcome = field::Empty,
+        elapsed_us = field::Empty,
+    )
+}
+
+/// One evaluation in a fresh instance, inside `span` (see [`evaluate_span`]).
 fn evaluate_in_sandbox(
+    span: &tracing::Span,
     sandbox: &Sandbox,
     counters: &Counters,
     plugin: &Plugin,
@@ -395,14 +412,6 @@ fn evaluate_in_sandbox(
     config: &str,
     limits: &CallLimits,
 ) -> Result<Evaluation, PluginError> {
-    let span = tracing::info_span!(
-        "plugin.evaluate",
-        sha256 = short(&plugin.sha256),
-        order_type = %plugin.info.order_type,
-        lines = cart.line_count(),
-        outcome = field::Empty,
-        elapsed_us = field::Empty,
-    );
     let _entered = span.enter();
     let started = Instant::now();
     let result = sandbox
@@ -526,12 +535,14 @@ impl PluginRuntime for WasmRuntime {
         let config = config_json(config)?;
         let cart = CartArena::new(cart);
         let limits = self.policy.clamp(limits);
-        let slot = self.slot().await?;
+        // The span covers the wait for a pool slot as well as the call.
+        let span = evaluate_span(&plugin, &cart);
+        let slot = self.slot().instrument(span.clone()).await?;
         let sandbox = self.sandbox.clone();
         let counters = Arc::clone(&self.counters);
         blocking(move || {
             let _slot = slot;
-            evaluate_in_sandbox(&sandbox, &counters, &plugin, &cart, &config, &limits)
+            evaluate_in_sandbox(&span, &sandbox, &counters, &plugin, &cart, &config, &limits)
         })
         .await
     }

@@ -2,6 +2,7 @@
 
 use clap::Args;
 use std::path::PathBuf;
+use trolley_core::domain::RateLimit;
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -17,6 +18,31 @@ pub struct Settings {
     /// Redis URL for shared cache, rate limits and notifications; absent → in-process.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments (or test runs) can share one
+    /// Redis without seeing each other's data.
+    #[arg(long, env = "TROLLEY_REDIS_PREFIX", default_value = "trolley")]
+    pub redis_prefix: String,
+    /// The longest one Redis call may take before the node serves without Redis (and stops
+    /// asking it for a second).
+    #[arg(long, env = "TROLLEY_REDIS_TIMEOUT_MS", default_value_t = 100)]
+    pub redis_timeout_ms: u64,
+    /// How long a cached cart may be served (the shared cache is also updated on every
+    /// write; this bounds what no write announces).
+    #[arg(long, env = "TROLLEY_CART_CACHE_TTL_SECS", default_value_t = 30)]
+    pub cart_cache_ttl_secs: u64,
+    /// Operator maximum of a tenant's storefront requests per second (tenant config can
+    /// only lower it).
+    #[arg(long, env = "TROLLEY_MAX_TENANT_RATE", default_value_t = 50_000)]
+    pub max_tenant_rate: u32,
+    /// Operator maximum of a tenant's burst.
+    #[arg(long, env = "TROLLEY_MAX_TENANT_BURST", default_value_t = 100_000)]
+    pub max_tenant_burst: u32,
+    /// Operator maximum of one shopper's (customer, guest cart, address) requests per second.
+    #[arg(long, env = "TROLLEY_MAX_SHOPPER_RATE", default_value_t = 200)]
+    pub max_shopper_rate: u32,
+    /// Operator maximum of one shopper's burst.
+    #[arg(long, env = "TROLLEY_MAX_SHOPPER_BURST", default_value_t = 400)]
+    pub max_shopper_burst: u32,
     /// Platform operator token; absent → generated and printed once.
     #[arg(long, env = "TROLLEY_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
@@ -43,6 +69,20 @@ impl Settings {
         Ok(format!("sqlite://{}?mode=rwc", path.display()))
     }
 
+    pub fn tenant_rate_max(&self) -> RateLimit {
+        RateLimit {
+            per_second: self.max_tenant_rate.max(1),
+            burst: self.max_tenant_burst.max(1),
+        }
+    }
+
+    pub fn shopper_rate_max(&self) -> RateLimit {
+        RateLimit {
+            per_second: self.max_shopper_rate.max(1),
+            burst: self.max_shopper_burst.max(1),
+        }
+    }
+
     pub fn sweep_interval(&self) -> Option<std::time::Duration> {
         (self.sweep_interval_secs > 0)
             .then(|| std::time::Duration::from_secs(self.sweep_interval_secs))
@@ -55,6 +95,15 @@ impl Settings {
             data_dir,
             database_url: Some(database_url),
             redis_url: None,
+            redis_prefix: "trolley".into(),
+            // A loaded CI machine can be slow to open the first connection.
+            redis_timeout_ms: 500,
+            cart_cache_ttl_secs: 30,
+            max_tenant_rate: 50_000,
+            max_tenant_burst: 100_000,
+            // Load tests create hundreds of guest carts from one address.
+            max_shopper_rate: 1_000,
+            max_shopper_burst: 2_000,
             operator_token: Some(operator_token),
             demo: false,
             // Tests move a manual clock and sweep on demand.

@@ -1,22 +1,29 @@
 //! Wiring: adapters → use cases → HTTP server.
 
 use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use std::net::TcpListener;
 use std::sync::Arc;
-use tracing_actix_web::TracingLogger;
 
 use trolley_api::AppState;
-use trolley_cache::InProcessCartCache;
+use trolley_api::rate_limit::RateLimits;
+use trolley_cache::{
+    InProcessCartCache, InProcessRateLimiter, RedisActivationFeed, RedisCartCache, RedisLink,
+    RedisRateLimiter, RedisSettings, spawn_activation_listener,
+};
 use trolley_core::domain::PluginLimits;
 use trolley_core::domain::secret;
-use trolley_core::ports::{CartCache, Clock, HealthCheck, SystemClock};
+use trolley_core::ports::{
+    ActivationNotifier, CartCache, Clock, HealthCheck, Metrics, NoNotifier, RateLimiter,
+    SystemClock,
+};
 use trolley_core::service::{
     CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge, PluginService,
     TenantService,
 };
+use trolley_metrics::PrometheusMetrics;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
     Database, DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlCheckoutRepository,
@@ -35,6 +42,10 @@ pub struct Services {
     pub inventory: InventoryService,
     pub checkouts: CheckoutService,
     pub runtime: Arc<WasmRuntime>,
+    /// Every metric of this process; `/metrics` renders it.
+    pub metrics: Arc<PrometheusMetrics>,
+    /// What nodes share through Redis, or its in-process stand-ins.
+    pub shared: SharedState,
     pub idempotency: Arc<SqlIdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub database: Database,
@@ -56,13 +67,9 @@ impl Services {
             .await
             .with_context(|| format!("connecting to the database at {}", redact(&url)))?;
         database.migrate().await.context("running migrations")?;
-        if settings.redis_url.is_some() {
-            tracing::warn!(
-                "REDIS_URL is set but this build has no Redis adapter yet; using the in-process cache (single node only)"
-            );
-        }
+        let metrics = Arc::new(PrometheusMetrics::new());
         let conn = database.connection().clone();
-        let cache: Arc<dyn CartCache> = Arc::new(InProcessCartCache::default());
+        let shared = SharedState::connect(settings, metrics.clone())?;
         let tenants = Arc::new(SqlTenantRepository::new(conn.clone()));
         let catalog = Arc::new(SqlCatalogRepository::new(conn.clone()));
         let carts = Arc::new(SqlCartRepository::new(conn.clone()));
@@ -79,20 +86,33 @@ impl Services {
             })
             .context("starting the plugin runtime")?,
         );
-        let judge = Arc::new(OrderTypeJudge::new(
-            plugin_repo.clone(),
-            runtime.clone(),
-            clock.clone(),
-            PluginLimits::default(),
-        ));
+        let judge = Arc::new(
+            OrderTypeJudge::new(
+                plugin_repo.clone(),
+                runtime.clone(),
+                clock.clone(),
+                PluginLimits::default(),
+            )
+            .with_notifier(shared.notifier.clone())
+            .with_metrics(metrics.clone()),
+        );
+        if let Some(feed) = &shared.activation_feed {
+            let (on_notice, on_subscribed) = (judge.clone(), judge.clone());
+            spawn_activation_listener(
+                feed,
+                move |tenant, order_type| on_notice.forget(tenant, order_type),
+                move || on_subscribed.forget_all(),
+            );
+        }
         let cart_service = CartService::new(
             carts,
             catalog.clone(),
             inventory.clone(),
-            cache,
+            shared.cart_cache.clone(),
             judge.clone(),
             clock.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         Ok(Self {
             tenants: TenantService::new(tenants, clock.clone()),
             catalog: CatalogService::new(catalog, clock.clone()),
@@ -101,9 +121,54 @@ impl Services {
             inventory: InventoryService::new(inventory, clock.clone()),
             plugins: PluginService::new(plugin_repo, runtime.clone(), judge, clock.clone()),
             runtime,
+            shared,
+            metrics,
             idempotency: Arc::new(SqlIdempotencyStore::new(conn)),
             clock,
             database,
+        })
+    }
+}
+
+/// The cart cache, rate limiter and activation notices: through Redis when `REDIS_URL` is
+/// set (many nodes act as one), in process otherwise (the embedded single node).
+#[derive(Clone)]
+pub struct SharedState {
+    pub redis: Option<Arc<RedisLink>>,
+    pub cart_cache: Arc<dyn CartCache>,
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub notifier: Arc<dyn ActivationNotifier>,
+    activation_feed: Option<Arc<RedisActivationFeed>>,
+}
+
+impl SharedState {
+    /// Never connects: a node starts while Redis is down and uses it once it answers.
+    fn connect(settings: &Settings, metrics: Arc<dyn Metrics>) -> anyhow::Result<Self> {
+        let ttl = std::time::Duration::from_secs(settings.cart_cache_ttl_secs.max(1));
+        let Some(url) = &settings.redis_url else {
+            return Ok(Self {
+                redis: None,
+                cart_cache: Arc::new(InProcessCartCache::new(100_000, ttl).with_metrics(metrics)),
+                rate_limiter: Arc::new(InProcessRateLimiter::default()),
+                notifier: Arc::new(NoNotifier),
+                activation_feed: None,
+            });
+        };
+        let mut redis = RedisSettings::new(url.clone(), settings.redis_prefix.clone());
+        redis.timeout = std::time::Duration::from_millis(settings.redis_timeout_ms.max(1));
+        let link = Arc::new(
+            RedisLink::new(redis)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("configuring Redis at {}", redact(url)))?,
+        );
+        let feed = Arc::new(RedisActivationFeed::new(link.clone()));
+        tracing::info!(redis = %redact(url), "shared cache, rate limits and activation notices through Redis");
+        Ok(Self {
+            cart_cache: Arc::new(RedisCartCache::new(link.clone(), ttl, metrics)),
+            rate_limiter: Arc::new(RedisRateLimiter::new(link.clone())),
+            notifier: feed.clone(),
+            activation_feed: Some(feed),
+            redis: Some(link),
         })
     }
 }
@@ -153,10 +218,13 @@ impl Application {
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
 
-        let health: Vec<Arc<dyn HealthCheck>> = vec![
+        let mut health: Vec<Arc<dyn HealthCheck>> = vec![
             Arc::new(DatabaseHealth::new(services.database.connection().clone())),
             Arc::new(PluginRuntimeHealth(services.runtime.clone())),
         ];
+        if let Some(redis) = &services.shared.redis {
+            health.push(redis.clone());
+        }
         let state = web::Data::new(AppState {
             tenants: services.tenants.clone(),
             catalog: services.catalog.clone(),
@@ -167,6 +235,13 @@ impl Application {
             idempotency: services.idempotency.clone(),
             clock: services.clock.clone(),
             health_checks: health,
+            metrics: services.metrics.clone(),
+            rate_limits: RateLimits::new(
+                services.shared.rate_limiter.clone(),
+                settings.tenant_rate_max(),
+                settings.shopper_rate_max(),
+                services.metrics.clone(),
+            ),
             operator_token_hash: secret::hash(&operator_token),
         });
         let api = trolley_api::openapi();
@@ -174,7 +249,10 @@ impl Application {
             App::new()
                 .wrap(trolley_api::problem_json_errors())
                 .wrap(security_headers())
-                .wrap(TracingLogger::default())
+                // Outermost: it sees the final response (problem+json rewrites included)
+                // and turns errors that escaped the inner layers into responses, so every
+                // answer is counted and carries its X-Request-Id.
+                .wrap(from_fn(trolley_api::telemetry::observe))
                 .configure(trolley_api::configure(state.clone(), api.clone()))
                 .default_service(web::to(trolley_api::not_found))
         })

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::MergePolicy;
@@ -185,6 +185,7 @@ fn line_from_row(row: cart_lines::Model, currency: Currency) -> Result<Line, Sto
 
 #[async_trait]
 impl CartRepository for SqlCartRepository {
+    #[tracing::instrument(name = "db.carts.insert", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id))]
     async fn insert(&self, cart: &Cart) -> Result<(), StoreError> {
         let row = cart_row(cart)?;
         let lines = line_rows(cart)?;
@@ -212,6 +213,7 @@ impl CartRepository for SqlCartRepository {
         txn.commit().await.map_err(db_err)
     }
 
+    #[tracing::instrument(name = "db.carts.load", level = "debug", skip_all, fields(tenant_id = %tenant, cart_id = %id))]
     async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError> {
         self.find_one(
             Condition::all()
@@ -221,6 +223,7 @@ impl CartRepository for SqlCartRepository {
         .await
     }
 
+    #[tracing::instrument(name = "db.carts.find_live_for_customer", level = "debug", skip_all, fields(tenant_id = %tenant))]
     async fn find_live_for_customer(
         &self,
         tenant: TenantId,
@@ -234,6 +237,7 @@ impl CartRepository for SqlCartRepository {
         .await
     }
 
+    #[tracing::instrument(name = "db.carts.save", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id, expected_version = expected_version))]
     async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError> {
         let txn = self
             .db
@@ -247,6 +251,7 @@ impl CartRepository for SqlCartRepository {
         txn.commit().await.map_err(db_err)
     }
 
+    #[tracing::instrument(name = "db.carts.save_merge", level = "debug", skip_all, fields(tenant_id = %target.tenant_id, cart_id = %target.id, source_cart_id = %source.id))]
     async fn save_merge(
         &self,
         target: &Cart,
@@ -292,6 +297,7 @@ impl CartRepository for SqlCartRepository {
         }
     }
 
+    #[tracing::instrument(name = "db.carts.merge_record", level = "debug", skip_all, fields(tenant_id = %tenant, source_cart_id = %source))]
     async fn merge_record(
         &self,
         tenant: TenantId,
@@ -315,6 +321,15 @@ impl CartRepository for SqlCartRepository {
             })
         })
         .transpose()
+    }
+
+    #[tracing::instrument(name = "db.carts.count_active", level = "debug", skip_all)]
+    async fn count_active(&self) -> Result<u64, StoreError> {
+        carts::Entity::find()
+            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
+            .count(&self.db)
+            .await
+            .map_err(db_err)
     }
 }
 

@@ -303,6 +303,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
     /// add up); quantities of 0 hold nothing. Shortages come sorted by sku, every short sku
     /// listed, `available` counting the cart's own line holds (released by the checkout).
     /// The stored snapshot is `snapshot` with `reservations` set to what was held.
+    #[tracing::instrument(name = "db.checkouts.begin", level = "debug", skip_all, fields(tenant_id = %tenant, cart_id = %cart.id, checkout_id = %snapshot.checkout_id))]
     async fn begin(
         &self,
         tenant: TenantId,
@@ -451,6 +452,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
 
     /// As stored: a pending checkout past its expiry reads `pending` until a complete,
     /// cancel or sweep expires it.
+    #[tracing::instrument(name = "db.checkouts.get", level = "debug", skip_all, fields(tenant_id = %tenant, checkout_id = %id))]
     async fn get(&self, tenant: TenantId, id: CheckoutId) -> Result<Option<Checkout>, StoreError> {
         find_checkout(&self.db, tenant, id)
             .await?
@@ -460,6 +462,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
 
     /// `order` must be made from this checkout (its `checkout_id` and `tenant_id`). Every
     /// later call answers the first order, whatever `order` it passes.
+    #[tracing::instrument(name = "db.checkouts.complete", level = "debug", skip_all, fields(tenant_id = %tenant, checkout_id = %id))]
     async fn complete(
         &self,
         tenant: TenantId,
@@ -591,6 +594,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
         }
     }
 
+    #[tracing::instrument(name = "db.checkouts.cancel", level = "debug", skip_all, fields(tenant_id = %tenant, checkout_id = %id))]
     async fn cancel(
         &self,
         tenant: TenantId,
@@ -631,6 +635,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
         finish(txn, result).await
     }
 
+    #[tracing::instrument(name = "db.checkouts.order", level = "debug", skip_all, fields(tenant_id = %tenant, order_id = %id))]
     async fn order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>, StoreError> {
         orders::Entity::find_by_id(id.0)
             .filter(orders::Column::TenantId.eq(tenant.0))
@@ -641,6 +646,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
             .transpose()
     }
 
+    #[tracing::instrument(name = "db.checkouts.sweep", level = "debug", skip_all)]
     async fn sweep(&self, now: DateTime<Utc>) -> Result<SweepReport, StoreError> {
         let now = to_millis(now);
         let mut report = SweepReport::default();

@@ -73,6 +73,7 @@ on_both_backends!(
     concurrent_saves_from_one_version_have_one_winner,
     second_live_cart_for_a_customer_is_a_unique_violation,
     carts_are_invisible_to_other_tenants,
+    count_active_counts_active_carts_of_every_tenant,
     corrupt_rows_are_internal_errors,
     idempotency_claim_lifecycle,
     idempotency_stale_claims_can_be_taken_over,
@@ -575,6 +576,24 @@ async fn carts_are_invisible_to_other_tenants(db: &Database) {
         Err(StoreError::VersionConflict)
     ));
     assert_eq!(repo.load(a.id, cart.id).await.unwrap(), Some(cart));
+}
+
+async fn count_active_counts_active_carts_of_every_tenant(db: &Database) {
+    let a = create_tenant(db, "A").await;
+    let b = create_tenant(db, "B").await;
+    let repo = db.carts();
+    assert_eq!(repo.count_active().await.unwrap(), 0);
+    let shopping = customer_cart(a.id, "erin");
+    let checking_out = guest_cart(a.id);
+    for cart in [&shopping, &checking_out, &guest_cart(b.id)] {
+        repo.insert(cart).await.unwrap();
+    }
+    assert_eq!(repo.count_active().await.unwrap(), 3);
+    // Only `active` counts: a cart checking out is not shopping any more.
+    let mut frozen = bumped(checking_out.clone(), 1);
+    frozen.status = CartStatus::CheckingOut;
+    repo.save(&frozen, checking_out.version).await.unwrap();
+    assert_eq!(repo.count_active().await.unwrap(), 2);
 }
 
 async fn corrupt_rows_are_internal_errors(db: &Database) {

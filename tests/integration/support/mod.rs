@@ -19,6 +19,11 @@ fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// Redis used by the PostgreSQL runs; `TROLLEY_TEST_REDIS_URL` overrides it.
+fn redis_url() -> String {
+    std::env::var("TROLLEY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -124,7 +129,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     // One data dir for every server of the run: each test has its own database, and the
     // plugin artifact cache (content addressed, written atomically) is then shared, so a
     // module compiles once per run rather than once per test.
-    let settings = Settings::for_tests(database_url, operator_token.clone(), scratch_dir());
+    let mut settings = Settings::for_tests(database_url, operator_token.clone(), scratch_dir());
+    if backend == Backend::Postgres {
+        // The production pairing: PostgreSQL with the shared Redis cache, rate limits and
+        // notices, under a key prefix of this test's own (never a FLUSHDB).
+        settings.redis_url = Some(redis_url());
+        settings.redis_prefix = format!("trolley-test-{}", Uuid::new_v4().simple());
+    }
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let app = Application::build_with_clock(settings, clock.clone())
         .await
@@ -132,7 +143,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         clock,
         address,
         operator_token,
@@ -142,7 +153,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             .build()
             .expect("http client"),
         handle,
+    };
+    if backend == Backend::Postgres {
+        // A suite that silently ran without Redis would prove nothing about it.
+        let ready = body(app.client.get(app.url("/ready")).send().await.unwrap()).await;
+        assert_eq!(
+            ready["checks"]["redis"],
+            "ok",
+            "Redis is required for the PostgreSQL runs and is unreachable at {} (scripts/test.sh starts it, or set TROLLEY_TEST_REDIS_URL): {ready}",
+            redis_url()
+        );
     }
+    app
 }
 
 /// Body of a response as JSON (`Null` when it is not JSON).

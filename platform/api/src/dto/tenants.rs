@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use trolley_core::domain::{
-    ClaimPolicy, MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus,
+    ClaimPolicy, MergePolicy, PluginFailMode, RateLimit, Tenant, TenantConfig, TenantStatus,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -159,6 +159,40 @@ pub struct TenantConfigDto {
     /// still applies).
     #[serde(default = "defaults::plugin_memory_mib")]
     pub plugin_memory_mib: u32,
+    /// Storefront requests per second for the whole tenant, shared by every node (the
+    /// operator's maximum still applies).
+    #[serde(default = "defaults::rate_limit")]
+    pub rate_limit: RateLimitDto,
+    /// Storefront requests per second for one customer, guest cart or anonymous address
+    /// (the operator's maximum still applies).
+    #[serde(default = "defaults::shopper_rate_limit")]
+    pub shopper_rate_limit: RateLimitDto,
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second` (each 1–10000000).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitDto {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl From<RateLimit> for RateLimitDto {
+    fn from(l: RateLimit) -> Self {
+        Self {
+            per_second: l.per_second,
+            burst: l.burst,
+        }
+    }
+}
+
+impl From<RateLimitDto> for RateLimit {
+    fn from(l: RateLimitDto) -> Self {
+        Self {
+            per_second: l.per_second,
+            burst: l.burst,
+        }
+    }
 }
 
 mod defaults {
@@ -203,6 +237,12 @@ mod defaults {
     pub fn plugin_memory_mib() -> u32 {
         d().plugin_memory_mib
     }
+    pub fn rate_limit() -> RateLimitDto {
+        d().rate_limit
+    }
+    pub fn shopper_rate_limit() -> RateLimitDto {
+        d().shopper_rate_limit
+    }
 }
 
 impl From<MergePolicyDto> for MergePolicy {
@@ -242,6 +282,8 @@ impl From<&TenantConfig> for TenantConfigDto {
             reserve_ttl_minutes: c.reserve_ttl_minutes,
             plugin_deadline_ms: c.plugin_deadline_ms,
             plugin_memory_mib: c.plugin_memory_mib,
+            rate_limit: c.rate_limit.into(),
+            shopper_rate_limit: c.shopper_rate_limit.into(),
         }
     }
 }
@@ -265,6 +307,8 @@ impl From<TenantConfigDto> for TenantConfig {
             reserve_ttl_minutes: d.reserve_ttl_minutes,
             plugin_deadline_ms: d.plugin_deadline_ms,
             plugin_memory_mib: d.plugin_memory_mib,
+            rate_limit: d.rate_limit.into(),
+            shopper_rate_limit: d.shopper_rate_limit.into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod carts;
 mod checkout;
+mod metrics;
 mod ops;
 mod platform;
 mod plugins;
@@ -14,11 +15,16 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::extract::{BATCH_LIMIT, json_config};
 use crate::idempotency::idempotency;
+use crate::rate_limit::rate_limit_headers;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(ops::health).service(ops::ready).service(
+    cfg.service(ops::health)
+        .service(ops::ready)
+        .service(metrics::metrics);
+    cfg.service(
         scope("/v1")
             .wrap(from_fn(idempotency))
+            .wrap(from_fn(rate_limit_headers))
             .service(platform::create_tenant)
             .service(platform::list_tenants)
             .service(platform::get_tenant)

@@ -15,7 +15,8 @@ pub struct HealthResponse {
 
 #[derive(Serialize, ToSchema)]
 pub struct ReadyResponse {
-    /// `ready` or `unavailable`.
+    /// `ready`; `degraded` when only a non-essential service (Redis) is down: the node
+    /// still serves, from the database; `unavailable` (503) when an essential one is.
     pub status: String,
     /// Each backing service: `ok` or the reason it is not.
     pub checks: BTreeMap<String, String>,
@@ -38,17 +39,28 @@ pub async fn health() -> HttpResponse {
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let mut checks = BTreeMap::new();
-    let mut ok = true;
+    let (mut ok, mut degraded) = (true, false);
     for check in &state.health_checks {
         let result = check.check().await;
-        ok &= result.is_ok();
+        if result.is_err() {
+            if check.essential() {
+                ok = false;
+            } else {
+                degraded = true;
+            }
+        }
         checks.insert(
             check.name().to_owned(),
             result.err().unwrap_or_else(|| "ok".to_owned()),
         );
     }
+    let status = match (ok, degraded) {
+        (false, _) => "unavailable",
+        (true, true) => "degraded",
+        (true, false) => "ready",
+    };
     let body = ReadyResponse {
-        status: if ok { "ready" } else { "unavailable" }.into(),
+        status: status.into(),
         checks,
     };
     if ok {

@@ -59,7 +59,8 @@ impl fmt::Display for CartStatus {
 }
 
 /// Who may touch a cart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CartOwner {
     /// A signed-in customer, proven by a customer token.
     Customer(String),
@@ -106,7 +107,7 @@ impl ReviewSide {
 }
 
 /// One line of a cart.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Line {
     pub id: LineId,
     pub key: LineKey,
@@ -240,7 +241,8 @@ pub type Context = BTreeMap<String, String>;
 
 pub const MAX_CONTEXT_ENTRIES: usize = 32;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable so a shared cache can hold it; the database stays the truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cart {
     pub id: CartId,
     pub tenant_id: TenantId,

@@ -11,6 +11,7 @@ pub mod merge;
 pub mod money;
 pub mod plugin;
 pub mod quantity;
+pub mod rate_limit;
 pub mod secret;
 pub mod tenant;
 pub mod view;
@@ -29,6 +30,7 @@ pub use plugin::{
     PluginLimits, PluginLine, PluginRecord,
 };
 pub use quantity::{CartLimits, Quantity};
+pub use rate_limit::{RateDecision, RateLimit, TokenBucket, decide, take_all};
 pub use tenant::{MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus};
 pub use view::{
     Availability, CartView, Fee, Judgement, LineView, PricedBy, Severity, StockView, Violation,

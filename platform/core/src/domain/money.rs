@@ -120,10 +120,26 @@ impl TryFrom<String> for Currency {
 const MAX_PRICE: i64 = 1_000_000_000;
 
 /// A catalog unit price: non-negative, at most the currency's decimal places, bounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Deserializing goes through [`Price::parse`], so a cached or stored value is checked too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawPrice")]
 pub struct Price {
     amount: Decimal,
     currency: Currency,
+}
+
+#[derive(Deserialize)]
+struct RawPrice {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl TryFrom<RawPrice> for Price {
+    type Error = CoreError;
+
+    fn try_from(raw: RawPrice) -> Result<Self, CoreError> {
+        Price::parse(raw.amount, raw.currency)
+    }
 }
 
 impl Price {

@@ -8,6 +8,10 @@ use super::catalog::ClaimPolicy;
 use super::ids::TenantId;
 use super::money::Currency;
 use super::quantity::CartLimits;
+use super::rate_limit::RateLimit;
+
+/// The largest rate or burst a tenant may ask for (the operator's maxima are usually lower).
+const MAX_RATE: u32 = 10_000_000;
 use crate::error::CoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +109,12 @@ pub struct TenantConfig {
     pub plugin_deadline_ms: u32,
     /// Memory one plugin call may use, in MiB (the operator's maximum still applies).
     pub plugin_memory_mib: u32,
+    /// Requests per second the whole tenant may make, shared by every node (the operator's
+    /// maximum still applies).
+    pub rate_limit: RateLimit,
+    /// Requests per second one customer or guest cart may make (the operator's maximum
+    /// still applies).
+    pub shopper_rate_limit: RateLimit,
 }
 
 impl Default for TenantConfig {
@@ -124,6 +134,14 @@ impl Default for TenantConfig {
             reserve_ttl_minutes: 15,
             plugin_deadline_ms: 100,
             plugin_memory_mib: 32,
+            rate_limit: RateLimit {
+                per_second: 2_000,
+                burst: 4_000,
+            },
+            shopper_rate_limit: RateLimit {
+                per_second: 50,
+                burst: 100,
+            },
         }
     }
 }
@@ -156,6 +174,17 @@ impl TenantConfig {
         }
         if self.low_stock_threshold > 1_000_000 {
             return bad("low_stock_threshold must be at most 1000000");
+        }
+        for (name, limit) in [
+            ("rate_limit", self.rate_limit),
+            ("shopper_rate_limit", self.shopper_rate_limit),
+        ] {
+            if !(1..=MAX_RATE).contains(&limit.per_second) || !(1..=MAX_RATE).contains(&limit.burst)
+            {
+                return Err(CoreError::InvalidInput(format!(
+                    "{name}.per_second and {name}.burst must be between 1 and {MAX_RATE}"
+                )));
+            }
         }
         if self.category_order_types.len() > 1000 {
             return bad("at most 1000 category mappings");

@@ -17,8 +17,8 @@ use crate::domain::{CartStatus, MergePolicy};
 use crate::domain::{ClaimPolicy, StockView};
 use crate::error::{CoreError, StoreError};
 use crate::ports::{
-    CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, MergeRecord,
-    WantedHold,
+    CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, MergeRecord, Metrics,
+    NoMetrics, WantedHold,
 };
 use crate::service::judge::OrderTypeJudge;
 
@@ -26,6 +26,13 @@ use crate::service::judge::OrderTypeJudge;
 /// means another writer won, so the cart always makes progress; the bound only stops a
 /// pathological storm from holding a worker forever.
 const MAX_ATTEMPTS: usize = 100;
+
+/// How long the count of active carts is reused, so a `/metrics` scrape costs at most one
+/// counting query every few seconds however often it comes.
+const ACTIVE_CARTS_TTL_SECS: i64 = 5;
+
+/// The last count of active carts and when it was read.
+type ActiveCount = (chrono::DateTime<chrono::Utc>, u64);
 
 /// The authenticated caller of a storefront request.
 #[derive(Clone)]
@@ -123,6 +130,8 @@ pub struct CartService {
     cache: Arc<dyn CartCache>,
     judge: Arc<OrderTypeJudge>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<dyn Metrics>,
+    active_count: Arc<std::sync::Mutex<Option<ActiveCount>>>,
 }
 
 /// A cart as a read assembles it, with what went into it.
@@ -148,7 +157,43 @@ impl CartService {
             cache,
             judge,
             clock,
+            metrics: Arc::new(NoMetrics),
+            active_count: Arc::default(),
         }
+    }
+
+    /// Reports merge outcomes and reservations to `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub(crate) fn metrics(&self) -> &Arc<dyn Metrics> {
+        &self.metrics
+    }
+
+    /// How many carts are `active` across tenants, read at most every
+    /// [`ACTIVE_CARTS_TTL_SECS`] (by the clock) and reused in between.
+    pub async fn active_carts(&self) -> Result<u64, CoreError> {
+        use std::sync::PoisonError;
+        let now = self.clock.now();
+        let cached = *self
+            .active_count
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, n)) = cached {
+            let age = now - at;
+            // A clock that stepped back does not keep a count forever.
+            if age >= Duration::zero() && age < Duration::seconds(ACTIVE_CARTS_TTL_SECS) {
+                return Ok(n);
+            }
+        }
+        let n = self.carts.count_active().await?;
+        *self
+            .active_count
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((now, n));
+        Ok(n)
     }
 
     pub(crate) fn repository(&self) -> &Arc<dyn CartRepository> {
@@ -466,6 +511,11 @@ impl CartService {
             {
                 Ok(()) => {
                     emit(&merged.changed.cart, &merged.changed.events);
+                    for event in &merged.changed.events {
+                        if let CartEvent::CartMerged { policy, counts, .. } = event {
+                            self.metrics.merge_outcomes(policy.as_str(), counts);
+                        }
+                    }
                     self.cache.put(&merged.changed.cart).await;
                     self.cache.put(&absorbed).await;
                     self.rehold_after_merge(tenant, &absorbed, &merged.changed.cart)

@@ -12,7 +12,8 @@ use crate::domain::{
 };
 use crate::error::{CoreError, PriceChange, StoreError};
 use crate::ports::{
-    BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
+    BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, ReservationEvent,
+    SweepReport,
 };
 use crate::service::carts::{CartService, Precondition, Shopper};
 
@@ -122,6 +123,7 @@ impl CheckoutService {
             {
                 Ok(BeginCheckout::Started(snapshot)) => {
                     self.carts.cache().put(&frozen).await;
+                    self.carts.metrics().reservations(ReservationEvent::Held, 1);
                     tracing::info!(checkout_id = %snapshot.checkout_id, total = %snapshot.total, "checkout started");
                     return Ok(Checkout {
                         tenant_id: tenant.id,
@@ -187,6 +189,7 @@ impl CheckoutService {
             .await;
         match outcome {
             CompleteCheckout::Completed(order) => {
+                self.carts.metrics().reservations(ReservationEvent::Sold, 1);
                 tracing::info!(order_id = %order.order_id, "order placed");
                 Ok((order, true))
             }
@@ -208,7 +211,16 @@ impl CheckoutService {
             .invalidate(shopper.tenant.id, checkout.snapshot.cart_id)
             .await;
         match outcome {
-            CancelCheckout::Cancelled { .. } | CancelCheckout::AlreadyCancelled => Ok(Checkout {
+            CancelCheckout::Cancelled { .. } => {
+                self.carts
+                    .metrics()
+                    .reservations(ReservationEvent::Released, 1);
+                Ok(Checkout {
+                    status: CheckoutStatus::Cancelled,
+                    ..checkout
+                })
+            }
+            CancelCheckout::AlreadyCancelled => Ok(Checkout {
                 status: CheckoutStatus::Cancelled,
                 ..checkout
             }),
@@ -246,6 +258,9 @@ impl CheckoutService {
         for (tenant, cart) in &report.carts_touched {
             self.carts.cache().invalidate(*tenant, *cart).await;
         }
+        let metrics = self.carts.metrics();
+        metrics.reservations(ReservationEvent::Expired, report.checkouts_expired);
+        metrics.reservations(ReservationEvent::LineHoldExpired, report.holds_released);
         if report.holds_released + report.checkouts_expired + report.carts_expired > 0 {
             tracing::info!(
                 holds_released = report.holds_released,

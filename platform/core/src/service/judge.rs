@@ -1,9 +1,11 @@
 //! Asks a cart's order-type plugin for its judgement: violations, fees and fulfillment rules.
 //!
-//! The activation serving an order type is cached per node for [`ACTIVATION_TTL_MS`], so a
-//! new activation or a rollback serves on every node within that time even with no
-//! cross-node notification; the node that made the change drops its entry at once. Each
-//! request resolves the activation once, so it finishes on the version it started with.
+//! The activation serving an order type is cached per node. The node that makes a change
+//! drops its entry at once and tells the others through the [`ActivationNotifier`] (Redis
+//! pub/sub), which drop theirs on the notice. While this node is not receiving notices, an
+//! entry is trusted for [`ACTIVATION_TTL_MS`] only: the periodic database check that bounds
+//! how long any node serves a replaced plugin. Each request resolves the activation once,
+//! so it finishes on the version it started with.
 
 use chrono::Duration;
 use std::collections::{BTreeMap, HashMap};
@@ -14,10 +16,16 @@ use crate::domain::{
     PluginLine, PricedBy, Sku, Tenant, TenantId,
 };
 use crate::error::CoreError;
-use crate::ports::{Clock, PluginRepository, PluginRuntime};
+use crate::ports::{
+    ActivationNotifier, Clock, Metrics, NoMetrics, NoNotifier, PluginCallOutcome, PluginRepository,
+    PluginRuntime,
+};
 
-/// How long a node trusts its cached view of which plugin serves an order type.
+/// How long a node trusts its cached view of which plugin serves an order type when it is
+/// not receiving change notices.
 pub const ACTIVATION_TTL_MS: i64 = 1000;
+/// The same while notices arrive: they, not the timer, keep the view fresh.
+pub const ACTIVATION_TTL_LIVE_MS: i64 = 30_000;
 
 type ActivationKey = (TenantId, String);
 /// When an activation was read, and what it was (`None`: no plugin serves the order type).
@@ -29,6 +37,8 @@ pub struct OrderTypeJudge {
     clock: Arc<dyn Clock>,
     limits: PluginLimits,
     activations: RwLock<HashMap<ActivationKey, CachedActivation>>,
+    notifier: Arc<dyn ActivationNotifier>,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl OrderTypeJudge {
@@ -44,7 +54,21 @@ impl OrderTypeJudge {
             clock,
             limits,
             activations: RwLock::new(HashMap::new()),
+            notifier: Arc::new(NoNotifier),
+            metrics: Arc::new(NoMetrics),
         }
+    }
+
+    /// Shares activation changes with other nodes through `notifier`.
+    pub fn with_notifier(mut self, notifier: Arc<dyn ActivationNotifier>) -> Self {
+        self.notifier = notifier;
+        self
+    }
+
+    /// Reports plugin call latency and failures to `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The activation serving `order_type`, from this node's short-lived cache.
@@ -55,9 +79,14 @@ impl OrderTypeJudge {
     ) -> Result<Option<Activation>, CoreError> {
         let key = (tenant, order_type.to_owned());
         let now = self.clock.now();
+        let ttl = if self.notifier.is_live() {
+            ACTIVATION_TTL_LIVE_MS
+        } else {
+            ACTIVATION_TTL_MS
+        };
         if let Ok(cache) = self.activations.read()
             && let Some((at, activation)) = cache.get(&key)
-            && now - *at < Duration::milliseconds(ACTIVATION_TTL_MS)
+            && now - *at < Duration::milliseconds(ttl)
         {
             return Ok(activation.clone());
         }
@@ -68,11 +97,24 @@ impl OrderTypeJudge {
         Ok(activation)
     }
 
-    /// Forgets this node's cached activation (after an activation or rollback here).
+    /// Forgets this node's cached activation (on another node's notice).
     pub fn forget(&self, tenant: TenantId, order_type: &str) {
         if let Ok(mut cache) = self.activations.write() {
             cache.remove(&(tenant, order_type.to_owned()));
         }
+    }
+
+    /// Forgets every cached activation: notices may have been missed (a reconnect).
+    pub fn forget_all(&self) {
+        if let Ok(mut cache) = self.activations.write() {
+            cache.clear();
+        }
+    }
+
+    /// An activation or rollback on this node: forget it here, then tell the others.
+    pub async fn changed(&self, tenant: TenantId, order_type: &str) {
+        self.forget(tenant, order_type);
+        self.notifier.activation_changed(tenant, order_type).await;
     }
 
     /// Judges `view` (the assembled `cart`) with its order type's active plugin. A plugin
@@ -91,10 +133,17 @@ impl OrderTypeJudge {
         let Some(activation) = self.activation(tenant.id, order_type).await? else {
             return Ok(view);
         };
-        match self
+        let started = std::time::Instant::now();
+        let result = self
             .evaluate(tenant, &activation, cart, &view, catalog)
-            .await
-        {
+            .await;
+        let outcome = match result {
+            Ok(_) => PluginCallOutcome::Ok,
+            Err(_) => PluginCallOutcome::Failed,
+        };
+        self.metrics
+            .plugin_call(tenant.id, order_type, started.elapsed(), outcome);
+        match result {
             Ok(evaluation) => {
                 let by = PricedBy {
                     order_type: order_type.to_owned(),

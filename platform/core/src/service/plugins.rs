@@ -137,7 +137,7 @@ impl PluginService {
                 self.clock.now_millis(),
             )
             .await?;
-        self.judge.forget(tenant.id, order_type);
+        self.judge.changed(tenant.id, order_type).await;
         tracing::info!(order_type, plugin_id = %plugin_id, version = %activation.plugin.info.version, "order type activated");
         Ok(activation)
     }
@@ -157,7 +157,7 @@ impl PluginService {
             .ok_or_else(|| CoreError::NothingToRollBack {
                 order_type: order_type.to_owned(),
             })?;
-        self.judge.forget(tenant.id, order_type);
+        self.judge.changed(tenant.id, order_type).await;
         tracing::info!(order_type, version = %activation.plugin.info.version, "order type rolled back");
         Ok(activation)
     }

@@ -1,7 +1,9 @@
 //! Platform operators create and suspend tenants; tenant admins read and write their config;
 //! every request's credentials resolve to a tenant here.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use crate::domain::secret;
 use crate::domain::{Currency, Tenant, TenantConfig, TenantId, TenantStatus};
@@ -16,15 +18,37 @@ pub struct NewTenantCredentials {
     pub customer_token_secret: String,
 }
 
+/// How long a node trusts what it read about a key's tenant. Every storefront request
+/// authenticates, so without this each would cost a database query; a change made on this
+/// node applies here at once, on other nodes within this time.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Keys remembered before the cache starts over.
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+type KeyCache = RwLock<HashMap<(KeyKind, String), (Instant, Tenant)>>;
+
 #[derive(Clone)]
 pub struct TenantService {
     tenants: Arc<dyn TenantRepository>,
     clock: Arc<dyn Clock>,
+    /// Key hash → its tenant, as last read. Unknown keys are never cached.
+    keys: Arc<KeyCache>,
 }
 
 impl TenantService {
     pub fn new(tenants: Arc<dyn TenantRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { tenants, clock }
+        Self {
+            tenants,
+            clock,
+            keys: Arc::default(),
+        }
+    }
+
+    /// Drops what this node remembers about `tenant`'s keys (after changing it here).
+    fn forget(&self, tenant: TenantId) {
+        if let Ok(mut keys) = self.keys.write() {
+            keys.retain(|_, (_, t)| t.id != tenant);
+        }
     }
 
     #[tracing::instrument(skip(self))]
@@ -98,6 +122,7 @@ impl TenantService {
             tenant.status = status;
         }
         self.tenants.update(&tenant).await?;
+        self.forget(tenant.id);
         Ok(tenant)
     }
 
@@ -112,17 +137,36 @@ impl TenantService {
         let mut updated = tenant.clone();
         updated.config = config;
         self.tenants.update(&updated).await?;
+        self.forget(updated.id);
         Ok(updated)
     }
 
     /// The active tenant a presented key belongs to. An unknown key is `Unauthenticated`;
     /// a suspended tenant's key is `TenantSuspended`.
     pub async fn authenticate(&self, kind: KeyKind, presented: &str) -> Result<Tenant, CoreError> {
-        let tenant = self
-            .tenants
-            .find_by_key(kind, &secret::hash(presented))
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let key = (kind, secret::hash(presented));
+        let cached = self.keys.read().ok().and_then(|keys| {
+            keys.get(&key)
+                .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
+                .map(|(_, tenant)| tenant.clone())
+        });
+        let tenant = match cached {
+            Some(tenant) => tenant,
+            None => {
+                let tenant = self
+                    .tenants
+                    .find_by_key(kind, &key.1)
+                    .await?
+                    .ok_or(CoreError::Unauthenticated)?;
+                if let Ok(mut keys) = self.keys.write() {
+                    if keys.len() >= KEY_CACHE_CAPACITY {
+                        keys.clear();
+                    }
+                    keys.insert(key, (Instant::now(), tenant.clone()));
+                }
+                tenant
+            }
+        };
         if tenant.status == TenantStatus::Suspended {
             return Err(CoreError::TenantSuspended);
         }

@@ -1,0 +1,196 @@
+//! The Redis adapters against a real Redis (`TROLLEY_TEST_REDIS_URL`, default the local
+//! one), each test under a key prefix of its own. They fail when Redis is missing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_redis::redis;
+use trolley_cache::{RedisCartCache, RedisLink, RedisRateLimiter, RedisSettings};
+use trolley_core::domain::{Cart, CartOwner, Currency, RateLimit, TenantId};
+use trolley_core::ports::{CartCache, NoMetrics, RateLimiter};
+
+fn url() -> String {
+    std::env::var("TROLLEY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// One test pauses the whole Redis server; the others wait for it (and it for them).
+static SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+fn link(prefix: &str) -> Arc<RedisLink> {
+    let mut settings = RedisSettings::new(url(), prefix);
+    settings.cool_down = Duration::from_millis(100);
+    // Generous for a loaded CI machine; the outage test pauses Redis far longer.
+    settings.timeout = Duration::from_millis(150);
+    Arc::new(RedisLink::new(settings).unwrap())
+}
+
+async fn require_redis(link: &RedisLink) {
+    link.ping()
+        .await
+        .unwrap_or_else(|e| panic!("these tests need Redis at {}: {e}", url()));
+}
+
+fn cache(link: Arc<RedisLink>) -> RedisCartCache {
+    RedisCartCache::new(link, Duration::from_secs(30), Arc::new(NoMetrics))
+}
+
+fn cart(version: i64) -> Cart {
+    let (mut cart, _) = Cart::new(
+        TenantId::new(),
+        CartOwner::Guest {
+            token_hash: "h".into(),
+        },
+        Currency::Usd,
+        chrono::Utc::now(),
+        chrono::Duration::days(1),
+    );
+    cart.version = version;
+    cart
+}
+
+fn prefix() -> String {
+    format!("trolley-test-{}", TenantId::new())
+}
+
+#[tokio::test]
+async fn a_cart_round_trips_and_versions_only_move_forward() {
+    let _shared = SERVER.read().await;
+    let link = link(&prefix());
+    require_redis(&link).await;
+    let cache = cache(link);
+    let newer = cart(5);
+    let mut older = newer.clone();
+    older.version = 4;
+    cache.put(&newer).await;
+    cache.put(&older).await;
+    assert_eq!(
+        cache.get(newer.tenant_id, newer.id).await,
+        Some(newer.clone())
+    );
+    cache.invalidate(newer.tenant_id, newer.id).await;
+    assert_eq!(cache.get(newer.tenant_id, newer.id).await, None);
+    // Another tenant never sees it, even under the same cart id.
+    cache.put(&newer).await;
+    assert_eq!(cache.get(TenantId::new(), newer.id).await, None);
+}
+
+/// Node X cannot reach Redis while it writes v2; node Y still holds v1 in the shared
+/// cache. Once Redis answers X again, X bumps the generation, so Y never serves v1 again.
+#[tokio::test]
+async fn a_write_missed_during_an_outage_is_never_served_stale_afterwards() {
+    let _exclusive = SERVER.write().await;
+    let prefix = prefix();
+    let (x, y) = (cache(link(&prefix)), cache(link(&prefix)));
+    require_redis(&link(&prefix)).await;
+    let v1 = cart(1);
+    x.put(&v1).await;
+    assert_eq!(y.get(v1.tenant_id, v1.id).await, Some(v1.clone()));
+
+    // Redis stops answering (every client) for 400 ms: X's write of v2 times out.
+    let admin = redis::Client::open(url()).unwrap();
+    let mut conn = admin.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(400)
+        .arg("ALL")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    x.put(&v2).await;
+
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        y.get(v1.tenant_id, v1.id).await,
+        None,
+        "v1 must not be served after a write of v2 missed the cache"
+    );
+    // And the cache works again for everyone.
+    x.put(&v2).await;
+    assert_eq!(y.get(v1.tenant_id, v1.id).await, Some(v2));
+}
+
+#[tokio::test]
+async fn buckets_are_shared_between_links_and_refuse_past_the_burst() {
+    let _shared = SERVER.read().await;
+    let prefix = prefix();
+    let (a, b) = (
+        RedisRateLimiter::new(link(&prefix)),
+        RedisRateLimiter::new(link(&prefix)),
+    );
+    require_redis(&link(&prefix)).await;
+    let limit = RateLimit {
+        per_second: 1,
+        burst: 4,
+    };
+    let buckets = [("t:tenant".to_owned(), limit)];
+    let mut allowed = 0;
+    for i in 0..8 {
+        let limiter = if i % 2 == 0 { &a } else { &b };
+        let decision = limiter.take(&buckets).await;
+        if decision.allowed {
+            allowed += 1;
+        } else {
+            assert!(decision.retry_after_ms > 0 && decision.retry_after_ms <= 1000);
+        }
+    }
+    assert!((4..=5).contains(&allowed), "allowed {allowed}");
+    // A refusal by the second bucket spends nothing from the first.
+    let tight = RateLimit {
+        per_second: 1,
+        burst: 1,
+    };
+    let roomy = RateLimit {
+        per_second: 1,
+        burst: 100,
+    };
+    let pair = [
+        ("t2:tenant".to_owned(), roomy),
+        ("t2:shopper".to_owned(), tight),
+    ];
+    assert!(a.take(&pair).await.allowed);
+    let refused = a.take(&pair).await;
+    assert!(!refused.allowed);
+    assert_eq!(refused.limit, 1);
+    let alone = a.take(&[("t2:tenant".to_owned(), roomy)]).await;
+    assert_eq!(
+        alone.remaining, 98,
+        "only the allowed request spent a tenant token"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_falls_back_at_once() {
+    // Nothing listens on port 1.
+    let mut settings = RedisSettings::new("redis://127.0.0.1:1", prefix());
+    settings.cool_down = Duration::from_secs(5);
+    let link = Arc::new(RedisLink::new(settings).unwrap());
+    let cache = cache(link.clone());
+    let c = cart(1);
+    cache.put(&c).await;
+    assert!(!link.is_up());
+    let started = std::time::Instant::now();
+    for _ in 0..100 {
+        assert_eq!(cache.get(c.tenant_id, c.id).await, None);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(50),
+        "an open breaker answers without waiting: {:?}",
+        started.elapsed()
+    );
+    let limiter = RedisRateLimiter::new(link);
+    let limit = RateLimit {
+        per_second: 1,
+        burst: 2,
+    };
+    let buckets = [("k".to_owned(), limit)];
+    assert!(limiter.take(&buckets).await.allowed);
+    assert!(limiter.take(&buckets).await.allowed);
+    assert!(
+        !limiter.take(&buckets).await.allowed,
+        "the in-process fallback still limits"
+    );
+}

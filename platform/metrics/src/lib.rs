@@ -1,0 +1,514 @@
+//! Trolley's metrics in Prometheus form. [`PrometheusMetrics`] implements core's
+//! [`Metrics`] port (what use cases and adapters report), adds what only the HTTP layer sees
+//! (request latency) and what is read at scrape time (active carts), and renders the
+//! OpenMetrics text exposition that `GET /metrics` serves.
+//!
+//! # Families
+//!
+//! The names and labels are a contract with dashboards and alerts: renaming one, or a
+//! label, is a breaking change. Every label has bounded cardinality.
+//!
+//! | family | type | labels |
+//! |---|---|---|
+//! | `trolley_http_request_duration_seconds` | histogram | `method`, `route`, `status` |
+//! | `trolley_cache_requests_total` | counter | `result` = `hit` \| `miss` \| `fallback` |
+//! | `trolley_plugin_call_duration_seconds` | histogram | `tenant`, `order_type` |
+//! | `trolley_plugin_calls_total` | counter | `tenant`, `order_type`, `outcome` = `ok` \| `failed` |
+//! | `trolley_merge_outcomes_total` | counter | `policy`, `outcome` |
+//! | `trolley_reservations_total` | counter | `event` = `held` \| `released` \| `sold` \| `expired` \| `line_hold_expired` |
+//! | `trolley_rate_limited_total` | counter | `scope` |
+//! | `trolley_active_carts` | gauge | none |
+//!
+//! - `route` is the route *pattern* (`/v1/carts/{cart_id}/lines`), never the raw path, and
+//!   `unmatched` for a path no route claims; `method` is one of the standard methods or
+//!   `OTHER`; `status` is the numeric HTTP status.
+//! - `trolley_cache_requests_total`: cart cache lookups; `fallback` means the shared cache
+//!   was unreachable (or its breaker open) and the database answered.
+//! - `trolley_plugin_*`: one order-type plugin evaluation, queueing for a sandbox included;
+//!   `tenant` is the tenant id.
+//! - `trolley_merge_outcomes_total`: line keys per outcome class of a cart merge.
+//! - `trolley_reservations_total`: reservations by what happened to them (a checkout's
+//!   reservation held, released by a cancel, sold, expired unpaid; a reserve line's hold
+//!   expired).
+//! - `trolley_active_carts`: carts in status `active`, across tenants, as last read from the
+//!   database (the endpoint refreshes it at most every few seconds).
+//!
+//! A family appears in the exposition once it has a series. The cache results, reservation
+//! events and the `storefront` rate-limit scope exist at zero from the start; the others
+//! appear with their first observation.
+//!
+//! Latency buckets run from 50 µs to 10 s: plugin calls and cache hits live at the low
+//! end, slow database writes and timeouts at the high end.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use trolley_core::domain::TenantId;
+use trolley_core::ports::{CacheEvent, Metrics, PluginCallOutcome, ReservationEvent};
+
+/// The content type of [`PrometheusMetrics::render`]'s output (OpenMetrics text 1.0).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `route` label of a request no route matched.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Upper bounds (seconds) of the latency histograms' buckets: 50 µs to 10 s.
+pub const LATENCY_BUCKETS: [f64; 17] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    tenant: String,
+    order_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginOutcomeLabels {
+    tenant: String,
+    order_type: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MergeLabels {
+    policy: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReservationLabels {
+    event: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RateLimitLabels {
+    scope: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every Trolley metric, in one registry. Cheap to share (`Arc`); recording takes no lock
+/// beyond the family's own read lock once a label set exists.
+#[derive(Debug)]
+pub struct PrometheusMetrics {
+    registry: Registry,
+    http_requests: HistogramFamily<HttpLabels>,
+    cache_requests: Family<CacheLabels, Counter>,
+    plugin_call_duration: HistogramFamily<PluginLabels>,
+    plugin_calls: Family<PluginOutcomeLabels, Counter>,
+    merge_outcomes: Family<MergeLabels, Counter>,
+    reservations: Family<ReservationLabels, Counter>,
+    rate_limited: Family<RateLimitLabels, Counter>,
+    active_carts: Gauge,
+}
+
+impl Default for PrometheusMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PrometheusMetrics {
+    pub fn new() -> Self {
+        let metrics = Self {
+            registry: Registry::default(),
+            http_requests: Family::new_with_constructor(latency_histogram),
+            cache_requests: Family::default(),
+            plugin_call_duration: Family::new_with_constructor(latency_histogram),
+            plugin_calls: Family::default(),
+            merge_outcomes: Family::default(),
+            reservations: Family::default(),
+            rate_limited: Family::default(),
+            active_carts: Gauge::default(),
+        };
+        // Series that always exist, at zero until something happens, so a hit ratio or a
+        // reservation rate is computable from the first scrape (a family without a series
+        // is not rendered at all).
+        for event in [CacheEvent::Hit, CacheEvent::Miss, CacheEvent::Fallback] {
+            let _ = metrics.cache_requests.get_or_create(&CacheLabels {
+                result: event.as_str(),
+            });
+        }
+        for event in [
+            ReservationEvent::Held,
+            ReservationEvent::Released,
+            ReservationEvent::Sold,
+            ReservationEvent::Expired,
+            ReservationEvent::LineHoldExpired,
+        ] {
+            let _ = metrics.reservations.get_or_create(&ReservationLabels {
+                event: event.as_str(),
+            });
+        }
+        // The one scope the storefront limiter reports today.
+        let _ = metrics.rate_limited.get_or_create(&RateLimitLabels {
+            scope: "storefront",
+        });
+        metrics.registered()
+    }
+
+    fn registered(mut self) -> Self {
+        let r = &mut self.registry;
+        // Counters get their `_total` suffix, and units their `_seconds`, from the encoder.
+        r.register_with_unit(
+            "trolley_http_request_duration",
+            "HTTP request latency by method, route pattern and status",
+            Unit::Seconds,
+            self.http_requests.clone(),
+        );
+        r.register(
+            "trolley_cache_requests",
+            "Cart cache lookups by result (hit, miss, fallback to the database)",
+            self.cache_requests.clone(),
+        );
+        r.register_with_unit(
+            "trolley_plugin_call_duration",
+            "Order-type plugin evaluation latency by tenant and order type",
+            Unit::Seconds,
+            self.plugin_call_duration.clone(),
+        );
+        r.register(
+            "trolley_plugin_calls",
+            "Order-type plugin evaluations by tenant, order type and outcome",
+            self.plugin_calls.clone(),
+        );
+        r.register(
+            "trolley_merge_outcomes",
+            "Line keys of cart merges by merge policy and outcome class",
+            self.merge_outcomes.clone(),
+        );
+        r.register(
+            "trolley_reservations",
+            "Stock reservations by event (held, released, sold, expired, line_hold_expired)",
+            self.reservations.clone(),
+        );
+        r.register(
+            "trolley_rate_limited",
+            "Requests refused by a rate limit, by scope",
+            self.rate_limited.clone(),
+        );
+        r.register(
+            "trolley_active_carts",
+            "Carts in status active across tenants, as last read from the database",
+            self.active_carts.clone(),
+        );
+        self
+    }
+
+    /// One HTTP request. `route` must be the matched route pattern (or
+    /// [`UNMATCHED_ROUTE`]), never the raw path: label values must stay few.
+    pub fn http_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                method: method_label(method),
+                route: route.to_owned(),
+                status,
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn set_active_carts(&self, n: i64) {
+        self.active_carts.set(n);
+    }
+
+    /// Every family in the OpenMetrics text format ([`CONTENT_TYPE`]), ending in `# EOF`.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail, and every label type here encodes infallibly.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// A bounded `method` label: arbitrary method tokens must not create series.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+impl Metrics for PrometheusMetrics {
+    fn plugin_call(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        elapsed: Duration,
+        outcome: PluginCallOutcome,
+    ) {
+        let tenant = tenant.to_string();
+        self.plugin_call_duration
+            .get_or_create(&PluginLabels {
+                tenant: tenant.clone(),
+                order_type: order_type.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.plugin_calls
+            .get_or_create(&PluginOutcomeLabels {
+                tenant,
+                order_type: order_type.to_owned(),
+                outcome: match outcome {
+                    PluginCallOutcome::Ok => "ok",
+                    PluginCallOutcome::Failed => "failed",
+                },
+            })
+            .inc();
+    }
+
+    fn merge_outcomes(&self, policy: &str, counts: &BTreeMap<String, usize>) {
+        for (outcome, n) in counts {
+            self.merge_outcomes
+                .get_or_create(&MergeLabels {
+                    policy: policy.to_owned(),
+                    outcome: outcome.clone(),
+                })
+                .inc_by(*n as u64);
+        }
+    }
+
+    fn reservations(&self, event: ReservationEvent, units: u64) {
+        self.reservations
+            .get_or_create(&ReservationLabels {
+                event: event.as_str(),
+            })
+            .inc_by(units);
+    }
+
+    fn cache(&self, event: CacheEvent) {
+        self.cache_requests
+            .get_or_create(&CacheLabels {
+                result: event.as_str(),
+            })
+            .inc();
+    }
+
+    fn rate_limited(&self, scope: &'static str) {
+        self.rate_limited
+            .get_or_create(&RateLimitLabels { scope })
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of the sample line `name{labels} value` (labels as rendered).
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn every_family_is_exposed_by_its_contract_name() {
+        let m = PrometheusMetrics::new();
+        m.http_request("GET", "/health", 200, Duration::from_micros(80));
+        m.plugin_call(
+            TenantId::new(),
+            "food",
+            Duration::from_micros(80),
+            PluginCallOutcome::Ok,
+        );
+        m.merge_outcomes("combine", &BTreeMap::from([("combined".to_owned(), 1)]));
+        let text = m.render();
+        for (name, kind) in [
+            ("trolley_http_request_duration_seconds", "histogram"),
+            ("trolley_cache_requests", "counter"),
+            ("trolley_plugin_call_duration_seconds", "histogram"),
+            ("trolley_plugin_calls", "counter"),
+            ("trolley_merge_outcomes", "counter"),
+            ("trolley_reservations", "counter"),
+            ("trolley_rate_limited", "counter"),
+            ("trolley_active_carts", "gauge"),
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name} {kind}\n")),
+                "{name}: {text}"
+            );
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        // Zero series exist before anything happens.
+        assert_eq!(
+            sample(&text, "trolley_cache_requests_total{result=\"hit\"}"),
+            Some(0.0)
+        );
+        assert_eq!(
+            sample(&text, "trolley_reservations_total{event=\"held\"}"),
+            Some(0.0)
+        );
+        assert_eq!(
+            sample(&text, "trolley_rate_limited_total{scope=\"storefront\"}"),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn http_requests_are_labelled_by_route_pattern_and_bounded_method() {
+        let m = PrometheusMetrics::new();
+        for _ in 0..3 {
+            m.http_request(
+                "POST",
+                "/v1/carts/{cart_id}/lines",
+                201,
+                Duration::from_micros(300),
+            );
+        }
+        m.http_request("BREW", UNMATCHED_ROUTE, 404, Duration::from_secs(20));
+        let text = m.render();
+        let labels = r#"{method="POST",route="/v1/carts/{cart_id}/lines",status="201"}"#;
+        assert_eq!(
+            sample(
+                &text,
+                &format!("trolley_http_request_duration_seconds_count{labels}")
+            ),
+            Some(3.0),
+            "{text}"
+        );
+        // 300 µs lands in the 500 µs bucket but not the 250 µs one.
+        let bucket = |le: &str| {
+            sample(
+                &text,
+                &format!(
+                    r#"trolley_http_request_duration_seconds_bucket{{le="{le}",method="POST",route="/v1/carts/{{cart_id}}/lines",status="201"}}"#
+                ),
+            )
+        };
+        assert_eq!(bucket("0.00025"), Some(0.0), "{text}");
+        assert_eq!(bucket("0.0005"), Some(3.0), "{text}");
+        assert_eq!(bucket("+Inf"), Some(3.0), "{text}");
+        assert!(
+            text.contains(r#"method="OTHER",route="unmatched",status="404""#),
+            "{text}"
+        );
+        assert!(!text.contains("BREW"));
+    }
+
+    #[test]
+    fn port_events_become_series() {
+        let m = PrometheusMetrics::new();
+        let tenant = TenantId::new();
+        m.plugin_call(
+            tenant,
+            "grocery",
+            Duration::from_micros(120),
+            PluginCallOutcome::Ok,
+        );
+        m.plugin_call(
+            tenant,
+            "grocery",
+            Duration::from_millis(3),
+            PluginCallOutcome::Failed,
+        );
+        m.merge_outcomes(
+            "combine",
+            &BTreeMap::from([("combined".to_owned(), 2), ("kept".to_owned(), 1)]),
+        );
+        m.merge_outcomes("combine", &BTreeMap::from([("combined".to_owned(), 1)]));
+        m.reservations(ReservationEvent::Held, 1);
+        m.reservations(ReservationEvent::LineHoldExpired, 4);
+        m.cache(CacheEvent::Hit);
+        m.cache(CacheEvent::Hit);
+        m.cache(CacheEvent::Fallback);
+        m.rate_limited("tenant");
+        m.set_active_carts(42);
+        let text = m.render();
+
+        let t = tenant.to_string();
+        let expect = [
+            (
+                format!(
+                    r#"trolley_plugin_call_duration_seconds_count{{tenant="{t}",order_type="grocery"}}"#
+                ),
+                2.0,
+            ),
+            (
+                format!(
+                    r#"trolley_plugin_calls_total{{tenant="{t}",order_type="grocery",outcome="ok"}}"#
+                ),
+                1.0,
+            ),
+            (
+                format!(
+                    r#"trolley_plugin_calls_total{{tenant="{t}",order_type="grocery",outcome="failed"}}"#
+                ),
+                1.0,
+            ),
+            (
+                r#"trolley_merge_outcomes_total{policy="combine",outcome="combined"}"#.to_owned(),
+                3.0,
+            ),
+            (
+                r#"trolley_merge_outcomes_total{policy="combine",outcome="kept"}"#.to_owned(),
+                1.0,
+            ),
+            (
+                r#"trolley_reservations_total{event="held"}"#.to_owned(),
+                1.0,
+            ),
+            (
+                r#"trolley_reservations_total{event="line_hold_expired"}"#.to_owned(),
+                4.0,
+            ),
+            (
+                r#"trolley_cache_requests_total{result="hit"}"#.to_owned(),
+                2.0,
+            ),
+            (
+                r#"trolley_cache_requests_total{result="miss"}"#.to_owned(),
+                0.0,
+            ),
+            (
+                r#"trolley_cache_requests_total{result="fallback"}"#.to_owned(),
+                1.0,
+            ),
+            (
+                r#"trolley_rate_limited_total{scope="tenant"}"#.to_owned(),
+                1.0,
+            ),
+            ("trolley_active_carts".to_owned(), 42.0),
+        ];
+        for (series, value) in expect {
+            assert_eq!(sample(&text, &series), Some(value), "{series}\n{text}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let m = PrometheusMetrics::new();
+        m.merge_outcomes("x\"y", &BTreeMap::from([("a\nb".to_owned(), 1)]));
+        let text = m.render();
+        assert!(text.contains(r#"policy="x\"y",outcome="a\nb""#), "{text}");
+    }
+}
