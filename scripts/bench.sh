@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Trolley's load benchmark, in one command (BENCHMARKS.md has the figures and how to read
+# them).
+#
+#   scripts/bench.sh            HTTP scenarios with wrk, on PostgreSQL (+ Redis) then SQLite
+#   scripts/bench.sh --micro    criterion microbenchmarks (cart assembly, plugin round)
+#
+# What the HTTP run does: builds release (`trolley`, `trolley-bench`), installs wrk if it is
+# missing, and for each backend starts a release `trolley serve` on a fresh database,
+# seeds it over HTTP (`trolley-bench seed`: one tenant with the grocery/food/medicine
+# plugins active, 10,000 stock-tracked skus, 10,000 carts of 1-20 lines, extra carts for
+# checkout), drives each scenario with wrk + bench/lua/*.lua over loopback after a short
+# warm-up, and prints one table. The database is dropped and the server stopped at the end.
+#
+# Settings (environment):
+#   BENCH_DURATION=20        seconds per scenario (BENCH_DURATION=3 for a quick check)
+#   BENCH_WARMUP=3           seconds of discarded load before each scenario (not checkout)
+#   BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_TIMEOUT=10s   wrk -t / -c / --timeout
+#   BENCH_BACKENDS="postgres sqlite"
+#   BENCH_SCENARIOS="1 2 3 4 5 6"
+#   BENCH_SKUS=10000 BENCH_CARTS=10000
+#   BENCH_CHECKOUT_CARTS     carts kept for scenario 5 (default: enough for the duration)
+#   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   server; a fresh database is made on it
+#   BENCH_REDIS_URL=redis://127.0.0.1:6379            passed as REDIS_URL (PostgreSQL run)
+#   BENCH_WORKERS            TROLLEY_WORKERS of the server (default: one per core)
+#   BENCH_RUST_LOG           RUST_LOG of the server (default: the server's own, info)
+#   BENCH_PERF=1             record a `perf` CPU profile of the server per scenario
+#   BENCH_DEBUG=1            the Lua scripts log the first non-2xx answer of a scenario
+#   BENCH_OUT                where logs, seed data and profiles go (default: a temp dir)
+#   BENCH_NO_BUILD=1         use the release binaries already built
+#   CARGO_TARGET_DIR         as for cargo (default: ./target)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
+
+# --- microbenchmarks -------------------------------------------------------------------
+if [[ "${1:-}" == "--micro" ]]; then
+  shift
+  args=("$@")
+  if [[ ${#args[@]} -eq 0 ]]; then
+    args=(--warm-up-time 1 --measurement-time "${BENCH_MEASURE:-3}")
+  fi
+  log "cargo bench -p trolley-core --bench cart_assembly"
+  cargo bench -p trolley-core --bench cart_assembly -- "${args[@]}"
+  log "cargo bench -p trolley-plugin-host --bench plugin_round"
+  cargo bench -p trolley-plugin-host --bench plugin_round -- "${args[@]}"
+  exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: scripts/bench.sh [--micro [criterion args…]]"
+
+DURATION=${BENCH_DURATION:-20}
+WARMUP=${BENCH_WARMUP:-3}
+THREADS=${BENCH_THREADS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+TIMEOUT=${BENCH_TIMEOUT:-10s}
+BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
+SCENARIOS=${BENCH_SCENARIOS:-1 2 3 4 5 6}
+SKUS=${BENCH_SKUS:-10000}
+CARTS=${BENCH_CARTS:-10000}
+# Scenario 5 uses one cart per checkout; ~300 checkouts/s is well above what two cores do.
+CHECKOUT_CARTS=${BENCH_CHECKOUT_CARTS:-$((300 * DURATION + 500))}
+PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+REDIS_URL_FOR_BENCH=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+OUT=${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/trolley-bench.XXXXXX")}
+mkdir -p "$OUT"
+RESULTS="$OUT/results.txt"
+: >"$RESULTS"
+
+declare -A TITLE=(
+  [1]="cart read, cache hit, 5 lines"
+  [2]="cart read, ${CARTS} carts"
+  [3]="add line (plugin validate + fees)"
+  [4]="read:write 100:1"
+  [5]="checkout start + complete"
+  [6]="GET /health"
+)
+declare -A SCRIPT=([1]=read_hot [2]=read_many [3]=add_line [4]=mix [5]=checkout [6]=health)
+
+# --- prerequisites -----------------------------------------------------------------------
+if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
+  log "cargo build --release -p trolley -p trolley-bench"
+  cargo build --release -p trolley -p trolley-bench
+fi
+TROLLEY="$TARGET_DIR/release/trolley"
+SEEDER="$TARGET_DIR/release/trolley-bench"
+[[ -x "$TROLLEY" && -x "$SEEDER" ]] || die "release binaries missing under $TARGET_DIR/release"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  log "installing wrk"
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+  command -v wrk >/dev/null 2>&1 || die "wrk is not installed and could not be installed"
+fi
+
+pg_host_port() { # host and port of $PG_URL
+  local rest=${PG_URL#*://}
+  rest=${rest#*@}
+  rest=${rest%%/*}
+  PG_HOST=${rest%%:*}
+  PG_PORT=${rest##*:}
+  [[ "$PG_PORT" != "$rest" ]] || PG_PORT=5432
+}
+
+start_backing_services() {
+  pg_host_port
+  if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]]; then
+      local version
+      version=$(ls /etc/postgresql | sort -V | tail -n 1)
+      log "starting PostgreSQL $version"
+      pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+      for _ in $(seq 1 30); do pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break; sleep 1; done
+    fi
+    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || die "PostgreSQL is not reachable at $PG_HOST:$PG_PORT"
+  fi
+  if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+    if ! redis-cli -u "$REDIS_URL_FOR_BENCH" ping >/dev/null 2>&1; then
+      log "starting Redis"
+      mkdir -p /tmp/trolley-redis
+      redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+        --dir /tmp/trolley-redis --logfile /tmp/trolley-redis/redis.log || true
+      sleep 1
+    fi
+  fi
+}
+
+# --- one server --------------------------------------------------------------------------
+SERVER_PID=""
+PG_DB=""
+PERF_PID=""
+
+stop_server() {
+  if [[ -n "$PERF_PID" ]]; then kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""; fi
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+  if [[ -n "$PG_DB" ]]; then
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
+      log "warning: could not drop database $PG_DB"
+    PG_DB=""
+  fi
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+# Starts `trolley serve` for backend $1 in directory $2; sets PORT and TOKEN.
+start_server() {
+  local backend=$1 dir=$2
+  TOKEN="top_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  local env=(TROLLEY_OPERATOR_TOKEN="$TOKEN")
+  case "$backend" in
+    postgres)
+      PG_DB="trolley_bench_$(date +%s)_$$"
+      psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+      env+=(DATABASE_URL="$PG_URL/$PG_DB" REDIS_URL="$REDIS_URL_FOR_BENCH")
+      ;;
+    sqlite) ;; # the embedded default: SQLite under --data-dir, in-process cache
+    *) die "unknown backend $backend" ;;
+  esac
+  # Raise the operator's rate-limit maxima so the load (one address, one hot cart) is
+  # measured, not refused; the seeder raises the tenant's limits to match. The limiter
+  # still runs on every request.
+  env+=(TROLLEY_MAX_TENANT_RATE=10000000 TROLLEY_MAX_TENANT_BURST=10000000
+    TROLLEY_MAX_SHOPPER_RATE=10000000 TROLLEY_MAX_SHOPPER_BURST=10000000)
+  [[ -z "${BENCH_WORKERS:-}" ]] || env+=(TROLLEY_WORKERS="$BENCH_WORKERS")
+  [[ -z "${BENCH_RUST_LOG:-}" ]] || env+=(RUST_LOG="$BENCH_RUST_LOG")
+  env -u DATABASE_URL -u REDIS_URL -u TROLLEY_WORKERS -u TROLLEY_LISTEN -u TROLLEY_DATA_DIR \
+    "${env[@]}" "$TROLLEY" serve --listen 127.0.0.1:0 --data-dir "$dir/data" \
+    >"$dir/server.out" 2>"$dir/server.log" &
+  SERVER_PID=$!
+  PORT=""
+  for _ in $(seq 1 600); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$dir/server.log" >&2; die "trolley serve exited"; }
+    PORT=$(sed -n 's/^Trolley listening on port \([0-9]*\).*/\1/p' "$dir/server.out" | head -n 1)
+    [[ -n "$PORT" ]] && curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
+    PORT=""
+    sleep 0.1
+  done
+  [[ -n "$PORT" ]] || die "trolley serve did not answer /health within 60 s (see $dir/server.log)"
+}
+
+# Runs scenario $1 for $2 seconds; prints wrk's output.
+wrk_run() {
+  local n=$1 seconds=$2
+  BENCH_SCENARIO="$n" BENCH_DATA="$DATA" BENCH_THREADS="$THREADS" BENCH_LUA_DIR="$ROOT/bench/lua" \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" --timeout "$TIMEOUT" \
+    -s "$ROOT/bench/lua/${SCRIPT[$n]}.lua" "http://127.0.0.1:$PORT"
+}
+
+run_backend() {
+  local backend=$1
+  local dir="$OUT/$backend"
+  mkdir -p "$dir"
+  log "[$backend] starting trolley serve"
+  start_server "$backend" "$dir"
+  log "[$backend] listening on 127.0.0.1:$PORT; seeding ($SKUS skus, $CARTS carts, $CHECKOUT_CARTS checkout carts)"
+  local t0=$SECONDS
+  "$SEEDER" seed --url "http://127.0.0.1:$PORT" --operator-token "$TOKEN" --out "$dir" \
+    --skus "$SKUS" --carts "$CARTS" --checkout-carts "$CHECKOUT_CARTS" 2> >(tee "$dir/seed.log" >&2)
+  log "[$backend] seeded in $((SECONDS - t0)) s"
+  DATA="$dir/data.lua"
+  for n in $SCENARIOS; do
+    [[ -n "${SCRIPT[$n]:-}" ]] || die "no scenario $n"
+    if [[ "$n" != 5 && "$WARMUP" != 0 ]]; then
+      wrk_run "$n" "$WARMUP" >"$dir/warmup-$n.txt" 2>&1 || true
+    fi
+    if [[ -n "${BENCH_PERF:-}" ]] && command -v perf >/dev/null 2>&1; then
+      perf record -F 999 -g -p "$SERVER_PID" -o "$dir/perf-$n.data" >/dev/null 2>&1 &
+      PERF_PID=$!
+    fi
+    log "[$backend] scenario $n: ${TITLE[$n]} (${DURATION} s, -t$THREADS -c$CONNECTIONS)"
+    wrk_run "$n" "$DURATION" >"$dir/wrk-$n.txt" 2>"$dir/wrk-$n.err" || true
+    if [[ -n "$PERF_PID" ]]; then
+      kill -INT "$PERF_PID" 2>/dev/null || true
+      wait "$PERF_PID" 2>/dev/null || true
+      PERF_PID=""
+    fi
+    cat "$dir/wrk-$n.err" >&2
+    local line
+    line=$(grep '^BENCH ' "$dir/wrk-$n.txt" | tail -n 1 || true)
+    if [[ -z "$line" ]]; then
+      log "[$backend] scenario $n produced no result:"
+      cat "$dir/wrk-$n.txt" >&2
+      line="BENCH scenario=$n requests=0 seconds=0 rps=0 p50_us=0 p99_us=0 p999_us=0 errors=-1 non2xx=0 socket=0 exhausted=0"
+    fi
+    echo "backend=$backend $line" >>"$RESULTS"
+    echo "  $line" >&2
+  done
+  stop_server
+}
+
+start_backing_services
+for backend in $BACKENDS; do
+  run_backend "$backend"
+done
+
+# --- the table ---------------------------------------------------------------------------
+titles=""
+for n in 1 2 3 4 5 6; do titles+="$n=${TITLE[$n]};"; done
+echo
+echo "Trolley HTTP benchmark: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+  "wrk -t$THREADS -c$CONNECTIONS, ${DURATION} s per scenario after ${WARMUP} s warm-up (results in $OUT)"
+echo
+awk -v titles="$titles" '
+  BEGIN {
+    n = split(titles, parts, ";")
+    for (i = 1; i <= n; i++) if (parts[i] != "") { split(parts[i], kv, "="); title[kv[1]] = kv[2] }
+    print "| backend | # | scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | vs /health |"
+    print "|---|---|---|---:|---:|---:|---:|---:|---:|"
+  }
+  {
+    delete f
+    for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) f[kv[1]] = kv[2]
+    k = ++rows; backend[k] = f["backend"]; sc[k] = f["scenario"]; rps[k] = f["rps"]
+    p50[k] = f["p50_us"]; p99[k] = f["p99_us"]; p999[k] = f["p999_us"]; err[k] = f["errors"]
+    detail[k] = ""
+    if (f["errors"] > 0) detail[k] = sprintf(" (%d non-2xx, %d socket%s)", f["non2xx"], f["socket"], f["exhausted"] > 0 ? sprintf(", %d out of carts", f["exhausted"]) : "")
+    if (f["scenario"] == 6) health[f["backend"]] = f["rps"]
+  }
+  END {
+    for (k = 1; k <= rows; k++) {
+      h = health[backend[k]]
+      ratio = (h > 0) ? sprintf("%.1f%%", 100 * rps[k] / h) : "-"
+      printf "| %s | %s | %s | %.0f | %.2f | %.2f | %.2f | %d%s | %s |\n", backend[k], sc[k], title[sc[k]], rps[k], p50[k] / 1000, p99[k] / 1000, p999[k] / 1000, err[k], detail[k], ratio
+    }
+  }' "$RESULTS"
