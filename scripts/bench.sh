@@ -9,8 +9,12 @@
 # missing, and for each backend starts a release `trolley serve` on a fresh database,
 # seeds it over HTTP (`trolley-bench seed`: one tenant with the grocery/food/medicine
 # plugins active, 10,000 stock-tracked skus, 10,000 carts of 1-20 lines, extra carts for
-# checkout), drives each scenario with wrk + bench/lua/*.lua over loopback after a short
-# warm-up, and prints one table. The database is dropped and the server stopped at the end.
+# checkout), runs ANALYZE on the fresh tables, drives each scenario with wrk +
+# bench/lua/*.lua over loopback after a short warm-up, and prints one table (req/s,
+# p50/p99/p99.9, errors, ratio to GET /health, and from the server's /metrics the cache hit
+# ratio and mean plugin call time). The database is dropped and the server stopped at the
+# end. The tenant's and the operator's rate limits are raised so the limiter runs on every
+# request but never refuses the load.
 #
 # Settings (environment):
 #   BENCH_DURATION=20        seconds per scenario (BENCH_DURATION=3 for a quick check)
@@ -18,7 +22,8 @@
 #   BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_TIMEOUT=10s   wrk -t / -c / --timeout
 #   BENCH_BACKENDS="postgres sqlite"
 #   BENCH_SCENARIOS="1 2 3 4 5 6"
-#   BENCH_SKUS=10000 BENCH_CARTS=10000
+#   BENCH_SKUS=10000 BENCH_CARTS=10000 BENCH_MAX_LINES=20   data set (seeding is bound by the
+#                            server's add-line rate: ~105,000 adds for the default set)
 #   BENCH_CHECKOUT_CARTS     carts kept for scenario 5 (default: enough for the duration)
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   server; a fresh database is made on it
 #   BENCH_REDIS_URL=redis://127.0.0.1:6379            passed as REDIS_URL (PostgreSQL run)
@@ -63,6 +68,7 @@ BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
 SCENARIOS=${BENCH_SCENARIOS:-1 2 3 4 5 6}
 SKUS=${BENCH_SKUS:-10000}
 CARTS=${BENCH_CARTS:-10000}
+MAX_LINES=${BENCH_MAX_LINES:-20}
 # Scenario 5 uses one cart per checkout; ~300 checkouts/s is well above what two cores do.
 CHECKOUT_CARTS=${BENCH_CHECKOUT_CARTS:-$((300 * DURATION + 500))}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
@@ -188,6 +194,28 @@ start_server() {
   [[ -n "$PORT" ]] || die "trolley serve did not answer /health within 60 s (see $dir/server.log)"
 }
 
+# Counters from the server's /metrics (if it has them): cache hits, misses, fallbacks, and
+# the plugin calls' total seconds and count. "- - - - -" when absent.
+metrics_snapshot() {
+  curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '
+    /^trolley_cache_requests_total\{result="hit"\}/ { hit += $2; seen = 1 }
+    /^trolley_cache_requests_total\{result="miss"\}/ { miss += $2; seen = 1 }
+    /^trolley_cache_requests_total\{result="fallback"\}/ { fb += $2; seen = 1 }
+    /^trolley_plugin_call_duration_seconds_sum/ { psum += $2; seen = 1 }
+    /^trolley_plugin_call_duration_seconds_count/ { pcount += $2; seen = 1 }
+    END { if (seen) printf "%d %d %d %f %d\n", hit, miss, fb, psum, pcount; else print "- - - - -" }'
+}
+
+# "cache_hit=…% cache_fallback=… plugin_ms=…" between two snapshots.
+metrics_delta() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    split(a, x, " "); split(b, y, " ")
+    if (x[1] == "-" || y[1] == "-" || x[1] == "") { print "cache_hit=- cache_fallback=- plugin_ms=-"; exit }
+    h = y[1] - x[1]; m = y[2] - x[2]; f = y[3] - x[3]; ps = y[4] - x[4]; pc = y[5] - x[5]
+    printf "cache_hit=%s cache_fallback=%d plugin_ms=%s\n", (h + m > 0) ? sprintf("%.0f%%", 100 * h / (h + m)) : "-", f, (pc > 0) ? sprintf("%.2f", 1000 * ps / pc) : "-"
+  }'
+}
+
 # Runs scenario $1 for $2 seconds; prints wrk's output.
 wrk_run() {
   local n=$1 seconds=$2
@@ -204,8 +232,16 @@ run_backend() {
   start_server "$backend" "$dir"
   log "[$backend] listening on 127.0.0.1:$PORT; seeding ($SKUS skus, $CARTS carts, $CHECKOUT_CARTS checkout carts)"
   local t0=$SECONDS
+  # Planner statistics after the bulk load (see BENCHMARKS.md: without them PostgreSQL
+  # scans the tenant's whole catalog on every cart read until autovacuum gets to it).
+  local analyze=""
+  case "$backend" in
+    postgres) analyze="psql '$PG_URL/$PG_DB' -qc ANALYZE" ;;
+    sqlite) command -v sqlite3 >/dev/null 2>&1 && analyze="sqlite3 -cmd '.timeout 10000' '$dir/data/trolley.db' ANALYZE" ;;
+  esac
   "$SEEDER" seed --url "http://127.0.0.1:$PORT" --operator-token "$TOKEN" --out "$dir" \
-    --skus "$SKUS" --carts "$CARTS" --checkout-carts "$CHECKOUT_CARTS" 2> >(tee "$dir/seed.log" >&2)
+    --skus "$SKUS" --carts "$CARTS" --max-lines "$MAX_LINES" --checkout-carts "$CHECKOUT_CARTS" \
+    ${analyze:+--analyze-cmd "$analyze"} 2> >(tee "$dir/seed.log" >&2)
   log "[$backend] seeded in $((SECONDS - t0)) s"
   DATA="$dir/data.lua"
   for n in $SCENARIOS; do
@@ -218,7 +254,10 @@ run_backend() {
       PERF_PID=$!
     fi
     log "[$backend] scenario $n: ${TITLE[$n]} (${DURATION} s, -t$THREADS -c$CONNECTIONS)"
+    local before after
+    before=$(metrics_snapshot)
     wrk_run "$n" "$DURATION" >"$dir/wrk-$n.txt" 2>"$dir/wrk-$n.err" || true
+    after=$(metrics_snapshot)
     if [[ -n "$PERF_PID" ]]; then
       kill -INT "$PERF_PID" 2>/dev/null || true
       wait "$PERF_PID" 2>/dev/null || true
@@ -232,6 +271,7 @@ run_backend() {
       cat "$dir/wrk-$n.txt" >&2
       line="BENCH scenario=$n requests=0 seconds=0 rps=0 p50_us=0 p99_us=0 p999_us=0 errors=-1 non2xx=0 socket=0 exhausted=0"
     fi
+    line="$line $(metrics_delta "$before" "$after")"
     echo "backend=$backend $line" >>"$RESULTS"
     echo "  $line" >&2
   done
@@ -254,14 +294,17 @@ awk -v titles="$titles" '
   BEGIN {
     n = split(titles, parts, ";")
     for (i = 1; i <= n; i++) if (parts[i] != "") { split(parts[i], kv, "="); title[kv[1]] = kv[2] }
-    print "| backend | # | scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | vs /health |"
-    print "|---|---|---|---:|---:|---:|---:|---:|---:|"
+    print "| backend | # | scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | vs /health | cache hits | plugin ms |"
+    print "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   }
   {
     delete f
     for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) f[kv[1]] = kv[2]
     k = ++rows; backend[k] = f["backend"]; sc[k] = f["scenario"]; rps[k] = f["rps"]
     p50[k] = f["p50_us"]; p99[k] = f["p99_us"]; p999[k] = f["p999_us"]; err[k] = f["errors"]
+    hits[k] = f["cache_hit"]; if (hits[k] == "") hits[k] = "-"
+    if (f["cache_fallback"] > 0) hits[k] = hits[k] sprintf(" (%d fallbacks)", f["cache_fallback"])
+    plugin[k] = f["plugin_ms"]; if (plugin[k] == "") plugin[k] = "-"
     detail[k] = ""
     if (f["errors"] > 0) detail[k] = sprintf(" (%d non-2xx, %d socket%s)", f["non2xx"], f["socket"], f["exhausted"] > 0 ? sprintf(", %d out of carts", f["exhausted"]) : "")
     if (f["scenario"] == 6) health[f["backend"]] = f["rps"]
@@ -270,6 +313,6 @@ awk -v titles="$titles" '
     for (k = 1; k <= rows; k++) {
       h = health[backend[k]]
       ratio = (h > 0) ? sprintf("%.1f%%", 100 * rps[k] / h) : "-"
-      printf "| %s | %s | %s | %.0f | %.2f | %.2f | %.2f | %d%s | %s |\n", backend[k], sc[k], title[sc[k]], rps[k], p50[k] / 1000, p99[k] / 1000, p999[k] / 1000, err[k], detail[k], ratio
+      printf "| %s | %s | %s | %.0f | %.2f | %.2f | %.2f | %d%s | %s | %s | %s |\n", backend[k], sc[k], title[sc[k]], rps[k], p50[k] / 1000, p99[k] / 1000, p999[k] / 1000, err[k], detail[k], ratio, hits[k], plugin[k]
     }
   }' "$RESULTS"

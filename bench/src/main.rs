@@ -89,6 +89,12 @@ struct SeedArgs {
     /// tenant's defaults.
     #[arg(long, default_value_t = 10_000_000)]
     rate_limit: u32,
+    /// A shell command run after the catalog and stock are loaded and again at the end,
+    /// e.g. `psql … -c ANALYZE`: a freshly bulk-loaded table has no planner statistics,
+    /// and PostgreSQL then reads a tenant's whole catalog for every `sku IN (…)` lookup
+    /// until autovacuum analyzes it.
+    #[arg(long)]
+    analyze_cmd: Option<String>,
     /// Seed of the pseudo-random choices (same seed, same data set).
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -672,6 +678,7 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         skus.len(),
         started.elapsed()
     );
+    analyze(args.analyze_cmd.as_deref())?;
 
     // The hot cart: 5 grocery lines, none cold-chain.
     let hot_plan = CartPlan {
@@ -713,6 +720,8 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         started.elapsed()
     );
 
+    analyze(args.analyze_cmd.as_deref())?;
+
     // The hot cart as a reader sees it: judged by its plugin, nothing refused.
     let view = api
         .send("read the hot cart", || {
@@ -740,6 +749,22 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&summary)?)
         .with_context(|| format!("writing {}", path.display()))?;
     eprintln!("  seeded in {:.1?}: {summary}", started.elapsed());
+    Ok(())
+}
+
+/// Runs the `--analyze-cmd` hook, if any.
+fn analyze(cmd: Option<&str>) -> anyhow::Result<()> {
+    let Some(cmd) = cmd else {
+        return Ok(());
+    };
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()
+        .with_context(|| format!("running `{cmd}`"))?;
+    if !status.success() {
+        bail!("`{cmd}` failed with {status}");
+    }
     Ok(())
 }
 
