@@ -260,6 +260,12 @@ async fn metrics_describe_a_session(app: TestApp) {
         ),
         0.0
     );
+    // Fuel metering is off by default: nothing is measured, so the family has no samples.
+    assert!(
+        !m.iter()
+            .any(|s| s.name.starts_with("trolley_plugin_fuel_used")),
+        "{text}"
+    );
 
     assert!(
         total(&m, "trolley_merge_outcomes_total", &[]) > 0.0,
@@ -405,6 +411,63 @@ async fn metrics_need_no_credentials_and_list_in_the_spec(app: TestApp) {
         .unwrap();
     let spec: Value = body(res).await;
     assert!(spec["paths"]["/metrics"]["get"].is_object());
+}
+
+/// With the operator's fuel setting on, each plugin call's fuel lands in the histogram of
+/// its tenant and order type.
+async fn plugin_fuel_is_measured_when_metering_is_on(app: TestApp) {
+    let t = app.grocery_tenant().await;
+    app.put_item_with(&t, "APPLE", json!({"price": "1.50", "category": "grocery"}))
+        .await;
+    let cart = app.guest_cart(&t).await;
+    for qty in [1, 2] {
+        let res = app.add_line(&cart, "APPLE", qty).await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    }
+    app.get_cart(&cart).await;
+
+    let (text, m) = app.scrape().await;
+    let plugin = [("tenant", t.id.as_str()), ("order_type", "grocery")];
+    let calls = total(&m, "trolley_plugin_calls_total", &plugin);
+    assert!(calls >= 3.0, "{text}");
+    // Every successful call was metered, and metering counts real work.
+    assert_eq!(
+        total(&m, "trolley_plugin_fuel_used_count", &plugin),
+        total(
+            &m,
+            "trolley_plugin_calls_total",
+            &[plugin.as_slice(), &[("outcome", "ok")]].concat()
+        ),
+        "{text}"
+    );
+    assert!(
+        total(&m, "trolley_plugin_fuel_used_sum", &plugin) >= calls,
+        "{text}"
+    );
+    let inf = [plugin.as_slice(), &[("le", "+Inf")]].concat();
+    assert_eq!(
+        total(&m, "trolley_plugin_fuel_used_bucket", &inf),
+        total(&m, "trolley_plugin_fuel_used_count", &plugin)
+    );
+}
+
+mod plugin_fuel_is_measured_when_metering_is_on {
+    use crate::support::{Backend, spawn_app_with};
+
+    async fn metered(backend: Backend) {
+        let app = spawn_app_with(backend, |s| s.plugin_max_fuel = Some(1_000_000_000)).await;
+        super::plugin_fuel_is_measured_when_metering_is_on(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        metered(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        metered(Backend::Postgres).await;
+    }
 }
 
 on_both_backends!(

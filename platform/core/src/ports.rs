@@ -555,12 +555,15 @@ impl CacheEvent {
 /// Business and adapter metrics the use cases and adapters report. The implementation
 /// (Prometheus) lives outside core; [`NoMetrics`] drops everything.
 pub trait Metrics: Send + Sync {
+    /// One plugin evaluation. `fuel_used` is the instruction fuel it consumed, known only
+    /// for a successful call while fuel metering is on.
     fn plugin_call(
         &self,
         tenant: TenantId,
         order_type: &str,
         elapsed: std::time::Duration,
         outcome: PluginCallOutcome,
+        fuel_used: Option<u64>,
     );
     /// One merge: how many line keys ended in each outcome class.
     fn merge_outcomes(&self, policy: &str, counts: &std::collections::BTreeMap<String, usize>);
@@ -573,7 +576,15 @@ pub trait Metrics: Send + Sync {
 pub struct NoMetrics;
 
 impl Metrics for NoMetrics {
-    fn plugin_call(&self, _: TenantId, _: &str, _: std::time::Duration, _: PluginCallOutcome) {}
+    fn plugin_call(
+        &self,
+        _: TenantId,
+        _: &str,
+        _: std::time::Duration,
+        _: PluginCallOutcome,
+        _: Option<u64>,
+    ) {
+    }
     fn merge_outcomes(&self, _: &str, _: &std::collections::BTreeMap<String, usize>) {}
     fn reservations(&self, _: ReservationEvent, _: u64) {}
     fn cache(&self, _: CacheEvent) {}

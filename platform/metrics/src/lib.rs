@@ -14,6 +14,7 @@
 //! | `trolley_cache_requests_total` | counter | `result` = `hit` \| `miss` \| `fallback` |
 //! | `trolley_plugin_call_duration_seconds` | histogram | `tenant`, `order_type` |
 //! | `trolley_plugin_calls_total` | counter | `tenant`, `order_type`, `outcome` = `ok` \| `failed` |
+//! | `trolley_plugin_fuel_used` | histogram | `tenant`, `order_type` |
 //! | `trolley_merge_outcomes_total` | counter | `policy`, `outcome` |
 //! | `trolley_reservations_total` | counter | `event` = `held` \| `released` \| `sold` \| `expired` \| `line_hold_expired` |
 //! | `trolley_rate_limited_total` | counter | `scope` |
@@ -26,6 +27,9 @@
 //!   was unreachable (or its breaker open) and the database answered.
 //! - `trolley_plugin_*`: one order-type plugin evaluation, queueing for a sandbox included;
 //!   `tenant` is the tenant id.
+//! - `trolley_plugin_fuel_used`: instructions (wasmtime fuel units) a successful evaluation
+//!   consumed. Observed only while the operator runs with fuel metering on
+//!   (`TROLLEY_PLUGIN_MAX_FUEL`); without it the family has no series.
 //! - `trolley_merge_outcomes_total`: line keys per outcome class of a cart merge.
 //! - `trolley_reservations_total`: reservations by what happened to them (a checkout's
 //!   reservation held, released by a cancel, sold, expired unpaid; a reserve line's hold
@@ -48,7 +52,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use trolley_core::domain::TenantId;
@@ -68,6 +72,13 @@ pub const LATENCY_BUCKETS: [f64; 17] = [
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Upper bounds of the fuel histogram's buckets: 1,000 × 4ⁿ, from 10³ to ~10⁹ instructions.
+/// Evaluating a small cart takes tens of thousands; an operator's fuel ceiling is usually
+/// in the hundreds of millions, and a call near it is what the top buckets show.
+fn fuel_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(1_000.0, 4.0, 11))
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -122,6 +133,7 @@ pub struct PrometheusMetrics {
     cache_requests: Family<CacheLabels, Counter>,
     plugin_call_duration: HistogramFamily<PluginLabels>,
     plugin_calls: Family<PluginOutcomeLabels, Counter>,
+    plugin_fuel_used: HistogramFamily<PluginLabels>,
     merge_outcomes: Family<MergeLabels, Counter>,
     reservations: Family<ReservationLabels, Counter>,
     rate_limited: Family<RateLimitLabels, Counter>,
@@ -142,6 +154,7 @@ impl PrometheusMetrics {
             cache_requests: Family::default(),
             plugin_call_duration: Family::new_with_constructor(latency_histogram),
             plugin_calls: Family::default(),
+            plugin_fuel_used: Family::new_with_constructor(fuel_histogram),
             merge_outcomes: Family::default(),
             reservations: Family::default(),
             rate_limited: Family::default(),
@@ -197,6 +210,11 @@ impl PrometheusMetrics {
             "trolley_plugin_calls",
             "Order-type plugin evaluations by tenant, order type and outcome",
             self.plugin_calls.clone(),
+        );
+        r.register(
+            "trolley_plugin_fuel_used",
+            "Instruction fuel consumed by successful order-type plugin evaluations, by tenant and order type (only while fuel metering is on)",
+            self.plugin_fuel_used.clone(),
         );
         r.register(
             "trolley_merge_outcomes",
@@ -267,14 +285,23 @@ impl Metrics for PrometheusMetrics {
         order_type: &str,
         elapsed: Duration,
         outcome: PluginCallOutcome,
+        fuel_used: Option<u64>,
     ) {
         let tenant = tenant.to_string();
+        let labels = PluginLabels {
+            tenant: tenant.clone(),
+            order_type: order_type.to_owned(),
+        };
         self.plugin_call_duration
-            .get_or_create(&PluginLabels {
-                tenant: tenant.clone(),
-                order_type: order_type.to_owned(),
-            })
+            .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+        // Only a known figure: observing 0 for "not metered" would drag every quantile down.
+        if let Some(fuel) = fuel_used {
+            // f64 is exact up to 2⁵³ instructions, far beyond any fuel ceiling.
+            self.plugin_fuel_used
+                .get_or_create(&labels)
+                .observe(fuel as f64);
+        }
         self.plugin_calls
             .get_or_create(&PluginOutcomeLabels {
                 tenant,
@@ -340,6 +367,7 @@ mod tests {
             "food",
             Duration::from_micros(80),
             PluginCallOutcome::Ok,
+            Some(42_000),
         );
         m.merge_outcomes("combine", &BTreeMap::from([("combined".to_owned(), 1)]));
         let text = m.render();
@@ -348,6 +376,7 @@ mod tests {
             ("trolley_cache_requests", "counter"),
             ("trolley_plugin_call_duration_seconds", "histogram"),
             ("trolley_plugin_calls", "counter"),
+            ("trolley_plugin_fuel_used", "histogram"),
             ("trolley_merge_outcomes", "counter"),
             ("trolley_reservations", "counter"),
             ("trolley_rate_limited", "counter"),
@@ -424,12 +453,14 @@ mod tests {
             "grocery",
             Duration::from_micros(120),
             PluginCallOutcome::Ok,
+            Some(30_000),
         );
         m.plugin_call(
             tenant,
             "grocery",
             Duration::from_millis(3),
             PluginCallOutcome::Failed,
+            None,
         );
         m.merge_outcomes(
             "combine",
@@ -462,6 +493,27 @@ mod tests {
             (
                 format!(
                     r#"trolley_plugin_calls_total{{tenant="{t}",order_type="grocery",outcome="failed"}}"#
+                ),
+                1.0,
+            ),
+            // Only the metered call is observed; 30,000 lands in the 64,000 bucket.
+            (
+                format!(r#"trolley_plugin_fuel_used_count{{tenant="{t}",order_type="grocery"}}"#),
+                1.0,
+            ),
+            (
+                format!(r#"trolley_plugin_fuel_used_sum{{tenant="{t}",order_type="grocery"}}"#),
+                30_000.0,
+            ),
+            (
+                format!(
+                    r#"trolley_plugin_fuel_used_bucket{{le="16000.0",tenant="{t}",order_type="grocery"}}"#
+                ),
+                0.0,
+            ),
+            (
+                format!(
+                    r#"trolley_plugin_fuel_used_bucket{{le="64000.0",tenant="{t}",order_type="grocery"}}"#
                 ),
                 1.0,
             ),
@@ -502,6 +554,21 @@ mod tests {
         for (series, value) in expect {
             assert_eq!(sample(&text, &series), Some(value), "{series}\n{text}");
         }
+    }
+
+    #[test]
+    fn unmetered_calls_leave_the_fuel_family_empty() {
+        let m = PrometheusMetrics::new();
+        m.plugin_call(
+            TenantId::new(),
+            "food",
+            Duration::from_micros(80),
+            PluginCallOutcome::Ok,
+            None,
+        );
+        let text = m.render();
+        assert!(text.contains("trolley_plugin_call_duration_seconds_count"));
+        assert!(!text.contains("trolley_plugin_fuel_used_"), "{text}");
     }
 
     #[test]

@@ -224,6 +224,8 @@ pub(crate) fn evaluation(
         violations,
         fees,
         fulfillment,
+        // Filled in by the caller, which knows what the call consumed.
+        fuel_used: None,
     })
 }
 

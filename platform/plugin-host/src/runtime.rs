@@ -371,7 +371,9 @@ impl WasmRuntime {
         let limits = self.policy.clamp(&self.policy.describe_limits);
         let raw = blocking(move || {
             let _slot = slot;
-            sandbox.call(&pre, &limits, |store, plugin| plugin.call_describe(store))
+            sandbox
+                .call(&pre, &limits, |store, plugin| plugin.call_describe(store))
+                .map(|called| called.value)
         })
         .await
         .map_err(|e| match e {
@@ -399,6 +401,7 @@ fn evaluate_span(plugin: &Plugin, cart: &CartArena) -> tracing::Span {
         lines = cart.line_count(),
         outcome = field::Empty,
         elapsed_us = field::Empty,
+        fuel_used = field::Empty,
     )
 }
 
@@ -418,18 +421,27 @@ fn evaluate_in_sandbox(
         .call(&plugin.pre, limits, |store, instance| {
             cart.with_cart(|cart| instance.call_evaluate(store, cart, config))
         })
-        .and_then(|answer| {
-            answer.map_err(|reason| {
+        .and_then(|called| {
+            let raw = called.value.map_err(|reason| {
                 if reason.len() > limits.output_bytes {
                     PluginError::OutputTooLarge(limits.output_bytes)
                 } else {
                     PluginError::ConfigRejected(crate::sandbox::bounded(reason))
                 }
-            })
-        })
-        .and_then(|raw| output::evaluation(raw, cart, limits.output_bytes));
+            })?;
+            let mut evaluation = output::evaluation(raw, cart, limits.output_bytes)?;
+            evaluation.fuel_used = called.fuel_used;
+            Ok(evaluation)
+        });
     let elapsed = started.elapsed();
     span.record("elapsed_us", elapsed.as_micros() as u64);
+    if let Ok(Evaluation {
+        fuel_used: Some(fuel),
+        ..
+    }) = &result
+    {
+        span.record("fuel_used", *fuel);
+    }
     span.record("outcome", outcome(&result));
     bump(&counters.evaluations);
     if let Err(e) = &result {

@@ -104,24 +104,40 @@ impl Sandbox {
         pre: &OrderTypePre<HostState>,
         limits: &CallLimits,
         f: impl FnOnce(&mut Store<HostState>, &OrderType) -> wasmtime::Result<R>,
-    ) -> Result<R, PluginError> {
+    ) -> Result<Metered<R>, PluginError> {
         let _running = self.ticks.running();
         let mut store = Store::new(&self.engine, HostState::new(limits.memory_bytes));
         store.limiter(|state| state);
         store.set_epoch_deadline(limits.deadline_ticks);
         store.epoch_deadline_trap();
-        if self.fuel {
+        let fuel_given = if self.fuel {
             let fuel = limits.fuel.unwrap_or(u64::MAX);
             store
                 .set_fuel(fuel)
                 .map_err(|e| PluginError::Unavailable(format!("cannot set fuel: {e}")))?;
-        }
+            Some(fuel)
+        } else {
+            None
+        };
         let instance = match pre.instantiate(&mut store) {
             Ok(instance) => instance,
             Err(e) => return Err(classify(&e, store.data(), true)),
         };
-        f(&mut store, &instance).map_err(|e| classify(&e, store.data(), false))
+        let value = f(&mut store, &instance).map_err(|e| classify(&e, store.data(), false))?;
+        // Instantiation is counted too: it runs the component's start code, which is part
+        // of what the call cost. `get_fuel` only fails when the engine does not meter.
+        let fuel_used =
+            fuel_given.and_then(|given| Some(given.saturating_sub(store.get_fuel().ok()?)));
+        Ok(Metered { value, fuel_used })
     }
+}
+
+/// What a sandboxed call returned, and the instruction fuel it consumed (`None` when the
+/// engine does not meter fuel).
+#[derive(Debug)]
+pub(crate) struct Metered<R> {
+    pub value: R,
+    pub fuel_used: Option<u64>,
 }
 
 pub(crate) fn bounded(mut message: String) -> String {

@@ -56,6 +56,14 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TROLLEY_WORKERS")]
     pub workers: Option<usize>,
+    /// Turns on instruction fuel metering for plugin calls, with this ceiling per call (a
+    /// tenant's own fuel limit can only lower it). Off by default: metering is engine-wide
+    /// and costs ~12–16% per plugin call and ~45% compile time, and the wall-clock deadline
+    /// already stops a runaway plugin. Turn it on to bound calls by work done rather than
+    /// time, and to get `trolley_plugin_fuel_used` in `/metrics`. Running out fails the
+    /// call like a missed deadline (503 `plugin_failed`).
+    #[arg(long, env = "TROLLEY_PLUGIN_MAX_FUEL", value_parser = clap::value_parser!(u64).range(1..))]
+    pub plugin_max_fuel: Option<u64>,
 }
 
 impl Settings {
@@ -109,6 +117,7 @@ impl Settings {
             // Tests move a manual clock and sweep on demand.
             sweep_interval_secs: 0,
             workers: Some(2),
+            plugin_max_fuel: None,
         }
     }
 }

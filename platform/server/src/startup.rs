@@ -82,6 +82,7 @@ impl Services {
             WasmRuntime::new(SandboxPolicy {
                 // Precompiled plugin artifacts survive restarts here.
                 cache_dir: Some(settings.data_dir.join("plugin-cache")),
+                max_fuel: settings.plugin_max_fuel,
                 ..SandboxPolicy::default()
             })
             .context("starting the plugin runtime")?,

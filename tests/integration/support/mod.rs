@@ -124,6 +124,11 @@ pub struct CartHandle {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with operator settings changed by `configure` before the server starts.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = fresh_database(backend).await;
     let operator_token = format!("op-{}", Uuid::new_v4());
     // One data dir for every server of the run: each test has its own database, and the
@@ -136,6 +141,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         settings.redis_url = Some(redis_url());
         settings.redis_prefix = format!("trolley-test-{}", Uuid::new_v4().simple());
     }
+    configure(&mut settings);
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let app = Application::build_with_clock(settings, clock.clone())
         .await

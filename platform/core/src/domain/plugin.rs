@@ -86,6 +86,9 @@ pub struct Evaluation {
     pub violations: Vec<Violation>,
     pub fees: Vec<Fee>,
     pub fulfillment: FulfillmentRules,
+    /// Instruction fuel the call consumed, as the runtime measured it (not part of the
+    /// plugin's answer): `None` when the operator runs without fuel metering.
+    pub fuel_used: Option<u64>,
 }
 
 /// Per-call sandbox limits. Operators set maxima; a tenant may only lower them.

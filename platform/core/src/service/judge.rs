@@ -137,12 +137,12 @@ impl OrderTypeJudge {
         let result = self
             .evaluate(tenant, &activation, cart, &view, catalog)
             .await;
-        let outcome = match result {
-            Ok(_) => PluginCallOutcome::Ok,
-            Err(_) => PluginCallOutcome::Failed,
+        let (outcome, fuel_used) = match &result {
+            Ok(evaluation) => (PluginCallOutcome::Ok, evaluation.fuel_used),
+            Err(_) => (PluginCallOutcome::Failed, None),
         };
         self.metrics
-            .plugin_call(tenant.id, order_type, started.elapsed(), outcome);
+            .plugin_call(tenant.id, order_type, started.elapsed(), outcome, fuel_used);
         match result {
             Ok(evaluation) => {
                 let by = PricedBy {

@@ -10,3 +10,4 @@ mod artifacts;
 mod config;
 mod hostile;
 mod inspect;
+mod metering;
