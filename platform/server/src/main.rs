@@ -6,7 +6,19 @@ use trolley_core::domain::TenantId;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init();
+    // Only a server exports traces; the one-shot commands just log.
+    let otlp_endpoint = match &cli.command {
+        Command::Serve(settings) => settings.otlp_endpoint.clone(),
+        _ => None,
+    };
+    let telemetry = telemetry::init(otlp_endpoint.as_deref())?;
+    let result = run(cli).await;
+    // Whatever happened, what was traced is sent before the process ends.
+    telemetry.shutdown().await;
+    result
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(settings) => {
             let demo = settings.demo;

@@ -64,6 +64,12 @@ pub struct Settings {
     /// call like a missed deadline (503 `plugin_failed`).
     #[arg(long, env = "TROLLEY_PLUGIN_MAX_FUEL", value_parser = clap::value_parser!(u64).range(1..))]
     pub plugin_max_fuel: Option<u64>,
+    /// Exports traces over OTLP/HTTP (JSON) to this collector base URL (`/v1/traces` is
+    /// appended), e.g. `http://127.0.0.1:4318`; plain `http://` only. Unset (the default):
+    /// no exporter and no cost. The standard `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_BSP_*`
+    /// variables apply too.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -118,6 +124,7 @@ impl Settings {
             sweep_interval_secs: 0,
             workers: Some(2),
             plugin_max_fuel: None,
+            otlp_endpoint: None,
         }
     }
 }

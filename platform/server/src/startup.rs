@@ -1,7 +1,7 @@
 //! Wiring: adapters → use cases → HTTP server.
 
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::{Condition, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use std::net::TcpListener;
@@ -246,14 +246,22 @@ impl Application {
             operator_token_hash: secret::hash(&operator_token),
         });
         let api = trolley_api::openapi();
+        let link_traces = settings.otlp_endpoint.is_some();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(trolley_api::problem_json_errors())
                 .wrap(security_headers())
-                // Outermost: it sees the final response (problem+json rewrites included)
-                // and turns errors that escaped the inner layers into responses, so every
-                // answer is counted and carries its X-Request-Id.
+                // Outermost but for the trace link: it sees the final response
+                // (problem+json rewrites included) and turns errors that escaped the inner
+                // layers into responses, so every answer is counted and carries its
+                // X-Request-Id.
                 .wrap(from_fn(trolley_api::telemetry::observe))
+                // Around it, only while traces are exported: the caller's traceparent
+                // becomes the parent of the request span `observe` opens.
+                .wrap(Condition::new(
+                    link_traces,
+                    from_fn(crate::telemetry::remote_parent),
+                ))
                 .configure(trolley_api::configure(state.clone(), api.clone()))
                 .default_service(web::to(trolley_api::not_found))
         })
