@@ -128,3 +128,42 @@ impl Settings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command};
+
+    fn serve(args: &[&str]) -> Result<super::Settings, clap::Error> {
+        let cli = Cli::try_parse_from(["trolley", "serve"].iter().chain(args))?;
+        match cli.command {
+            Command::Serve(settings) => Ok(settings),
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fuel_metering_and_trace_export_are_off_unless_asked_for() {
+        let plain = serve(&[]).unwrap();
+        assert_eq!(plain.plugin_max_fuel, None);
+        assert_eq!(plain.otlp_endpoint, None);
+
+        let asked = serve(&[
+            "--plugin-max-fuel",
+            "1000000000",
+            "--otlp-endpoint",
+            "http://127.0.0.1:4318",
+        ])
+        .unwrap();
+        assert_eq!(asked.plugin_max_fuel, Some(1_000_000_000));
+        assert_eq!(
+            asked.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
+
+        // No fuel at all would fail every plugin call: refused at startup instead.
+        assert!(serve(&["--plugin-max-fuel", "0"]).is_err());
+        assert!(serve(&["--plugin-max-fuel", "-5"]).is_err());
+    }
+}
