@@ -18,17 +18,9 @@ fn wasm(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// The same component with a custom section appended: another module (another sha256),
-/// the same behaviour — a stand-in for "v2" that needs no second build.
+/// The same component under another sha256: a stand-in for "v2" that needs no second build.
 fn variant(path: &str, tag: &str) -> Vec<u8> {
-    let mut bytes = wasm(path);
-    let name = tag.as_bytes();
-    let mut section = vec![name.len() as u8];
-    section.extend_from_slice(name);
-    bytes.push(0); // custom section id
-    bytes.push(section.len() as u8); // size (< 128: one LEB128 byte)
-    bytes.extend_from_slice(&section);
-    bytes
+    trolley_wasm_build::with_custom_section(wasm(path), tag)
 }
 
 impl TestApp {

@@ -329,19 +329,6 @@ fn grocery() -> Vec<u8> {
     trolley::demo::BUNDLED_PLUGINS[0].1.to_vec()
 }
 
-/// The same component with a custom section appended: another module (another sha256),
-/// the same behaviour — a stand-in for "v2" that needs no second build.
-fn grocery_v2() -> Vec<u8> {
-    let mut bytes = grocery();
-    let name = b"trolley-scale-out-v2";
-    let mut section = vec![name.len() as u8];
-    section.extend_from_slice(name);
-    bytes.push(0);
-    bytes.push(section.len() as u8);
-    bytes.extend_from_slice(&section);
-    bytes
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_on_one_node_is_read_fresh_on_the_other() {
     let redis = Redis::start();
@@ -405,7 +392,7 @@ async fn an_activation_on_one_node_prices_on_the_other_within_a_second() {
             &c.a,
             &t,
             "grocery",
-            grocery_v2(),
+            trolley_wasm_build::with_custom_section(grocery(), "trolley-scale-out-v2"),
             json!({"small_basket_fee": "2.00"}),
         )
         .await;

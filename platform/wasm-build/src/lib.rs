@@ -4,17 +4,9 @@
 //! downloaded or committed.
 //!
 //! ```no_run
-//! // The `main` of a build.rs that embeds or loads the guests:
-//! let packages = ["trolley-plugin-grocery", "trolley-plugin-hostile"];
-//! match trolley_wasm_build::build_guests(&packages) {
-//!     Ok(guests) => {
-//!         for guest in guests {
-//!             let var = guest.package.to_uppercase().replace('-', "_");
-//!             println!("cargo:rustc-env={var}_WASM={}", guest.path.display());
-//!         }
-//!     }
-//!     Err(message) => panic!("{message}"),
-//! }
+//! // The `main` of a build.rs that embeds or loads the guests: the crate then finds
+//! // them with `env!("TROLLEY_PLUGIN_GROCERY_WASM")` and friends.
+//! trolley_wasm_build::emit_guest_env(&["trolley-plugin-grocery", "trolley-plugin-hostile"]);
 //! ```
 //!
 //! # Why the nested build cleans its environment
@@ -145,6 +137,49 @@ pub fn build_guests(packages: &[&str]) -> Result<Vec<Guest>, String> {
         .collect()
 }
 
+/// [`build_guests`] for a build script whose crate reads each guest's path at compile
+/// time: sets `<PACKAGE>_WASM` (`trolley-plugin-grocery` → `TROLLEY_PLUGIN_GROCERY_WASM`)
+/// for every package, or prints the failure and ends the build script with status 1.
+pub fn emit_guest_env(packages: &[&str]) {
+    match build_guests(packages) {
+        Ok(guests) => {
+            for guest in guests {
+                let var = guest.package.to_uppercase().replace('-', "_");
+                println!("cargo:rustc-env={var}_WASM={}", guest.path.display());
+            }
+        }
+        Err(e) => {
+            eprintln!("building the guest plugins failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `wasm` with an empty custom section named `name` appended: another module (another
+/// sha256) with the same behaviour, which tests use as a "v2" that needs no second build.
+pub fn with_custom_section(mut wasm: Vec<u8>, name: &str) -> Vec<u8> {
+    let mut payload = leb128(name.len());
+    payload.extend_from_slice(name.as_bytes());
+    wasm.push(0); // custom section id
+    wasm.extend(leb128(payload.len()));
+    wasm.extend(payload);
+    wasm
+}
+
+/// Unsigned LEB128, the encoding of sizes in the wasm binary format.
+fn leb128(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// This crate lives at `<root>/platform/wasm-build`.
 fn workspace_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -234,6 +269,16 @@ mod tests {
                 .join("plugin-sdk/wit/order-type.wit")
                 .is_file()
         );
+    }
+
+    #[test]
+    fn sizes_are_leb128() {
+        assert_eq!(leb128(0), vec![0]);
+        assert_eq!(leb128(127), vec![0x7f]);
+        assert_eq!(leb128(128), vec![0x80, 0x01]);
+        assert_eq!(leb128(624_485), vec![0xe5, 0x8e, 0x26]);
+        let tagged = with_custom_section(vec![1, 2], "v2");
+        assert_eq!(tagged, vec![1, 2, 0, 3, 2, b'v', b'2']);
     }
 
     #[test]
