@@ -26,6 +26,9 @@
 #                            server's add-line rate: ~105,000 adds for the default set)
 #   BENCH_CHECKOUT_CARTS     carts kept for scenario 5 (default: enough for the duration)
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   server; a fresh database is made on it
+#   BENCH_PG_PARAMS=sslmode=disable   query string of the server's DATABASE_URL: loopback
+#                            needs no TLS, which cost ~11% of a read's CPU (BENCHMARKS.md);
+#                            set it empty to measure with the driver's default (prefer TLS)
 #   BENCH_REDIS_URL=redis://127.0.0.1:6379            passed as REDIS_URL (PostgreSQL run)
 #   BENCH_WORKERS            TROLLEY_WORKERS of the server (default: one per core)
 #   BENCH_RUST_LOG           RUST_LOG of the server (default: the server's own, info)
@@ -72,6 +75,7 @@ MAX_LINES=${BENCH_MAX_LINES:-20}
 # Scenario 5 uses one cart per checkout; ~300 checkouts/s is well above what two cores do.
 CHECKOUT_CARTS=${BENCH_CHECKOUT_CARTS:-$((300 * DURATION + 500))}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+PG_PARAMS=${BENCH_PG_PARAMS-sslmode=disable}
 REDIS_URL_FOR_BENCH=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 OUT=${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/trolley-bench.XXXXXX")}
 mkdir -p "$OUT"
@@ -167,7 +171,7 @@ start_server() {
     postgres)
       PG_DB="trolley_bench_$(date +%s)_$$"
       psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
-      env+=(DATABASE_URL="$PG_URL/$PG_DB" REDIS_URL="$REDIS_URL_FOR_BENCH")
+      env+=(DATABASE_URL="$PG_URL/$PG_DB${PG_PARAMS:+?$PG_PARAMS}" REDIS_URL="$REDIS_URL_FOR_BENCH")
       ;;
     sqlite) ;; # the embedded default: SQLite under --data-dir, in-process cache
     *) die "unknown backend $backend" ;;

@@ -7,7 +7,6 @@
 //! from the database every second.
 
 use async_trait::async_trait;
-use deadpool_redis::redis;
 use futures_util::StreamExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

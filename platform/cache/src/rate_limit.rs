@@ -2,7 +2,7 @@
 //! in process (the embedded default, and the fallback while Redis is away).
 
 use async_trait::async_trait;
-use deadpool_redis::redis::Script;
+use redis::Script;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

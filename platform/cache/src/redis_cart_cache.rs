@@ -13,7 +13,7 @@
 //! Every failure is a miss: callers read the database.
 
 use async_trait::async_trait;
-use deadpool_redis::redis::{self, Script};
+use redis::Script;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -84,6 +84,17 @@ impl RedisCartCache {
         heal(&self.link, &self.generation_key, &self.missed).await
     }
 
+    /// [`RedisLink::call`] once any missed write is healed: no entry is read or written
+    /// while an older generation might still be served.
+    async fn call_healed<T, F, Fut>(&self, op: F) -> Result<T, Unavailable>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = Result<T, redis::RedisError>>,
+    {
+        self.heal().await?;
+        self.link.call(op).await
+    }
+
     /// A write this node could not record: remember to invalidate everything later.
     ///
     /// Other nodes may read the entry this write should have replaced, so the generation
@@ -146,20 +157,15 @@ async fn heal(link: &RedisLink, generation_key: &str, missed: &Missed) -> Result
 impl CartCache for RedisCartCache {
     #[tracing::instrument(name = "cache.get", skip_all)]
     async fn get(&self, tenant: TenantId, id: CartId) -> Option<Cart> {
-        let found = match self.heal().await {
-            Ok(()) => {
-                let mut invocation = self.get.prepare_invoke();
-                invocation
-                    .key(&self.generation_key)
-                    .key(self.key(tenant, id));
-                self.link
-                    .call(|mut conn| async move {
-                        invocation.invoke_async::<Option<Vec<u8>>>(&mut conn).await
-                    })
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let mut invocation = self.get.prepare_invoke();
+        invocation
+            .key(&self.generation_key)
+            .key(self.key(tenant, id));
+        let found = self
+            .call_healed(|mut conn| async move {
+                invocation.invoke_async::<Option<Vec<u8>>>(&mut conn).await
+            })
+            .await;
         match found {
             Ok(Some(body)) => match serde_json::from_slice::<Cart>(&body) {
                 Ok(cart) if cart.tenant_id == tenant && cart.id == id => {
@@ -193,23 +199,18 @@ impl CartCache for RedisCartCache {
             }
         };
         let ttl_ms = self.ttl.as_millis() as u64;
-        let result = match self.heal().await {
-            Ok(()) => {
-                let mut invocation = self.put.prepare_invoke();
-                invocation
-                    .key(&self.generation_key)
-                    .key(self.key(cart.tenant_id, cart.id))
-                    .arg(cart.version)
-                    .arg(body)
-                    .arg(ttl_ms.max(1));
-                self.link
-                    .call(|mut conn| async move {
-                        invocation.invoke_async::<i64>(&mut conn).await.map(drop)
-                    })
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let mut invocation = self.put.prepare_invoke();
+        invocation
+            .key(&self.generation_key)
+            .key(self.key(cart.tenant_id, cart.id))
+            .arg(cart.version)
+            .arg(body)
+            .arg(ttl_ms.max(1));
+        let result = self
+            .call_healed(|mut conn| async move {
+                invocation.invoke_async::<i64>(&mut conn).await.map(drop)
+            })
+            .await;
         if let Err(e) = result {
             self.missed_write(&e);
         }
@@ -218,20 +219,15 @@ impl CartCache for RedisCartCache {
     #[tracing::instrument(name = "cache.invalidate", skip_all)]
     async fn invalidate(&self, tenant: TenantId, id: CartId) {
         let key = self.key(tenant, id);
-        let result = match self.heal().await {
-            Ok(()) => {
-                self.link
-                    .call(|mut conn| async move {
-                        redis::cmd("DEL")
-                            .arg(&key)
-                            .query_async::<i64>(&mut conn)
-                            .await
-                            .map(drop)
-                    })
+        let result = self
+            .call_healed(|mut conn| async move {
+                redis::cmd("DEL")
+                    .arg(&key)
+                    .query_async::<i64>(&mut conn)
                     .await
-            }
-            Err(e) => Err(e),
-        };
+                    .map(drop)
+            })
+            .await;
         if let Err(e) = result {
             self.missed_write(&e);
         }

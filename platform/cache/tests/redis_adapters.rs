@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::redis;
 use trolley_cache::{RedisCartCache, RedisLink, RedisRateLimiter, RedisSettings};
 use trolley_core::domain::{Cart, CartOwner, Currency, RateLimit, TenantId};
 use trolley_core::ports::{CartCache, NoMetrics, RateLimiter};

@@ -21,7 +21,7 @@ use trolley_core::ports::{
 };
 use trolley_core::service::{
     CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge, PluginService,
-    TenantService,
+    RecentInputs, TenantService,
 };
 use trolley_metrics::PrometheusMetrics;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
@@ -105,6 +105,9 @@ impl Services {
                 move || on_subscribed.forget_all(),
             );
         }
+        // One per node, shared by the services that change catalog and stock, so a change
+        // made here shows on this node's next read.
+        let recent = Arc::new(RecentInputs::new(clock.clone()));
         let cart_service = CartService::new(
             carts,
             catalog.clone(),
@@ -112,14 +115,15 @@ impl Services {
             shared.cart_cache.clone(),
             judge.clone(),
             clock.clone(),
+            recent.clone(),
         )
         .with_metrics(metrics.clone());
         Ok(Self {
             tenants: TenantService::new(tenants, clock.clone()),
-            catalog: CatalogService::new(catalog, clock.clone()),
+            catalog: CatalogService::new(catalog, clock.clone(), recent.clone()),
             checkouts: CheckoutService::new(cart_service.clone(), checkouts),
             carts: cart_service,
-            inventory: InventoryService::new(inventory, clock.clone()),
+            inventory: InventoryService::new(inventory, clock.clone(), recent),
             plugins: PluginService::new(plugin_repo, runtime.clone(), judge, clock.clone()),
             runtime,
             shared,

@@ -1,7 +1,7 @@
 //! [`CartRepository`] on the `carts` and `cart_lines` tables.
 
 use async_trait::async_trait;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -88,7 +88,7 @@ fn cart_row(cart: &Cart) -> Result<carts::Model, StoreError> {
     })
 }
 
-fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::ActiveModel>, StoreError> {
+fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::Model>, StoreError> {
     cart.lines
         .iter()
         .enumerate()
@@ -114,8 +114,7 @@ fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::ActiveModel>, StoreError> {
                 position,
                 created_at: to_millis(line.created_at),
                 updated_at: to_millis(line.updated_at),
-            }
-            .into_active_model())
+            })
         })
         .collect()
 }
@@ -206,7 +205,7 @@ impl CartRepository for SqlCartRepository {
             .exec_without_returning(&txn)
             .await
             .map_err(db_err)?;
-        cart_lines::Entity::insert_many(lines)
+        cart_lines::Entity::insert_many(lines.into_iter().map(|l| l.into_active_model()))
             .exec_without_returning(&txn)
             .await
             .map_err(db_err)?;
@@ -373,16 +372,177 @@ pub(crate) async fn save_in(
         return Err(StoreError::VersionConflict);
     }
 
-    cart_lines::Entity::delete_many()
+    // Only the lines that changed are written. Rewriting them all made an add O(lines) in
+    // written rows and index entries (a 20-line cart wrote 21 rows to add one), most of an
+    // add's database cost (BENCHMARKS.md). The stored lines are read under the row lock
+    // just taken, so the difference is exact.
+    let stored = cart_lines::Entity::find()
         .filter(cart_lines::Column::CartId.eq(row.id))
-        .exec(txn)
+        .all(txn)
         .await
         .map_err(db_err)?;
-    if !lines.is_empty() {
-        cart_lines::Entity::insert_many(lines)
+    let writes = LineWrites::between(stored, lines);
+    if !writes.removed.is_empty() {
+        cart_lines::Entity::delete_many()
+            .filter(cart_lines::Column::CartId.eq(row.id))
+            .filter(cart_lines::Column::Id.is_in(writes.removed))
+            .exec(txn)
+            .await
+            .map_err(db_err)?;
+    }
+    if !writes.upserted.is_empty() {
+        cart_lines::Entity::insert_many(writes.upserted.into_iter().map(|l| l.into_active_model()))
+            .on_conflict(
+                OnConflict::column(cart_lines::Column::Id)
+                    .update_columns(LineWrites::MUTABLE_COLUMNS)
+                    .to_owned(),
+            )
             .exec_without_returning(txn)
             .await
             .map_err(db_err)?;
     }
     Ok(())
+}
+
+/// What turns a cart's stored lines into its new ones: the ids to delete, then the rows to
+/// insert or update (one statement each).
+#[derive(Debug, Default, PartialEq)]
+struct LineWrites {
+    removed: Vec<uuid::Uuid>,
+    upserted: Vec<cart_lines::Model>,
+}
+
+impl LineWrites {
+    /// Every column but the line's identity (`id`, `cart_id`, `tenant_id`, `created_at`).
+    const MUTABLE_COLUMNS: [cart_lines::Column; 14] = [
+        cart_lines::Column::LineKey,
+        cart_lines::Column::Sku,
+        cart_lines::Column::Attributes,
+        cart_lines::Column::Seller,
+        cart_lines::Column::Fulfillment,
+        cart_lines::Column::Quantity,
+        cart_lines::Column::LineVersion,
+        cart_lines::Column::UnitPriceMinor,
+        cart_lines::Column::PriceRevision,
+        cart_lines::Column::Category,
+        cart_lines::Column::Title,
+        cart_lines::Column::Review,
+        cart_lines::Column::Position,
+        cart_lines::Column::UpdatedAt,
+    ];
+
+    fn between(stored: Vec<cart_lines::Model>, wanted: Vec<cart_lines::Model>) -> Self {
+        let mut stored: std::collections::HashMap<uuid::Uuid, cart_lines::Model> =
+            stored.into_iter().map(|l| (l.id, l)).collect();
+        // A kept line whose key changed could collide, row by row, with another line's
+        // old key inside one upsert (the key is unique per cart). That only happens when a
+        // merge conflict is resolved; then every line is rewritten, as before.
+        let rekeyed = wanted.iter().any(|l| {
+            stored
+                .get(&l.id)
+                .is_some_and(|old| old.line_key != l.line_key)
+        });
+        if rekeyed {
+            return Self {
+                removed: stored.into_keys().collect(),
+                upserted: wanted,
+            };
+        }
+        let upserted = wanted
+            .into_iter()
+            .filter(|l| stored.remove(&l.id).as_ref() != Some(l))
+            .collect();
+        // Left in `stored`: lines the cart no longer has. A line removed and another added
+        // under the same key get different ids, so the delete runs first.
+        Self {
+            removed: stored.into_keys().collect(),
+            upserted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(key: &str, quantity: i64, position: i32) -> cart_lines::Model {
+        cart_lines::Model {
+            id: uuid::Uuid::now_v7(),
+            cart_id: uuid::Uuid::nil(),
+            tenant_id: uuid::Uuid::nil(),
+            line_key: key.into(),
+            sku: key.into(),
+            attributes: "{}".into(),
+            seller: None,
+            fulfillment: None,
+            quantity,
+            line_version: 1,
+            unit_price_minor: 100,
+            price_revision: 1,
+            category: "c".into(),
+            title: None,
+            review: None,
+            position,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn only_changed_and_new_lines_are_written_and_gone_ones_deleted() {
+        let (a, b, c) = (line("a", 1, 0), line("b", 1, 1), line("c", 1, 2));
+        let stored = vec![a.clone(), b.clone(), c.clone()];
+        let raised = cart_lines::Model {
+            quantity: 2,
+            line_version: 2,
+            ..b.clone()
+        };
+        let added = line("d", 1, 3);
+        let writes = LineWrites::between(
+            stored.clone(),
+            vec![a.clone(), raised.clone(), c.clone(), added.clone()],
+        );
+        assert_eq!(writes.removed, Vec::<uuid::Uuid>::new());
+        assert_eq!(writes.upserted, vec![raised, added]);
+
+        // Removing `a` shifts the others' positions: they are rewritten, `a` deleted.
+        let shifted = vec![
+            cart_lines::Model {
+                position: 0,
+                ..b.clone()
+            },
+            cart_lines::Model {
+                position: 1,
+                ..c.clone()
+            },
+        ];
+        let writes = LineWrites::between(stored.clone(), shifted.clone());
+        assert_eq!(writes.removed, vec![a.id]);
+        assert_eq!(writes.upserted, shifted);
+
+        // Nothing changed: nothing written.
+        assert_eq!(
+            LineWrites::between(stored.clone(), stored.clone()),
+            LineWrites::default()
+        );
+    }
+
+    #[test]
+    fn a_changed_line_key_rewrites_every_line() {
+        let (a, b) = (line("a", 1, 0), line("b#source", 1, 1));
+        let resolved = cart_lines::Model {
+            line_key: "b".into(),
+            ..b.clone()
+        };
+        let writes = LineWrites::between(
+            vec![a.clone(), b.clone()],
+            vec![a.clone(), resolved.clone()],
+        );
+        let mut removed = writes.removed.clone();
+        removed.sort();
+        let mut all = vec![a.id, b.id];
+        all.sort();
+        assert_eq!(removed, all);
+        assert_eq!(writes.upserted, vec![a, resolved]);
+    }
 }

@@ -13,6 +13,9 @@ use crate::{
     SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository, SqlTenantRepository,
 };
 
+/// A pooled connection idle for longer than this is pinged before it is handed out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
 /// Pool and driver settings. [`Default`] suits a server: up to 8 SQLite connections (one
 /// writer at a time anyway) or 32 PostgreSQL connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +79,11 @@ impl Database {
         opts.acquire_timeout(options.acquire_timeout)
             .connect_timeout(options.acquire_timeout)
             .min_connections(options.min_connections)
+            // sqlx pings every pooled connection before handing it out by default: one
+            // extra round trip per query (7.5% of a cached cart read's CPU, BENCHMARKS.md).
+            // A connection in steady use has just proven itself; only one that sat idle
+            // long enough for the server or a proxy to have dropped it is checked first.
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
             .sqlx_logging(false);
 
         match backend {

@@ -21,6 +21,7 @@ use crate::ports::{
     NoMetrics, WantedHold,
 };
 use crate::service::judge::OrderTypeJudge;
+use crate::service::recent::RecentInputs;
 
 /// How many times a mutation re-reads and re-applies after losing a race. Every lost race
 /// means another writer won, so the cart always makes progress; the bound only stops a
@@ -130,6 +131,7 @@ pub struct CartService {
     cache: Arc<dyn CartCache>,
     judge: Arc<OrderTypeJudge>,
     clock: Arc<dyn Clock>,
+    recent: Arc<RecentInputs>,
     metrics: Arc<dyn Metrics>,
     active_count: Arc<std::sync::Mutex<Option<ActiveCount>>>,
 }
@@ -149,6 +151,7 @@ impl CartService {
         cache: Arc<dyn CartCache>,
         judge: Arc<OrderTypeJudge>,
         clock: Arc<dyn Clock>,
+        recent: Arc<RecentInputs>,
     ) -> Self {
         Self {
             carts,
@@ -157,6 +160,7 @@ impl CartService {
             cache,
             judge,
             clock,
+            recent,
             metrics: Arc::new(NoMetrics),
             active_count: Arc::default(),
         }
@@ -206,6 +210,10 @@ impl CartService {
 
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    pub(crate) fn recent(&self) -> &RecentInputs {
+        &self.recent
     }
 
     fn idle_ttl(tenant: &Tenant, owner: &CartOwner) -> Duration {
@@ -544,6 +552,9 @@ impl CartService {
     async fn rehold_after_merge(&self, tenant: &Tenant, source: &Cart, target: &Cart) {
         let until = self.clock.now_millis()
             + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
+        // Whatever happens below moves held stock of these skus.
+        let touched = source.lines.iter().chain(&target.lines).map(|l| l.sku());
+        self.recent.forget_stock(tenant.id, touched.clone());
         if let Err(e) = self
             .inventory
             .sync_line_holds(tenant.id, source.id, &[], until)
@@ -561,11 +572,12 @@ impl CartService {
         if wanted.is_empty() {
             return;
         }
-        match self
+        let synced = self
             .inventory
             .sync_line_holds(tenant.id, target.id, &wanted, until)
-            .await
-        {
+            .await;
+        self.recent.forget_stock(tenant.id, touched);
+        match synced {
             Ok(shortages) if !shortages.is_empty() => {
                 tracing::info!(cart_id = %target.id, ?shortages, "merged reserve lines could not all be held");
             }
@@ -693,10 +705,14 @@ impl CartService {
             if !wanted.is_empty() || releases(&changed.events) {
                 let until =
                     rules.now + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
-                let shortages = self
+                let synced = self
                     .inventory
                     .sync_line_holds(tenant.id, id, &wanted, until)
-                    .await?;
+                    .await;
+                // Held or released (or maybe, on an error): reads must see it at once.
+                self.recent
+                    .forget_stock(tenant.id, changed.cart.lines.iter().map(|l| l.sku()));
+                let shortages = synced?;
                 if !shortages.is_empty() {
                     return Err(CoreError::InsufficientStock { shortages });
                 }
@@ -758,15 +774,26 @@ impl CartService {
         Ok(cart)
     }
 
-    /// Prices the cart against the current catalog, decorates it with stock, then lets its
-    /// order type judge it.
+    /// Prices the cart against the catalog, decorates it with stock, then lets its order
+    /// type judge it: what a read shows, from this node's recent catalog and stock reads
+    /// ([`RecentInputs`]).
     async fn assemble(&self, tenant: &Tenant, cart: &Cart) -> Result<CartView, CoreError> {
-        Ok(self.price(tenant, cart).await?.view)
+        Ok(self.price_with(tenant, cart, Inputs::Recent).await?.view)
     }
 
-    /// [`Self::assemble`], keeping the catalog items and stock it was made from. One query
-    /// for the catalog, one for stock levels, one for holds when a line reserves.
+    /// [`Self::assemble`] from the database, keeping the catalog items and stock it was made
+    /// from: what writes and checkout decide with. One query for the catalog, one for stock
+    /// levels, one for holds when a line reserves.
     pub(crate) async fn price(&self, tenant: &Tenant, cart: &Cart) -> Result<Priced, CoreError> {
+        self.price_with(tenant, cart, Inputs::Fresh).await
+    }
+
+    async fn price_with(
+        &self,
+        tenant: &Tenant,
+        cart: &Cart,
+        inputs: Inputs,
+    ) -> Result<Priced, CoreError> {
         let mut stock = StockView {
             default_claim: tenant.config.default_claim_policy,
             low_stock_threshold: tenant.config.low_stock_threshold,
@@ -778,14 +805,24 @@ impl CartService {
             let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
             skus.sort();
             skus.dedup();
-            let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
-            stock.levels = self
-                .inventory
-                .get_many(cart.tenant_id, &skus)
-                .await?
-                .into_iter()
-                .map(|l| (l.sku.clone(), l))
-                .collect();
+            let (items, levels) = match inputs {
+                Inputs::Recent => (
+                    self.recent
+                        .catalog_items(self.catalog.as_ref(), cart.tenant_id, &skus)
+                        .await?,
+                    self.recent
+                        .stock_levels(self.inventory.as_ref(), cart.tenant_id, &skus)
+                        .await?,
+                ),
+                Inputs::Fresh => {
+                    let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
+                    let levels = self.inventory.get_many(cart.tenant_id, &skus).await?;
+                    self.recent.refresh_catalog(cart.tenant_id, &skus, &items);
+                    self.recent.refresh_stock(cart.tenant_id, &skus, &levels);
+                    (items, levels)
+                }
+            };
+            stock.levels = levels.into_iter().map(|l| (l.sku.clone(), l)).collect();
             items.into_iter().map(|i| (i.sku.clone(), i)).collect()
         };
         let reserves = cart
@@ -809,6 +846,15 @@ impl CartService {
             stock,
         })
     }
+}
+
+/// Where pricing reads the catalog and stock from.
+#[derive(Debug, Clone, Copy)]
+enum Inputs {
+    /// This node's recent reads: for showing a cart.
+    Recent,
+    /// The database: for deciding (writes, checkout).
+    Fresh,
 }
 
 fn claim_of(sku: &Sku, catalog: &HashMap<Sku, CatalogItem>, stock: &StockView) -> ClaimPolicy {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::domain::{CatalogItem, CatalogItemInput, Sku, Tenant};
 use crate::error::CoreError;
 use crate::ports::{CatalogRepository, Clock};
+use crate::service::recent::RecentInputs;
 
 /// Most items one batch may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -13,11 +14,20 @@ pub const MAX_BATCH: usize = 1000;
 pub struct CatalogService {
     catalog: Arc<dyn CatalogRepository>,
     clock: Arc<dyn Clock>,
+    recent: Arc<RecentInputs>,
 }
 
 impl CatalogService {
-    pub fn new(catalog: Arc<dyn CatalogRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { catalog, clock }
+    pub fn new(
+        catalog: Arc<dyn CatalogRepository>,
+        clock: Arc<dyn Clock>,
+        recent: Arc<RecentInputs>,
+    ) -> Self {
+        Self {
+            catalog,
+            clock,
+            recent,
+        }
     }
 
     /// Upserts items in one transaction: all are written or none.
@@ -47,17 +57,22 @@ impl CatalogService {
                 tenant.currency
             )));
         }
-        Ok(self
+        let written = self
             .catalog
             .upsert(tenant.id, &items, self.clock.now_millis())
-            .await?)
+            .await;
+        self.recent
+            .forget_catalog(tenant.id, items.iter().map(|i| &i.sku));
+        Ok(written?)
     }
 
     /// Discontinues an item: it can no longer be added; carts holding it show it as
     /// unavailable, and merges drop it (`dropped_unavailable`).
     #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.id))]
     pub async fn delete(&self, tenant: &Tenant, sku: &Sku) -> Result<(), CoreError> {
-        if self.catalog.delete(tenant.id, sku).await? {
+        let deleted = self.catalog.delete(tenant.id, sku).await;
+        self.recent.forget_catalog(tenant.id, [sku]);
+        if deleted? {
             Ok(())
         } else {
             Err(CoreError::ItemNotFound(sku.to_string()))

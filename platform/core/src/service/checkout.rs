@@ -123,6 +123,9 @@ impl CheckoutService {
             {
                 Ok(BeginCheckout::Started(snapshot)) => {
                     self.carts.cache().put(&frozen).await;
+                    self.carts
+                        .recent()
+                        .forget_stock(tenant.id, wanted.iter().map(|(sku, _, _)| sku));
                     self.carts.metrics().reservations(ReservationEvent::Held, 1);
                     tracing::info!(checkout_id = %snapshot.checkout_id, total = %snapshot.total, "checkout started");
                     return Ok(Checkout {
@@ -184,6 +187,9 @@ impl CheckoutService {
             .complete(shopper.tenant.id, id, &order, now)
             .await?;
         self.carts
+            .recent()
+            .forget_stock(shopper.tenant.id, snap.lines.iter().map(|l| &l.sku));
+        self.carts
             .cache()
             .invalidate(shopper.tenant.id, snap.cart_id)
             .await;
@@ -206,6 +212,10 @@ impl CheckoutService {
         let checkout = self.get(shopper, id).await?;
         let now = self.carts.clock().now_millis();
         let outcome = self.checkouts.cancel(shopper.tenant.id, id, now).await?;
+        self.carts.recent().forget_stock(
+            shopper.tenant.id,
+            checkout.snapshot.lines.iter().map(|l| &l.sku),
+        );
         self.carts
             .cache()
             .invalidate(shopper.tenant.id, checkout.snapshot.cart_id)

@@ -7,16 +7,26 @@ use crate::domain::inventory::MAX_ON_HAND;
 use crate::domain::{Sku, StockLevel, Tenant};
 use crate::error::CoreError;
 use crate::ports::{Clock, InventoryRepository};
+use crate::service::recent::RecentInputs;
 
 #[derive(Clone)]
 pub struct InventoryService {
     inventory: Arc<dyn InventoryRepository>,
     clock: Arc<dyn Clock>,
+    recent: Arc<RecentInputs>,
 }
 
 impl InventoryService {
-    pub fn new(inventory: Arc<dyn InventoryRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { inventory, clock }
+    pub fn new(
+        inventory: Arc<dyn InventoryRepository>,
+        clock: Arc<dyn Clock>,
+        recent: Arc<RecentInputs>,
+    ) -> Self {
+        Self {
+            inventory,
+            clock,
+            recent,
+        }
     }
 
     #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.id))]
@@ -31,10 +41,12 @@ impl InventoryService {
                 "on_hand must be between 0 and {MAX_ON_HAND}"
             )));
         }
-        self.inventory
+        let set = self
+            .inventory
             .set_on_hand(tenant.id, sku, on_hand, self.clock.now_millis())
-            .await?
-            .map_err(|reserved| CoreError::OnHandBelowReserved { reserved })
+            .await;
+        self.recent.forget_stock(tenant.id, [sku]);
+        set?.map_err(|reserved| CoreError::OnHandBelowReserved { reserved })
     }
 
     pub async fn get(&self, tenant: &Tenant, sku: &Sku) -> Result<StockLevel, CoreError> {

@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod inventory;
 pub mod judge;
 pub mod plugins;
+pub mod recent;
 pub mod tenants;
 
 pub use carts::{AddLineRequest, CartService, CreatedCart, MergeResult, Precondition, Shopper};
@@ -15,4 +16,5 @@ pub use checkout::CheckoutService;
 pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
 pub use plugins::PluginService;
+pub use recent::RecentInputs;
 pub use tenants::{NewTenantCredentials, TenantService};
