@@ -3,6 +3,11 @@ use trolley::cli::{Cli, Command, PluginCommand, TenantCommand};
 use trolley::{Application, Services, demo, telemetry};
 use trolley_core::domain::TenantId;
 
+/// glibc's allocator was ~13% of a cart read's and an add's CPU under load (BENCHMARKS.md);
+/// mimalloc's per-thread heaps suit actix's thread-per-core workers.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
