@@ -424,6 +424,9 @@ async fn plugin_fuel_is_measured_when_metering_is_on(app: TestApp) {
         let res = app.add_line(&cart, "APPLE", qty).await;
         assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
     }
+    // A new question (the price changed), so the read calls the plugin too.
+    app.put_item_with(&t, "APPLE", json!({"price": "1.60", "category": "grocery"}))
+        .await;
     app.get_cart(&cart).await;
 
     let (text, m) = app.scrape().await;
@@ -451,6 +454,40 @@ async fn plugin_fuel_is_measured_when_metering_is_on(app: TestApp) {
     );
 }
 
+/// A read that would show the plugin exactly what it answered last time reuses that answer;
+/// any change to what it is shown asks it again.
+async fn the_same_question_is_not_asked_twice(app: TestApp) {
+    let t = app.grocery_tenant().await;
+    app.put_item_with(&t, "APPLE", json!({"price": "1.50", "category": "grocery"}))
+        .await;
+    let cart = app.guest_cart(&t).await;
+    let res = app.add_line(&cart, "APPLE", 2).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    let plugin = [("tenant", t.id.as_str()), ("order_type", "grocery")];
+    let calls = |m: &[Sample]| total(m, "trolley_plugin_calls_total", &plugin);
+    let (_, m) = app.scrape().await;
+    let after_add = calls(&m);
+    assert!(after_add >= 1.0);
+
+    let first = app.get_cart(&cart).await;
+    for _ in 0..3 {
+        assert_eq!(app.get_cart(&cart).await, first, "the same view every time");
+    }
+    let (text, m) = app.scrape().await;
+    assert_eq!(calls(&m), after_add, "reads of an unchanged cart: {text}");
+
+    app.put_item_with(&t, "APPLE", json!({"price": "1.75", "category": "grocery"}))
+        .await;
+    let repriced = app.get_cart(&cart).await;
+    assert_eq!(repriced["lines"][0]["unit_price"], "1.75");
+    let (text, m) = app.scrape().await;
+    assert_eq!(
+        calls(&m),
+        after_add + 1.0,
+        "a new price is a new question: {text}"
+    );
+}
+
 mod plugin_fuel_is_measured_when_metering_is_on {
     use crate::support::{Backend, spawn_app_with};
 
@@ -474,4 +511,5 @@ on_both_backends!(
     metrics_describe_a_session,
     every_response_carries_its_request_id,
     metrics_need_no_credentials_and_list_in_the_spec,
+    the_same_question_is_not_asked_twice,
 );

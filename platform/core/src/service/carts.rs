@@ -815,10 +815,11 @@ impl CartService {
                         .await?,
                 ),
                 Inputs::Fresh => {
+                    let start = self.recent.before_read();
                     let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
                     let levels = self.inventory.get_many(cart.tenant_id, &skus).await?;
-                    self.recent.refresh_catalog(cart.tenant_id, &skus, &items);
-                    self.recent.refresh_stock(cart.tenant_id, &skus, &levels);
+                    self.recent
+                        .refresh(start, cart.tenant_id, &skus, &items, &levels);
                     (items, levels)
                 }
             };

@@ -20,6 +20,7 @@ use crate::ports::{
     ActivationNotifier, Clock, Metrics, NoMetrics, NoNotifier, PluginCallOutcome, PluginRepository,
     PluginRuntime,
 };
+use crate::service::answers::Answers;
 
 /// How long a node trusts its cached view of which plugin serves an order type when it is
 /// not receiving change notices.
@@ -39,6 +40,8 @@ pub struct OrderTypeJudge {
     activations: RwLock<HashMap<ActivationKey, CachedActivation>>,
     notifier: Arc<dyn ActivationNotifier>,
     metrics: Arc<dyn Metrics>,
+    /// The last answer each cart got, reused for the very same question.
+    answers: Answers,
 }
 
 impl OrderTypeJudge {
@@ -56,6 +59,7 @@ impl OrderTypeJudge {
             activations: RwLock::new(HashMap::new()),
             notifier: Arc::new(NoNotifier),
             metrics: Arc::new(NoMetrics),
+            answers: Answers::default(),
         }
     }
 
@@ -133,16 +137,32 @@ impl OrderTypeJudge {
         let Some(activation) = self.activation(tenant.id, order_type).await? else {
             return Ok(view);
         };
-        let started = std::time::Instant::now();
-        let result = self
-            .evaluate(tenant, &activation, cart, &view, catalog)
-            .await;
-        let (outcome, fuel_used) = match &result {
-            Ok(evaluation) => (PluginCallOutcome::Ok, evaluation.fuel_used),
-            Err(_) => (PluginCallOutcome::Failed, None),
+        let input = plugin_cart(cart, &view, catalog);
+        let limits = tenant.config.plugin_limits(self.limits);
+        let remembered = self.answers.recall(tenant.id, &activation, &input, &limits);
+        let result = match remembered {
+            Some(evaluation) => Ok(evaluation),
+            None => {
+                let started = std::time::Instant::now();
+                let result = self.evaluate(&activation, &input, &limits).await;
+                let (outcome, fuel_used) = match &result {
+                    Ok(evaluation) => (PluginCallOutcome::Ok, evaluation.fuel_used),
+                    Err(_) => (PluginCallOutcome::Failed, None),
+                };
+                self.metrics.plugin_call(
+                    tenant.id,
+                    order_type,
+                    started.elapsed(),
+                    outcome,
+                    fuel_used,
+                );
+                if let Ok(evaluation) = &result {
+                    self.answers
+                        .remember(tenant.id, &activation, input, limits, evaluation);
+                }
+                result
+            }
         };
-        self.metrics
-            .plugin_call(tenant.id, order_type, started.elapsed(), outcome, fuel_used);
         match result {
             Ok(evaluation) => {
                 let by = PricedBy {
@@ -182,11 +202,9 @@ impl OrderTypeJudge {
 
     async fn evaluate(
         &self,
-        tenant: &Tenant,
         activation: &Activation,
-        cart: &Cart,
-        view: &CartView,
-        catalog: &HashMap<Sku, CatalogItem>,
+        input: &PluginCart,
+        limits: &PluginLimits,
     ) -> Result<crate::domain::Evaluation, crate::domain::PluginError> {
         let sha = &activation.plugin.sha256;
         if !self.runtime.is_loaded(sha) {
@@ -200,10 +218,8 @@ impl OrderTypeJudge {
                 })?;
             self.runtime.load(sha, &wasm).await?;
         }
-        let input = plugin_cart(cart, view, catalog);
-        let limits = tenant.config.plugin_limits(self.limits);
         self.runtime
-            .evaluate(sha, &input, &activation.config, &limits)
+            .evaluate(sha, input, &activation.config, limits)
             .await
     }
 }

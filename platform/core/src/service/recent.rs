@@ -26,9 +26,10 @@ use crate::ports::{CatalogRepository, Clock, InventoryRepository};
 pub const CATALOG_TTL_MS: i64 = 1000;
 /// How long a read may decorate with a stock level this node read earlier.
 pub const STOCK_TTL_MS: i64 = 250;
-/// Past this many skus for one tenant, that tenant's entries are dropped and start over:
-/// a bound on memory that costs one round of database reads.
-const MAX_ENTRIES_PER_TENANT: usize = 100_000;
+/// Past this many entries (all tenants together), every entry is dropped and reads start
+/// over: a bound on memory (an entry is a few hundred bytes) that costs one round of
+/// database reads.
+const MAX_ENTRIES: usize = 200_000;
 
 pub struct RecentInputs {
     clock: Arc<dyn Clock>,
@@ -82,30 +83,30 @@ impl RecentInputs {
         Ok(found)
     }
 
-    /// Records catalog items just read from the database (by a write or a checkout).
-    pub fn refresh_catalog(&self, tenant: TenantId, asked: &[Sku], read: &[CatalogItem]) {
-        let generation = self.catalog.generation();
-        self.catalog.remember(
-            tenant,
-            asked,
-            read,
-            |i| &i.sku,
-            self.clock.now(),
-            generation,
-        );
+    /// Taken before a write or a checkout reads catalog and stock from the database, so
+    /// [`Self::refresh`] can tell whether this node changed any of it meanwhile.
+    pub fn before_read(&self) -> ReadStart {
+        ReadStart {
+            at: self.clock.now(),
+            catalog: self.catalog.generation(),
+            stock: self.stock.generation(),
+        }
     }
 
-    /// Records stock levels just read from the database.
-    pub fn refresh_stock(&self, tenant: TenantId, asked: &[Sku], read: &[StockLevel]) {
-        let generation = self.stock.generation();
-        self.stock.remember(
-            tenant,
-            asked,
-            read,
-            |l| &l.sku,
-            self.clock.now(),
-            generation,
-        );
+    /// Records what a write or a checkout just read from the database, unless this node
+    /// changed catalog or stock since `start`.
+    pub fn refresh(
+        &self,
+        start: ReadStart,
+        tenant: TenantId,
+        asked: &[Sku],
+        items: &[CatalogItem],
+        levels: &[StockLevel],
+    ) {
+        self.catalog
+            .remember(tenant, asked, items, |i| &i.sku, start.at, start.catalog);
+        self.stock
+            .remember(tenant, asked, levels, |l| &l.sku, start.at, start.stock);
     }
 
     /// The catalog items of `skus` changed (or may have).
@@ -119,14 +120,28 @@ impl RecentInputs {
     }
 }
 
+/// When a database read began, and the generations it began under.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadStart {
+    at: DateTime<Utc>,
+    catalog: u64,
+    stock: u64,
+}
+
 /// When an entry was read and what it was (`None`: the sku has no row).
 type Entry<T> = (DateTime<Utc>, Option<T>);
+
+/// Every tenant's entries, and how many there are in all.
+struct Entries<T> {
+    tenants: HashMap<TenantId, HashMap<Sku, Entry<T>>>,
+    count: usize,
+}
 
 struct Memo<T> {
     ttl: Duration,
     /// Bumped by every forget; a read remembers only under the generation it started with.
     generation: AtomicU64,
-    tenants: RwLock<HashMap<TenantId, HashMap<Sku, Entry<T>>>>,
+    entries: RwLock<Entries<T>>,
 }
 
 impl<T: Clone> Memo<T> {
@@ -134,7 +149,10 @@ impl<T: Clone> Memo<T> {
         Self {
             ttl: Duration::milliseconds(ttl_ms),
             generation: AtomicU64::new(0),
-            tenants: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries {
+                tenants: HashMap::new(),
+                count: 0,
+            }),
         }
     }
 
@@ -154,8 +172,8 @@ impl<T: Clone> Memo<T> {
         let generation = self.generation();
         let mut found = Vec::with_capacity(skus.len());
         let mut missing = Vec::new();
-        let tenants = self.tenants.read().ok();
-        let entries = tenants.as_ref().and_then(|t| t.get(&tenant));
+        let all = self.entries.read().ok();
+        let entries = all.as_ref().and_then(|all| all.tenants.get(&tenant));
         for sku in skus {
             match entries.and_then(|e| e.get(sku)) {
                 // A clock that stepped back does not keep an entry alive.
@@ -179,33 +197,41 @@ impl<T: Clone> Memo<T> {
         at: DateTime<Utc>,
         generation: u64,
     ) {
-        let Ok(mut tenants) = self.tenants.write() else {
+        let Ok(mut all) = self.entries.write() else {
             return;
         };
         // Checked under the lock that `forget` also takes, so the two cannot interleave.
         if self.generation() != generation {
             return;
         }
+        if all.count + asked.len() > MAX_ENTRIES {
+            all.tenants.clear();
+            all.count = 0;
+        }
+        let Entries { tenants, count } = &mut *all;
         let entries = tenants.entry(tenant).or_default();
-        if entries.len() + asked.len() > MAX_ENTRIES_PER_TENANT {
-            entries.clear();
-        }
         for sku in asked {
-            entries.insert(sku.clone(), (at, None));
+            if entries.insert(sku.clone(), (at, None)).is_none() {
+                *count += 1;
+            }
         }
+        // Every read value was asked for, so these only replace the `None`s above.
         for value in read {
             entries.insert(sku_of(value).clone(), (at, Some(value.clone())));
         }
     }
 
     fn forget<'a>(&self, tenant: TenantId, skus: impl IntoIterator<Item = &'a Sku>) {
-        let Ok(mut tenants) = self.tenants.write() else {
+        let Ok(mut all) = self.entries.write() else {
             return;
         };
         self.generation.fetch_add(1, Ordering::AcqRel);
+        let Entries { tenants, count } = &mut *all;
         if let Some(entries) = tenants.get_mut(&tenant) {
             for sku in skus {
-                entries.remove(sku);
+                if entries.remove(sku).is_some() {
+                    *count -= 1;
+                }
             }
         }
     }
@@ -285,6 +311,23 @@ mod tests {
             asked.to_vec(),
             "the racing read's old value was not stored"
         );
+    }
+
+    #[test]
+    fn the_entries_of_all_tenants_are_bounded() {
+        let memo = Memo::<StockLevel>::new(250);
+        let now = Utc::now();
+        let batch: Vec<Sku> = (0..1000).map(|i| sku(&format!("s{i}"))).collect();
+        for _ in 0..=(MAX_ENTRIES / batch.len()) {
+            memo.remember(TenantId::new(), &batch, &[], |l| &l.sku, now, 0);
+            let count = memo.entries.read().map(|e| e.count).unwrap_or(usize::MAX);
+            assert!(count <= MAX_ENTRIES, "{count}");
+        }
+        let tenant = TenantId::new();
+        memo.remember(tenant, &batch, &[], |l| &l.sku, now, 0);
+        memo.forget(tenant, &batch[..10]);
+        let (_, missing, _) = memo.recall(tenant, &batch, now);
+        assert_eq!(missing.len(), 10, "only the forgotten skus are missing");
     }
 
     #[test]
