@@ -22,6 +22,14 @@ use crate::state::AppState;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
+/// The target of the one line logged per request, apart from the request span's own
+/// (`trolley_api::telemetry`), so an operator can drop the per-request lines and keep the
+/// request id on every other line: `RUST_LOG=info,trolley::access=warn` logs only the
+/// requests that failed with a 5xx. With the log thread writing, a line per request costs a
+/// few percent of a cached read's throughput (BENCHMARKS.md); the latency histogram in
+/// `/metrics` counts every request either way.
+pub const ACCESS_LOG: &str = "trolley::access";
+
 /// The longest caller-chosen request id kept.
 const MAX_REQUEST_ID: usize = 128;
 
@@ -82,9 +90,9 @@ pub async fn observe(
     span.in_scope(|| {
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), latency_ms, "request finished");
+            tracing::warn!(target: ACCESS_LOG, status = status.as_u16(), latency_ms, "request finished");
         } else {
-            tracing::info!(status = status.as_u16(), latency_ms, "request finished");
+            tracing::info!(target: ACCESS_LOG, status = status.as_u16(), latency_ms, "request finished");
         }
     });
     if let Some(metrics) = metrics {

@@ -33,6 +33,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -43,6 +44,13 @@ pub const SERVICE_NAME: &str = "trolley";
 /// The OTLP/HTTP path for traces, appended to the configured endpoint as the OpenTelemetry
 /// specification says for `OTEL_EXPORTER_OTLP_ENDPOINT`.
 const TRACES_PATH: &str = "/v1/traces";
+
+/// Log lines that may wait for the writer thread before new ones are dropped.
+const QUEUED_LINES: usize = 64 * 1024;
+
+/// The writer thread's buffer: what it has drained from the queue goes out in writes of up
+/// to this size, and is flushed whenever the queue is empty.
+const LOG_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How long one export request may take before it is abandoned (the batch is dropped; the
 /// server never waits on it).
@@ -61,9 +69,11 @@ pub enum TelemetryError {
 
 /// What must outlive the server: the trace pipeline, if any, so it can be flushed.
 #[derive(Debug, Default)]
-#[must_use = "call `shutdown` when the server stops, or queued spans are lost"]
+#[must_use = "call `shutdown` when the server stops, or queued spans and log lines are lost"]
 pub struct Telemetry {
     traces: Option<SdkTracerProvider>,
+    /// Flushes the log lines still queued for the writer thread when dropped.
+    logs: Option<WorkerGuard>,
 }
 
 impl Telemetry {
@@ -75,7 +85,11 @@ impl Telemetry {
     /// Exports every span still queued and stops the exporter. Blocks up to the SDK's
     /// shutdown timeout, so it runs on the blocking pool.
     pub async fn shutdown(self) {
-        let Some(provider) = self.traces else {
+        let Self { traces, logs } = self;
+        // Dropped last (after the span flush below has logged), which writes out what is
+        // still queued.
+        let _logs = logs;
+        let Some(provider) = traces else {
             return;
         };
         let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
@@ -93,12 +107,27 @@ impl Telemetry {
 /// span: `request_id` when it is the request's) and every enclosing span's under `spans`,
 /// outermost first, so the request id is on every line logged inside a request, however
 /// deep. A second call installs nothing (the first subscriber stays) and exports nothing.
+///
+/// Lines are written by a thread of their own: a request only formats its line and queues
+/// it, and the thread writes whatever has queued in one buffered write. Before, each worker
+/// wrote each request's line to stderr itself: a system call per request on the thread
+/// that serves requests, and a request stalled behind a slow stderr (BENCHMARKS.md). Past
+/// [`QUEUED_LINES`] waiting lines (a stalled stderr) new lines are dropped rather than
+/// making requests wait.
 pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
     let provider = otlp_endpoint.map(tracer_provider).transpose()?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("trolley-logs")
+        .finish(std::io::BufWriter::with_capacity(
+            LOG_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
     let logs = tracing_subscriber::fmt::layer()
         .json()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_current_span(true)
         .with_span_list(true);
     let traces = provider
@@ -115,6 +144,7 @@ pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
     }
     Ok(Telemetry {
         traces: provider.filter(|_| installed),
+        logs: installed.then_some(guard),
     })
 }
 
