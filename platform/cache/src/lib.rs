@@ -11,6 +11,7 @@
 mod activations;
 mod breaker;
 mod in_process;
+mod lease;
 mod link;
 mod rate_limit;
 mod redis_cart_cache;

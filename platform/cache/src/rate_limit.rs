@@ -10,6 +10,7 @@ use std::time::Instant;
 use trolley_core::domain::{RateDecision, RateLimit, TokenBucket, decide, take_all};
 use trolley_core::ports::RateLimiter;
 
+use crate::lease::Leases;
 use crate::link::RedisLink;
 
 /// Buckets kept before idle ones are dropped.
@@ -72,14 +73,17 @@ impl RateLimiter for InProcessRateLimiter {
 }
 
 /// The arithmetic of `trolley_core::domain::rate_limit::take_all`, in Lua, on Redis's clock
-/// so every node agrees on time. Returns `{allowed, tokens×1000 per bucket…}`.
+/// so every node agrees on time, taking up to `want` tokens per bucket (the request's own
+/// and a lease: `crate::lease`). The request is allowed when every bucket holds a whole
+/// token; then each gives `min(want, whole tokens held)`, and none gives anything
+/// otherwise. Returns `{allowed, tokens×1000 left per bucket…, tokens given per bucket…}`.
 const TAKE_ALL: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local tokens, stamps = {}, {}
 local allowed = 1
 for i = 1, #KEYS do
-  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local rate, burst = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
   local b = redis.call('HMGET', KEYS[i], 't', 'ts')
   local tk, last = tonumber(b[1]), tonumber(b[2])
   if tk == nil or last == nil then tk, last = burst, now end
@@ -91,20 +95,31 @@ for i = 1, #KEYS do
   if tk < 1 then allowed = 0 end
 end
 local out = {allowed}
+local given = {}
 for i = 1, #KEYS do
-  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
-  if allowed == 1 then tokens[i] = tokens[i] - 1 end
+  local rate, burst, want = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  given[i] = 0
+  if allowed == 1 then
+    given[i] = math.min(want, math.floor(tokens[i]))
+    tokens[i] = tokens[i] - given[i]
+  end
   redis.call('HSET', KEYS[i], 't', tostring(tokens[i]), 'ts', tostring(stamps[i]))
   redis.call('PEXPIRE', KEYS[i], math.ceil(burst * 1000 / rate) + 1000)
   out[i + 1] = math.floor(tokens[i] * 1000)
+end
+for i = 1, #KEYS do
+  out[#KEYS + 1 + i] = given[i]
 end
 return out
 ";
 
 /// Buckets in Redis, shared by every node; per-node buckets while Redis is away.
+/// A busy bucket is leased (`crate::lease`): this node takes a batch of tokens at once and
+/// serves the next requests from it without asking Redis.
 pub struct RedisRateLimiter {
     link: Arc<RedisLink>,
     script: Script,
+    leases: Mutex<Leases>,
     fallback: InProcessRateLimiter,
 }
 
@@ -113,7 +128,15 @@ impl RedisRateLimiter {
         Self {
             link,
             script: Script::new(TAKE_ALL),
+            leases: Mutex::new(Leases::default()),
             fallback: InProcessRateLimiter::default(),
+        }
+    }
+
+    fn leases(&self) -> std::sync::MutexGuard<'_, Leases> {
+        match self.leases.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 }
@@ -122,40 +145,66 @@ impl RedisRateLimiter {
 impl RateLimiter for RedisRateLimiter {
     #[tracing::instrument(name = "ratelimit.take", skip_all)]
     async fn take(&self, buckets: &[(String, RateLimit)]) -> RateDecision {
+        let wanted = {
+            let now = Instant::now();
+            let mut leases = self.leases();
+            if let Some(decision) = leases.take(buckets, now) {
+                return decision;
+            }
+            leases.wanted(buckets, now)
+        };
         let mut invocation = self.script.prepare_invoke();
-        for (key, limit) in buckets {
+        for ((key, limit), want) in buckets.iter().zip(&wanted) {
             invocation
                 .key(self.link.key(&format!("rl:{key}")))
                 .arg(limit.per_second.max(1))
-                .arg(limit.burst);
+                .arg(limit.burst)
+                .arg(*want);
         }
         let answer = self
             .link
             .call(|mut conn| async move { invocation.invoke_async::<Vec<i64>>(&mut conn).await })
             .await;
+        let n = buckets.len();
         match answer {
-            Ok(values) if values.len() == buckets.len() + 1 => {
+            Ok(values) if values.len() == 2 * n + 1 => {
+                let allowed = values[0] == 1;
+                let left: Vec<f64> = values[1..=n].iter().map(|m| *m as f64 / 1000.0).collect();
+                if allowed {
+                    let given: Vec<u32> = values[n + 1..]
+                        .iter()
+                        .map(|g| u32::try_from(*g).unwrap_or(0))
+                        .collect();
+                    self.leases()
+                        .granted(buckets, &given, &left, Instant::now());
+                } else {
+                    self.leases().abandoned(buckets);
+                }
                 let state: Vec<(TokenBucket, RateLimit)> = buckets
                     .iter()
-                    .zip(&values[1..])
-                    .map(|((_, limit), milli)| {
+                    .zip(&left)
+                    .map(|((_, limit), tokens)| {
                         let bucket = TokenBucket {
-                            tokens: *milli as f64 / 1000.0,
+                            tokens: *tokens,
                             updated_ms: 0,
                         };
                         (bucket, *limit)
                     })
                     .collect();
-                decide(&state, values[0] == 1)
+                decide(&state, allowed)
             }
             Ok(values) => {
                 tracing::warn!(
                     ?values,
                     "unexpected rate-limit script answer; limiting in process"
                 );
+                self.leases().abandoned(buckets);
                 self.fallback.take_now(buckets)
             }
-            Err(_) => self.fallback.take_now(buckets),
+            Err(_) => {
+                self.leases().abandoned(buckets);
+                self.fallback.take_now(buckets)
+            }
         }
     }
 }

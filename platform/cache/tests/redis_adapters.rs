@@ -161,6 +161,49 @@ async fn buckets_are_shared_between_links_and_refuse_past_the_burst() {
     );
 }
 
+/// A busy bucket is leased (each node takes tokens ahead of use; `lease.rs` tests the
+/// sizes): two nodes hammering it together still admit no more than the bucket held plus
+/// what it refilled, and leases do not make them refuse much before it is empty.
+#[tokio::test]
+async fn leased_tokens_never_add_up_to_more_than_the_shared_bucket() {
+    let _shared = SERVER.read().await;
+    let prefix = prefix();
+    require_redis(&link(&prefix)).await;
+    let (a, b) = (
+        RedisRateLimiter::new(link(&prefix)),
+        RedisRateLimiter::new(link(&prefix)),
+    );
+    let limit = RateLimit {
+        per_second: 1000,
+        burst: 2000,
+    };
+    let buckets = [("lease:tenant".to_owned(), limit)];
+    let started = std::time::Instant::now();
+    let mut allowed = 0u64;
+    let mut first_refusal = None;
+    for i in 0..6000 {
+        let limiter = if i % 2 == 0 { &a } else { &b };
+        if limiter.take(&buckets).await.allowed {
+            allowed += 1;
+        } else if first_refusal.is_none() {
+            first_refusal = Some(i);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let ceiling = 2000.0 + 1000.0 * elapsed;
+    assert!(
+        (allowed as f64) <= ceiling + 1.0,
+        "{allowed} admitted, at most {ceiling:.0} were in the bucket"
+    );
+    // Tokens leased and left unused when a lease expired are lost (never over-admitted),
+    // but the nodes used most of the bucket before the first refusal.
+    let first_refusal = first_refusal.expect("6000 requests must exhaust a burst of 2000");
+    assert!(
+        first_refusal >= 1500,
+        "refused from request {first_refusal}: leases held back too much"
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_redis_falls_back_at_once() {
     // Nothing listens on port 1.
