@@ -14,14 +14,35 @@ use std::sync::RwLock;
 
 use crate::domain::{Activation, Evaluation, PluginCart, PluginLimits, TenantId};
 
-/// Past this many carts, every answer is dropped and plugins are asked again: a bound on
-/// memory (an entry is about a kilobyte for a 5-line cart).
+/// Answers per generation. When the current generation is full it becomes the previous
+/// one and the one before is dropped, so at most twice this many carts are kept (an entry
+/// is about a kilobyte for a 5-line cart), and a cart asked about in either generation
+/// stays: a working set up to this size is never asked again wholesale, as it was when a
+/// full map was simply cleared.
 const MAX_CARTS: usize = 10_000;
+
+type Key = (TenantId, String);
 
 #[derive(Default)]
 pub(crate) struct Answers {
     /// By tenant and cart id (as the plugin sees it).
-    carts: RwLock<HashMap<(TenantId, String), Answer>>,
+    carts: RwLock<Generations>,
+}
+
+#[derive(Default)]
+struct Generations {
+    current: HashMap<Key, Answer>,
+    previous: HashMap<Key, Answer>,
+}
+
+impl Generations {
+    fn insert(&mut self, key: Key, answer: Answer) {
+        self.previous.remove(&key);
+        if self.current.len() >= MAX_CARTS && !self.current.contains_key(&key) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, answer);
+    }
 }
 
 /// One question and its answer.
@@ -33,6 +54,25 @@ struct Answer {
     evaluation: Evaluation,
 }
 
+impl Answer {
+    fn answers(
+        &self,
+        activation: &Activation,
+        input: &PluginCart,
+        limits: &PluginLimits,
+    ) -> Option<Evaluation> {
+        let same = self.sha256 == activation.plugin.sha256
+            && self.limits == *limits
+            && self.input == *input
+            && self.config == activation.config;
+        same.then(|| Evaluation {
+            // The fuel was spent by the call that answered, not by this read.
+            fuel_used: None,
+            ..self.evaluation.clone()
+        })
+    }
+}
+
 impl Answers {
     /// The answer to exactly this question, if this node has it.
     pub(crate) fn recall(
@@ -42,17 +82,24 @@ impl Answers {
         input: &PluginCart,
         limits: &PluginLimits,
     ) -> Option<Evaluation> {
-        let carts = self.carts.read().ok()?;
-        let answer = carts.get(&(tenant, input.cart_id.clone()))?;
-        let same = answer.sha256 == activation.plugin.sha256
-            && answer.limits == *limits
-            && answer.input == *input
-            && answer.config == activation.config;
-        same.then(|| Evaluation {
-            // The fuel was spent by the call that answered, not by this read.
-            fuel_used: None,
-            ..answer.evaluation.clone()
-        })
+        let key = (tenant, input.cart_id.clone());
+        {
+            let carts = self.carts.read().ok()?;
+            if let Some(answer) = carts.current.get(&key) {
+                return answer.answers(activation, input, limits);
+            }
+            if !carts.previous.contains_key(&key) {
+                return None;
+            }
+        }
+        // Asked about again: the answer moves to the current generation.
+        let mut carts = self.carts.write().ok()?;
+        let answer = carts.previous.remove(&key)?;
+        let evaluation = answer.answers(activation, input, limits);
+        if evaluation.is_some() {
+            carts.insert(key, answer);
+        }
+        evaluation
     }
 
     /// Keeps a successful answer, replacing the cart's previous one.
@@ -68,9 +115,6 @@ impl Answers {
             return;
         };
         let key = (tenant, input.cart_id.clone());
-        if carts.len() >= MAX_CARTS && !carts.contains_key(&key) {
-            carts.clear();
-        }
         carts.insert(
             key,
             Answer {
@@ -144,6 +188,46 @@ mod tests {
         }
     }
 
+    fn cart_named(id: usize) -> PluginCart {
+        PluginCart {
+            cart_id: format!("c{id}"),
+            ..cart(1)
+        }
+    }
+
+    #[test]
+    fn answers_asked_about_survive_a_full_generation_and_the_rest_go() {
+        let answers = Answers::default();
+        let tenant = TenantId::new();
+        let v1 = activation("aaa", serde_json::json!({}));
+        let limits = PluginLimits::default();
+        for id in 0..MAX_CARTS {
+            answers.remember(tenant, &v1, cart_named(id), limits, &answer());
+        }
+        // The generation is full: the next cart starts a new one.
+        answers.remember(tenant, &v1, cart_named(MAX_CARTS), limits, &answer());
+        // Cart 0 is asked about again (and moves to the current generation)...
+        assert!(
+            answers
+                .recall(tenant, &v1, &cart_named(0), &limits)
+                .is_some()
+        );
+        for id in MAX_CARTS + 1..2 * MAX_CARTS {
+            answers.remember(tenant, &v1, cart_named(id), limits, &answer());
+        }
+        // ...so when the current generation turns over again, it is still kept, while
+        // cart 1, never asked about since, went with its generation.
+        answers.remember(tenant, &v1, cart_named(2 * MAX_CARTS), limits, &answer());
+        assert!(
+            answers
+                .recall(tenant, &v1, &cart_named(0), &limits)
+                .is_some()
+        );
+        assert_eq!(answers.recall(tenant, &v1, &cart_named(1), &limits), None);
+        let kept = answers.carts.read().unwrap();
+        assert!(kept.current.len() + kept.previous.len() <= 2 * MAX_CARTS);
+    }
+
     #[test]
     fn the_same_question_gets_the_same_answer_and_any_change_asks_again() {
         let answers = Answers::default();
@@ -206,12 +290,17 @@ mod tests {
         let answers = Answers::default();
         let tenant = TenantId::new();
         let v1 = activation("aaa", serde_json::json!({}));
-        for i in 0..=MAX_CARTS {
-            let mut input = cart(1);
-            input.cart_id = format!("c{i}");
-            answers.remember(tenant, &v1, input, PluginLimits::default(), &answer());
+        for id in 0..=3 * MAX_CARTS {
+            answers.remember(
+                tenant,
+                &v1,
+                cart_named(id),
+                PluginLimits::default(),
+                &answer(),
+            );
         }
-        let held = answers.carts.read().map(|c| c.len()).unwrap_or(usize::MAX);
-        assert!(held <= MAX_CARTS, "{held}");
+        let carts = answers.carts.read().unwrap();
+        let held = carts.current.len() + carts.previous.len();
+        assert!(held <= 2 * MAX_CARTS, "{held}");
     }
 }
