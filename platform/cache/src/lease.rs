@@ -57,6 +57,26 @@ impl Lease {
     }
 }
 
+/// How one request takes its token from one bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// From this node's lease: already taken here, given back if the request is refused.
+    Leased,
+    /// From Redis: `want` tokens, the request's own plus the next lease (when `renews`,
+    /// this request is the one renewing the bucket's lease).
+    Shared { want: u32, renews: bool },
+}
+
+impl Take {
+    /// Tokens to ask Redis for.
+    pub fn want(self) -> u32 {
+        match self {
+            Take::Leased => 0,
+            Take::Shared { want, .. } => want,
+        }
+    }
+}
+
 /// This node's leases, by bucket key.
 #[derive(Debug, Default)]
 pub struct Leases {
@@ -64,115 +84,172 @@ pub struct Leases {
 }
 
 impl Leases {
-    /// Takes one token from the lease of every bucket, or from none: `None` when some bucket
-    /// has no usable lease and Redis must be asked.
-    pub fn take(&mut self, buckets: &[(String, RateLimit)], now: Instant) -> Option<RateDecision> {
-        let all_leased = buckets.iter().all(|(key, limit)| {
-            self.leases
-                .get(key)
-                .is_some_and(|lease| lease.usable(*limit, now))
-        });
-        if !all_leased || buckets.is_empty() {
-            return None;
-        }
-        let mut state = Vec::with_capacity(buckets.len());
-        for (key, limit) in buckets {
-            let lease = self.leases.get_mut(key)?;
-            lease.left -= 1;
-            let bucket = TokenBucket {
-                tokens: lease.shared_left + f64::from(lease.left),
-                updated_ms: 0,
-            };
-            state.push((bucket, *limit));
-        }
-        Some(decide(&state, true))
-    }
-
-    /// How many tokens to ask Redis for, per bucket, for a request that [`Self::take`]
-    /// could not serve: one for the request itself, plus the next lease where the bucket is
-    /// leased. The size adapts here: doubled when the last lease ran out in time, halved
-    /// when it expired unused.
-    pub fn wanted(&mut self, buckets: &[(String, RateLimit)], now: Instant) -> Vec<u32> {
-        buckets
-            .iter()
-            .map(|(key, limit)| {
-                let cap = lease_cap(*limit);
-                if cap <= 1 {
-                    return 1;
-                }
-                let size = match self.leases.get_mut(key) {
-                    // A renewal in flight (one abandoned by a dropped request counts for
-                    // a TTL at most).
-                    Some(lease) if lease.renewing.is_some_and(|since| now < since + LEASE_TTL) => 0,
-                    Some(lease) if lease.limit == *limit => {
-                        lease.renewing = Some(now);
-                        lease.size = if now >= lease.until + LEASE_TTL {
-                            // Idle since: demand starts over.
-                            0
-                        } else if now >= lease.until && lease.left > 0 {
-                            lease.size / 2
-                        } else if lease.left == 0 {
-                            (lease.size * 2).clamp(1, cap)
-                        } else {
-                            lease.size
-                        };
-                        lease.size
-                    }
-                    // A bucket's first request (or the first under a new limit) asks for
-                    // its own token only: a key seen once never holds tokens back.
-                    _ => 0,
-                };
-                1 + size
-            })
-            .collect()
-    }
-
-    /// The request that was renewing these buckets' leases got nothing (refused, or Redis
-    /// did not answer): the next miss may renew.
-    pub fn abandoned(&mut self, buckets: &[(String, RateLimit)]) {
-        for (key, _) in buckets {
-            if let Some(lease) = self.leases.get_mut(key) {
-                lease.renewing = None;
-            }
-        }
-    }
-
-    /// Keeps what Redis granted beyond the one token the request used. `granted[i]` tokens
-    /// were taken from bucket `i`, which then held `shared_left[i]`.
-    pub fn granted(
+    /// Takes the request's token from every bucket's lease where it can. `Ok` when every
+    /// bucket had one (no need to ask Redis); else what to ask Redis for, per bucket, and
+    /// [`Self::settle`] must follow with Redis's answer.
+    pub fn take(
         &mut self,
         buckets: &[(String, RateLimit)],
-        granted: &[u32],
-        shared_left: &[f64],
+        now: Instant,
+    ) -> Result<RateDecision, Vec<Take>> {
+        let takes: Vec<Take> = buckets
+            .iter()
+            .map(|(key, limit)| match self.leases.get_mut(key) {
+                Some(lease) if lease.usable(*limit, now) => {
+                    lease.left -= 1;
+                    Take::Leased
+                }
+                _ => self.shared(key, *limit, now),
+            })
+            .collect();
+        if takes.iter().any(|t| matches!(t, Take::Shared { .. })) || buckets.is_empty() {
+            return Err(takes);
+        }
+        let state: Vec<(TokenBucket, RateLimit)> = buckets
+            .iter()
+            .map(|(key, limit)| {
+                let tokens = self
+                    .leases
+                    .get(key)
+                    .map_or(0.0, |l| l.shared_left + f64::from(l.left));
+                (
+                    TokenBucket {
+                        tokens,
+                        updated_ms: 0,
+                    },
+                    *limit,
+                )
+            })
+            .collect();
+        Ok(decide(&state, true))
+    }
+
+    /// How many tokens to ask Redis for: the request's own, plus the next lease when the
+    /// bucket is leased and no other request is renewing it. The size adapts here: doubled
+    /// when the last lease ran out in time, halved when it expired unused, back to nothing
+    /// after an idle spell.
+    fn shared(&mut self, key: &str, limit: RateLimit, now: Instant) -> Take {
+        let cap = lease_cap(limit);
+        let single = Take::Shared {
+            want: 1,
+            renews: false,
+        };
+        if cap <= 1 {
+            return single;
+        }
+        let Some(lease) = self.leases.get_mut(key) else {
+            // A bucket's first request asks for its own token only: a key seen once never
+            // holds tokens back.
+            return single;
+        };
+        if lease.limit != limit {
+            return single;
+        }
+        // A renewal in flight (one abandoned by a dropped request counts for a TTL at most).
+        if lease.renewing.is_some_and(|since| now < since + LEASE_TTL) {
+            return single;
+        }
+        lease.renewing = Some(now);
+        lease.size = if now >= lease.until + LEASE_TTL {
+            0
+        } else if now >= lease.until && lease.left > 0 {
+            lease.size / 2
+        } else if lease.left == 0 {
+            (lease.size * 2).clamp(1, cap)
+        } else {
+            lease.size
+        };
+        Take::Shared {
+            want: 1 + lease.size,
+            renews: true,
+        }
+    }
+
+    /// Settles what [`Self::take`] started, with Redis's answer: `Some((given, shared_left))`
+    /// when the request was allowed (`given[i]` tokens taken from bucket `i`, which then
+    /// held `shared_left[i]`), `None` when it was refused or Redis did not answer. Granted
+    /// tokens beyond the request's own become the bucket's lease; a refusal gives leased
+    /// tokens back.
+    pub fn settle(
+        &mut self,
+        buckets: &[(String, RateLimit)],
+        takes: &[Take],
+        answer: Option<(&[u32], &[f64])>,
         now: Instant,
     ) {
         if self.leases.len() > MAX_LEASES {
             self.leases.retain(|_, lease| now < lease.until);
         }
-        for (((key, limit), granted), shared_left) in buckets.iter().zip(granted).zip(shared_left) {
-            if lease_cap(*limit) <= 1 {
-                continue;
+        for (i, ((key, limit), take)) in buckets.iter().zip(takes).enumerate() {
+            match (*take, answer) {
+                (Take::Leased, Some(_)) => {}
+                (Take::Leased, None) => {
+                    if let Some(lease) = self.leases.get_mut(key) {
+                        lease.left = lease.left.saturating_add(1);
+                    }
+                }
+                (Take::Shared { renews, .. }, None) => {
+                    if let (true, Some(lease)) = (renews, self.leases.get_mut(key)) {
+                        lease.renewing = None;
+                    }
+                }
+                (Take::Shared { renews, .. }, Some((given, shared_left))) => {
+                    let (Some(given), Some(shared_left)) = (given.get(i), shared_left.get(i))
+                    else {
+                        continue;
+                    };
+                    self.install(
+                        key,
+                        *limit,
+                        given.saturating_sub(1),
+                        *shared_left,
+                        renews,
+                        now,
+                    );
+                }
             }
-            let extra = granted.saturating_sub(1);
-            let lease = self.leases.entry(key.clone()).or_insert(Lease {
-                limit: *limit,
-                left: 0,
-                size: 0,
-                shared_left: *shared_left,
-                until: now,
-                renewing: None,
-            });
+        }
+    }
+
+    fn install(
+        &mut self,
+        key: &str,
+        limit: RateLimit,
+        extra: u32,
+        shared_left: f64,
+        renews: bool,
+        now: Instant,
+    ) {
+        if lease_cap(limit) <= 1 {
+            return;
+        }
+        let lease = self.leases.entry(key.to_owned()).or_insert(Lease {
+            limit,
+            left: 0,
+            size: 0,
+            shared_left,
+            until: now,
+            renewing: None,
+        });
+        if renews {
             lease.renewing = None;
-            if lease.limit != *limit || now >= lease.until {
-                // A new shape, or tokens past their time: those are dropped.
-                lease.limit = *limit;
-                lease.left = 0;
-            }
+        }
+        if lease.limit != limit || now >= lease.until {
+            // A new shape, or tokens past their time: those are dropped.
+            lease.limit = limit;
+            lease.left = 0;
+        }
+        lease.shared_left = shared_left;
+        if extra > 0 || lease.left == 0 {
             // Tokens granted to a concurrent renewal add up rather than replace each other.
             lease.left = lease.left.saturating_add(extra);
-            lease.shared_left = *shared_left;
             lease.until = now + LEASE_TTL;
         }
+    }
+
+    /// Tokens this node holds for `key` beyond what Redis reports (for the headers).
+    pub fn held(&self, key: &str) -> u32 {
+        self.leases.get(key).map_or(0, |l| l.left)
     }
 }
 
@@ -189,6 +266,19 @@ mod tests {
         vec![(k.to_owned(), limit)]
     }
 
+    /// One request that Redis allows, granting everything asked for; the tokens it asked.
+    fn allowed_by_redis(leases: &mut Leases, b: &[(String, RateLimit)], now: Instant) -> Vec<u32> {
+        match leases.take(b, now) {
+            Ok(_) => Vec::new(),
+            Err(takes) => {
+                let given: Vec<u32> = takes.iter().map(|t| t.want()).collect();
+                let left = vec![1000.0; b.len()];
+                leases.settle(b, &takes, Some((&given, &left)), now);
+                given
+            }
+        }
+    }
+
     #[test]
     fn small_buckets_are_never_leased() {
         let shopper = RateLimit {
@@ -199,9 +289,13 @@ mod tests {
         let mut leases = Leases::default();
         let now = Instant::now();
         let b = key("s", shopper);
-        assert_eq!(leases.wanted(&b, now), vec![1]);
-        leases.granted(&b, &[1], &[99.0], now);
-        assert_eq!(leases.take(&b, now), None, "every request asks Redis");
+        for _ in 0..10 {
+            assert_eq!(
+                allowed_by_redis(&mut leases, &b, now),
+                vec![1],
+                "every request asks Redis"
+            );
+        }
     }
 
     #[test]
@@ -210,19 +304,15 @@ mod tests {
         let now = Instant::now();
         let b = key("t", BUSY);
         // First request: its own token only.
-        assert_eq!(leases.wanted(&b, now), vec![1]);
-        leases.granted(&b, &[1], &[19_999.0], now);
-        assert_eq!(leases.take(&b, now), None);
+        assert_eq!(allowed_by_redis(&mut leases, &b, now), vec![1]);
         // Then the lease doubles each time it runs out in time: 1, 2, 4, ...
         let mut sizes = Vec::new();
         for _ in 0..6 {
-            let want = leases.wanted(&b, now)[0];
-            sizes.push(want - 1);
-            leases.granted(&b, &[want], &[10_000.0], now);
-            for _ in 1..want {
-                assert!(leases.take(&b, now).is_some_and(|d| d.allowed));
+            let asked = allowed_by_redis(&mut leases, &b, now);
+            sizes.push(asked[0] - 1);
+            for _ in 0..asked[0] - 1 {
+                assert!(leases.take(&b, now).is_ok_and(|d| d.allowed));
             }
-            assert_eq!(leases.take(&b, now), None, "the lease is used up");
         }
         assert_eq!(sizes, vec![1, 2, 4, 8, 16, 32]);
     }
@@ -232,35 +322,66 @@ mod tests {
         let mut leases = Leases::default();
         let now = Instant::now();
         let b = key("t", BUSY);
-        leases.granted(&b, &[1], &[0.0], now);
+        allowed_by_redis(&mut leases, &b, now);
         for _ in 0..5 {
-            let want = leases.wanted(&b, now)[0];
-            leases.granted(&b, &[want], &[0.0], now);
-            while leases.take(&b, now).is_some() {}
+            let asked = allowed_by_redis(&mut leases, &b, now);
+            for _ in 1..asked[0] {
+                assert!(leases.take(&b, now).is_ok());
+            }
         }
-        let want = leases.wanted(&b, now)[0];
-        assert_eq!(want, 1 + 32);
-        leases.granted(&b, &[want], &[0.0], now);
-        assert!(leases.take(&b, now).is_some());
+        assert_eq!(allowed_by_redis(&mut leases, &b, now), vec![1 + 32]);
+        assert!(leases.take(&b, now).is_ok());
         let later = now + LEASE_TTL;
-        assert_eq!(leases.take(&b, later), None, "expired tokens are not used");
-        assert_eq!(leases.wanted(&b, later), vec![1 + 16], "halved");
+        match leases.take(&b, later) {
+            Err(takes) => assert_eq!(
+                takes,
+                vec![Take::Shared {
+                    want: 1 + 16,
+                    renews: true
+                }],
+                "expired tokens are not used, and the next lease is halved"
+            ),
+            Ok(_) => panic!("an expired lease served a request"),
+        }
     }
 
     #[test]
-    fn a_request_is_served_from_leases_only_when_every_bucket_has_one() {
+    fn a_leased_bucket_asks_redis_for_nothing_while_another_bucket_is_asked() {
         let mut leases = Leases::default();
         let now = Instant::now();
         let tenant = key("t", BUSY);
-        leases.granted(&tenant, &[1], &[0.0], now);
-        let want = leases.wanted(&tenant, now);
-        leases.granted(&tenant, &want, &[0.0], now);
-        let both = vec![tenant[0].clone(), ("other".to_owned(), BUSY)];
-        assert_eq!(leases.take(&both, now), None);
-        assert!(
-            leases.take(&tenant, now).is_some(),
-            "the refused lookup spent no leased token"
+        allowed_by_redis(&mut leases, &tenant, now);
+        allowed_by_redis(&mut leases, &tenant, now);
+        assert_eq!(leases.held("t"), 1);
+        let shopper = RateLimit {
+            per_second: 50,
+            burst: 100,
+        };
+        let both = vec![tenant[0].clone(), ("s".to_owned(), shopper)];
+        let Err(takes) = leases.take(&both, now) else {
+            panic!("the shopper's bucket is not leased");
+        };
+        assert_eq!(
+            takes,
+            vec![
+                Take::Leased,
+                Take::Shared {
+                    want: 1,
+                    renews: false
+                }
+            ],
+            "the tenant's token comes from the lease; nothing more is taken from Redis"
         );
+        assert_eq!(leases.held("t"), 0);
+        // Refused by the shopper's bucket: the tenant's leased token is given back.
+        leases.settle(&both, &takes, None, now);
+        assert_eq!(leases.held("t"), 1);
+        // Allowed: it stays spent.
+        let Err(takes) = leases.take(&both, now) else {
+            panic!("the shopper's bucket is not leased");
+        };
+        leases.settle(&both, &takes, Some((&[0, 1], &[5.0, 50.0])), now);
+        assert_eq!(leases.held("t"), 0);
     }
 
     #[test]
@@ -268,27 +389,34 @@ mod tests {
         let mut leases = Leases::default();
         let now = Instant::now();
         let b = key("t", BUSY);
-        leases.granted(&b, &[1], &[0.0], now);
-        let first = leases.wanted(&b, now);
-        assert_eq!(first, vec![2]);
+        allowed_by_redis(&mut leases, &b, now);
+        let Err(first) = leases.take(&b, now) else {
+            panic!("no lease yet");
+        };
+        assert_eq!(first[0].want(), 2);
         for _ in 0..50 {
+            let Err(other) = leases.take(&b, now) else {
+                panic!("no lease yet");
+            };
             assert_eq!(
-                leases.wanted(&b, now),
-                vec![1],
+                other[0].want(),
+                1,
                 "the others ask for their own token only while the first renews"
             );
+            leases.settle(&b, &other, Some((&[1], &[0.0])), now);
         }
-        leases.granted(&b, &first, &[0.0], now);
-        assert!(leases.take(&b, now).is_some());
-        assert_eq!(
-            leases.wanted(&b, now),
-            vec![1 + 2],
-            "doubled once, not 50 times"
-        );
-        leases.abandoned(&b);
-        assert_eq!(
-            leases.wanted(&b, now),
-            vec![1 + 4],
+        leases.settle(&b, &first, Some((&[2], &[0.0])), now);
+        assert!(leases.take(&b, now).is_ok());
+        let Err(next) = leases.take(&b, now) else {
+            panic!("the lease is used up");
+        };
+        assert_eq!(next[0].want(), 1 + 2, "doubled once, not 50 times");
+        leases.settle(&b, &next, None, now);
+        let Err(after) = leases.take(&b, now) else {
+            panic!("nothing was granted");
+        };
+        assert!(
+            matches!(after[0], Take::Shared { renews: true, .. }),
             "a failed renewal frees the next"
         );
     }
@@ -298,14 +426,18 @@ mod tests {
         let mut leases = Leases::default();
         let now = Instant::now();
         let b = key("t", BUSY);
-        leases.granted(&b, &[1], &[0.0], now);
-        let want = leases.wanted(&b, now);
-        leases.granted(&b, &want, &[0.0], now);
+        allowed_by_redis(&mut leases, &b, now);
+        allowed_by_redis(&mut leases, &b, now);
         let tighter = RateLimit {
             per_second: 5_000,
             burst: 20_000,
         };
-        assert_eq!(leases.take(&key("t", tighter), now), None);
-        assert_eq!(leases.wanted(&key("t", tighter), now), vec![1]);
+        assert_eq!(
+            leases.take(&key("t", tighter), now).map(|_| ()),
+            Err(vec![Take::Shared {
+                want: 1,
+                renews: false
+            }])
+        );
     }
 }

@@ -74,9 +74,9 @@ impl RateLimiter for InProcessRateLimiter {
 
 /// The arithmetic of `trolley_core::domain::rate_limit::take_all`, in Lua, on Redis's clock
 /// so every node agrees on time, taking up to `want` tokens per bucket (the request's own
-/// and a lease: `crate::lease`). The request is allowed when every bucket holds a whole
-/// token; then each gives `min(want, whole tokens held)`, and none gives anything
-/// otherwise. Returns `{allowed, tokens×1000 left per bucket…, tokens given per bucket…}`.
+/// and a lease: `crate::lease`; 0 where the node took the request's token from its lease).
+/// The request is allowed when every bucket asked for tokens holds a whole one; then each
+/// gives `min(want, whole tokens held)`, and none gives anything otherwise. Returns `{allowed, tokens×1000 left per bucket…, tokens given per bucket…}`.
 const TAKE_ALL: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,7 +92,7 @@ for i = 1, #KEYS do
   tk = math.min(burst, tk + elapsed * rate / 1000)
   if last < now then last = now end
   tokens[i], stamps[i] = tk, last
-  if tk < 1 then allowed = 0 end
+  if tonumber(ARGV[3 * i]) > 0 and tk < 1 then allowed = 0 end
 end
 local out = {allowed}
 local given = {}
@@ -145,67 +145,63 @@ impl RedisRateLimiter {
 impl RateLimiter for RedisRateLimiter {
     #[tracing::instrument(name = "ratelimit.take", skip_all)]
     async fn take(&self, buckets: &[(String, RateLimit)]) -> RateDecision {
-        let wanted = {
-            let now = Instant::now();
-            let mut leases = self.leases();
-            if let Some(decision) = leases.take(buckets, now) {
-                return decision;
-            }
-            leases.wanted(buckets, now)
+        let takes = match self.leases().take(buckets, Instant::now()) {
+            Ok(decision) => return decision,
+            Err(takes) => takes,
         };
         let mut invocation = self.script.prepare_invoke();
-        for ((key, limit), want) in buckets.iter().zip(&wanted) {
+        for ((key, limit), take) in buckets.iter().zip(&takes) {
             invocation
                 .key(self.link.key(&format!("rl:{key}")))
                 .arg(limit.per_second.max(1))
                 .arg(limit.burst)
-                .arg(*want);
+                .arg(take.want());
         }
         let answer = self
             .link
             .call(|mut conn| async move { invocation.invoke_async::<Vec<i64>>(&mut conn).await })
             .await;
         let n = buckets.len();
-        match answer {
-            Ok(values) if values.len() == 2 * n + 1 => {
-                let allowed = values[0] == 1;
-                let left: Vec<f64> = values[1..=n].iter().map(|m| *m as f64 / 1000.0).collect();
-                if allowed {
-                    let given: Vec<u32> = values[n + 1..]
-                        .iter()
-                        .map(|g| u32::try_from(*g).unwrap_or(0))
-                        .collect();
-                    self.leases()
-                        .granted(buckets, &given, &left, Instant::now());
-                } else {
-                    self.leases().abandoned(buckets);
+        let values = match answer {
+            Ok(values) if values.len() == 2 * n + 1 => values,
+            other => {
+                if let Ok(values) = other {
+                    tracing::warn!(
+                        ?values,
+                        "unexpected rate-limit script answer; limiting in process"
+                    );
                 }
-                let state: Vec<(TokenBucket, RateLimit)> = buckets
-                    .iter()
-                    .zip(&left)
-                    .map(|((_, limit), tokens)| {
-                        let bucket = TokenBucket {
-                            tokens: *tokens,
-                            updated_ms: 0,
-                        };
-                        (bucket, *limit)
-                    })
-                    .collect();
-                decide(&state, allowed)
+                self.leases().settle(buckets, &takes, None, Instant::now());
+                return self.fallback.take_now(buckets);
             }
-            Ok(values) => {
-                tracing::warn!(
-                    ?values,
-                    "unexpected rate-limit script answer; limiting in process"
-                );
-                self.leases().abandoned(buckets);
-                self.fallback.take_now(buckets)
-            }
-            Err(_) => {
-                self.leases().abandoned(buckets);
-                self.fallback.take_now(buckets)
-            }
-        }
+        };
+        let allowed = values[0] == 1;
+        let shared_left: Vec<f64> = values[1..=n].iter().map(|m| *m as f64 / 1000.0).collect();
+        let given: Vec<u32> = values[n + 1..]
+            .iter()
+            .map(|g| u32::try_from(*g).unwrap_or(0))
+            .collect();
+        let mut leases = self.leases();
+        leases.settle(
+            buckets,
+            &takes,
+            allowed.then_some((given.as_slice(), shared_left.as_slice())),
+            Instant::now(),
+        );
+        // What the node holds counts toward what the headers report as left.
+        let state: Vec<(TokenBucket, RateLimit)> = buckets
+            .iter()
+            .zip(&shared_left)
+            .map(|((key, limit), shared)| {
+                let bucket = TokenBucket {
+                    tokens: shared + f64::from(leases.held(key)),
+                    updated_ms: 0,
+                };
+                (bucket, *limit)
+            })
+            .collect();
+        drop(leases);
+        decide(&state, allowed)
     }
 }
 

@@ -204,6 +204,51 @@ async fn leased_tokens_never_add_up_to_more_than_the_shared_bucket() {
     );
 }
 
+/// The common production shape: one busy tenant bucket (leased) and a different, cold
+/// shopper bucket on every request (never leased). The tenant's lease serves its share of
+/// each request; Redis is asked only for the shopper's token, and the tenant bucket is not
+/// drained faster than requests arrive.
+#[tokio::test]
+async fn a_leased_tenant_bucket_is_not_drained_by_requests_that_ask_redis_anyway() {
+    let _shared = SERVER.read().await;
+    let prefix = prefix();
+    let probe = link(&prefix);
+    require_redis(&probe).await;
+    let limiter = RedisRateLimiter::new(link(&prefix));
+    let tenant = RateLimit {
+        per_second: 1000,
+        burst: 2000,
+    };
+    let shopper = RateLimit {
+        per_second: 50,
+        burst: 100,
+    };
+    for i in 0..500 {
+        let buckets = [
+            ("busy:tenant".to_owned(), tenant),
+            (format!("busy:shopper-{i}"), shopper),
+        ];
+        assert!(limiter.take(&buckets).await.allowed);
+    }
+    let key = format!("{prefix}:rl:busy:tenant");
+    let stored: Option<String> = probe
+        .call(|mut conn| async move {
+            redis::cmd("HGET")
+                .arg(&key)
+                .arg("t")
+                .query_async(&mut conn)
+                .await
+        })
+        .await
+        .unwrap();
+    let left: f64 = stored.expect("the tenant bucket exists").parse().unwrap();
+    // 500 requests plus at most one lease (a tenth of the burst) in hand: never 500 leases.
+    assert!(
+        left >= 2000.0 - 500.0 - 200.0 - 1.0,
+        "the tenant bucket holds {left} after 500 requests"
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_redis_falls_back_at_once() {
     // Nothing listens on port 1.
