@@ -441,3 +441,41 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod convergence {
+    use super::*;
+
+    /// 64 requests in flight at a time on a tenant and a shopper bucket, both busy: after
+    /// a few round trips most requests are served from the leases.
+    #[test]
+    fn a_busy_pair_of_buckets_is_soon_served_from_leases() {
+        let busy = RateLimit {
+            per_second: 10_000_000,
+            burst: 10_000_000,
+        };
+        let b = vec![("t".to_owned(), busy), ("s".to_owned(), busy)];
+        let mut leases = Leases::default();
+        let now = Instant::now();
+        let mut local = Vec::new();
+        for _ in 0..30 {
+            let mut served = 0;
+            let mut pending = Vec::new();
+            for _ in 0..64 {
+                match leases.take(&b, now) {
+                    Ok(_) => served += 1,
+                    Err(takes) => pending.push(takes),
+                }
+            }
+            for takes in pending {
+                let given: Vec<u32> = takes.iter().map(|t| t.want()).collect();
+                leases.settle(&b, &takes, Some((&given, &[1e6, 1e6])), now);
+            }
+            local.push(served);
+        }
+        // The lease doubles once per round trip up to its cap; after that, only the round
+        // in which a lease runs out goes to Redis.
+        let later: usize = local[10..].iter().sum();
+        assert!(later * 4 >= 20 * 64 * 3, "{local:?}");
+    }
+}
