@@ -74,9 +74,10 @@ impl RateLimiter for InProcessRateLimiter {
 
 /// The arithmetic of `trolley_core::domain::rate_limit::take_all`, in Lua, on Redis's clock
 /// so every node agrees on time, taking up to `want` tokens per bucket (the request's own
-/// and a lease: `crate::lease`; 0 where the node took the request's token from its lease).
-/// The request is allowed when every bucket asked for tokens holds a whole one; then each
-/// gives `min(want, whole tokens held)`, and none gives anything otherwise. Returns `{allowed, tokens×1000 left per bucket…, tokens given per bucket…}`.
+/// and a lease: `crate::lease`; 0 where the node took the request's token from its lease;
+/// negative for a lease's top-up, which never refuses). The request is allowed when every
+/// bucket with a positive `want` holds a whole token; then each gives `min(|want|, whole
+/// tokens held)`, and none gives anything otherwise. Returns `{allowed, tokens×1000 left per bucket…, tokens given per bucket…}`.
 const TAKE_ALL: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -100,7 +101,7 @@ for i = 1, #KEYS do
   local rate, burst, want = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
   given[i] = 0
   if allowed == 1 then
-    given[i] = math.min(want, math.floor(tokens[i]))
+    given[i] = math.min(math.abs(want), math.floor(tokens[i]))
     tokens[i] = tokens[i] - given[i]
   end
   redis.call('HSET', KEYS[i], 't', tostring(tokens[i]), 'ts', tostring(stamps[i]))
