@@ -77,7 +77,8 @@ impl RateLimiter for InProcessRateLimiter {
 /// and a lease: `crate::lease`; 0 where the node took the request's token from its lease;
 /// negative for a lease's top-up, which never refuses). The request is allowed when every
 /// bucket with a positive `want` holds a whole token; then each gives `min(|want|, whole
-/// tokens held)`, and none gives anything otherwise. Returns `{allowed, tokens×1000 left per bucket…, tokens given per bucket…}`.
+/// tokens held)`, and none gives anything otherwise. Returns `{allowed, tokens×1000 left
+/// per bucket…, tokens given per bucket…}`.
 const TAKE_ALL: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
