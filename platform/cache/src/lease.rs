@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use trolley_core::domain::{RateDecision, RateLimit, TokenBucket, decide};
 
-/// How long leased tokens may be used before they are dropped.
+/// How long a lease's tokens may be used after its last grant before they are dropped.
 pub const LEASE_TTL: Duration = Duration::from_millis(100);
 
 /// The most one lease may hold, whatever the bucket.
@@ -60,6 +60,12 @@ impl Lease {
     fn usable(&self, limit: RateLimit, now: Instant) -> bool {
         self.limit == limit && self.left >= 1 && now < self.until
     }
+
+    /// Whether another request is asking Redis for this lease's next batch (one abandoned
+    /// by a dropped request counts for a TTL at most).
+    fn renewal_in_flight(&self, now: Instant) -> bool {
+        self.renewing.is_some_and(|since| now < since + LEASE_TTL)
+    }
 }
 
 /// How one request takes its token from one bucket.
@@ -77,6 +83,16 @@ pub enum Take {
 }
 
 impl Take {
+    /// Whether the request's own token came from this node's lease.
+    fn own_token_leased(self) -> bool {
+        !matches!(self, Take::Shared { .. })
+    }
+
+    /// Whether this request is the one asking Redis for the bucket's next lease.
+    fn renews(self) -> bool {
+        matches!(self, Take::TopUp { .. } | Take::Shared { renews: true, .. })
+    }
+
     /// The script's `want` for this bucket: tokens that must be there for the request
     /// (positive), tokens wanted if there are any (negative: a top-up never refuses), or
     /// nothing.
@@ -109,8 +125,7 @@ impl Leases {
             .map(|(key, limit)| match self.leases.get_mut(key) {
                 Some(lease) if lease.usable(*limit, now) => {
                     lease.left -= 1;
-                    let renewing = lease.renewing.is_some_and(|since| now < since + LEASE_TTL);
-                    if !renewing && lease.left <= lease.size / 2 {
+                    if !lease.renewal_in_flight(now) && lease.left <= lease.size / 2 {
                         // Half of it went within its time: the demand is there, so the
                         // next lease may be larger.
                         lease.renewing = Some(now);
@@ -126,23 +141,33 @@ impl Leases {
         if takes.iter().any(|t| *t != Take::Leased) || buckets.is_empty() {
             return Err(takes);
         }
+        let shared_left: Vec<f64> = buckets
+            .iter()
+            .map(|(key, _)| self.leases.get(key).map_or(0.0, |l| l.shared_left))
+            .collect();
+        Ok(self.decide(buckets, &shared_left, true))
+    }
+
+    /// The decision the headers report: what each shared bucket last held, plus what this
+    /// node holds of it.
+    pub fn decide(
+        &self,
+        buckets: &[(String, RateLimit)],
+        shared_left: &[f64],
+        allowed: bool,
+    ) -> RateDecision {
         let state: Vec<(TokenBucket, RateLimit)> = buckets
             .iter()
-            .map(|(key, limit)| {
-                let tokens = self
-                    .leases
-                    .get(key)
-                    .map_or(0.0, |l| l.shared_left + f64::from(l.left));
-                (
-                    TokenBucket {
-                        tokens,
-                        updated_ms: 0,
-                    },
-                    *limit,
-                )
+            .zip(shared_left)
+            .map(|((key, limit), shared)| {
+                let bucket = TokenBucket {
+                    tokens: shared + f64::from(self.held(key)),
+                    updated_ms: 0,
+                };
+                (bucket, *limit)
             })
             .collect();
-        Ok(decide(&state, true))
+        decide(&state, allowed)
     }
 
     /// How many tokens to ask Redis for: the request's own, plus the next lease when the
@@ -166,8 +191,7 @@ impl Leases {
         if lease.limit != limit {
             return single;
         }
-        // A renewal in flight (one abandoned by a dropped request counts for a TTL at most).
-        if lease.renewing.is_some_and(|since| now < since + LEASE_TTL) {
+        if lease.renewal_in_flight(now) {
             return single;
         }
         lease.renewing = Some(now);
@@ -202,45 +226,28 @@ impl Leases {
             self.leases.retain(|_, lease| now < lease.until);
         }
         for (i, ((key, limit), take)) in buckets.iter().zip(takes).enumerate() {
-            match (*take, answer) {
-                (Take::Leased, Some(_)) => {}
-                (Take::Leased, None) => {
+            let granted = answer.and_then(|(given, left)| Some((*given.get(i)?, *left.get(i)?)));
+            match granted {
+                // Refused, or Redis did not answer: a leased token goes back.
+                None => {
                     if let Some(lease) = self.leases.get_mut(key) {
-                        lease.left = lease.left.saturating_add(1);
+                        if take.own_token_leased() {
+                            lease.left = lease.left.saturating_add(1);
+                        }
+                        if take.renews() {
+                            lease.renewing = None;
+                        }
                     }
                 }
-                (Take::TopUp { .. }, None) => {
-                    if let Some(lease) = self.leases.get_mut(key) {
-                        lease.left = lease.left.saturating_add(1);
-                        lease.renewing = None;
-                    }
-                }
-                (Take::TopUp { .. }, Some((given, shared_left))) => {
-                    let (Some(given), Some(shared_left)) = (given.get(i), shared_left.get(i))
-                    else {
-                        continue;
+                Some(_) if *take == Take::Leased => {}
+                Some((given, shared_left)) => {
+                    // What the request did not use itself becomes lease.
+                    let extra = if take.own_token_leased() {
+                        given
+                    } else {
+                        given.saturating_sub(1)
                     };
-                    // The request's own token came from the lease: all of it is lease.
-                    self.install(key, *limit, *given, *shared_left, true, now);
-                }
-                (Take::Shared { renews, .. }, None) => {
-                    if let (true, Some(lease)) = (renews, self.leases.get_mut(key)) {
-                        lease.renewing = None;
-                    }
-                }
-                (Take::Shared { renews, .. }, Some((given, shared_left))) => {
-                    let (Some(given), Some(shared_left)) = (given.get(i), shared_left.get(i))
-                    else {
-                        continue;
-                    };
-                    self.install(
-                        key,
-                        *limit,
-                        given.saturating_sub(1),
-                        *shared_left,
-                        renews,
-                        now,
-                    );
+                    self.install(key, *limit, extra, shared_left, take.renews(), now);
                 }
             }
         }

@@ -4,14 +4,22 @@
 use async_trait::async_trait;
 use redis::Script;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use trolley_core::domain::{RateDecision, RateLimit, TokenBucket, decide, take_all};
+use trolley_core::domain::{RateDecision, RateLimit, TokenBucket, take_all};
 use trolley_core::ports::RateLimiter;
 
 use crate::lease::Leases;
 use crate::link::RedisLink;
+
+/// A lock whose holder panicked is still used: the worst a half-done update leaves is a
+/// bucket or a lease a token off, which beats failing every later request.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Buckets kept before idle ones are dropped.
 const MAX_BUCKETS: usize = 100_000;
@@ -38,10 +46,7 @@ impl InProcessRateLimiter {
 
     pub fn take_now(&self, wanted: &[(String, RateLimit)]) -> RateDecision {
         let now = self.now_ms();
-        let mut buckets = match self.buckets.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut buckets = lock(&self.buckets);
         if buckets.len() > MAX_BUCKETS {
             // A bucket idle for a minute has refilled under any sane limit: forgetting it
             // changes nothing.
@@ -135,11 +140,8 @@ impl RedisRateLimiter {
         }
     }
 
-    fn leases(&self) -> std::sync::MutexGuard<'_, Leases> {
-        match self.leases.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+    fn leases(&self) -> MutexGuard<'_, Leases> {
+        lock(&self.leases)
     }
 }
 
@@ -190,20 +192,7 @@ impl RateLimiter for RedisRateLimiter {
             allowed.then_some((given.as_slice(), shared_left.as_slice())),
             Instant::now(),
         );
-        // What the node holds counts toward what the headers report as left.
-        let state: Vec<(TokenBucket, RateLimit)> = buckets
-            .iter()
-            .zip(&shared_left)
-            .map(|((key, limit), shared)| {
-                let bucket = TokenBucket {
-                    tokens: shared + f64::from(leases.held(key)),
-                    updated_ms: 0,
-                };
-                (bucket, *limit)
-            })
-            .collect();
-        drop(leases);
-        decide(&state, allowed)
+        leases.decide(buckets, &shared_left, allowed)
     }
 }
 
