@@ -11,7 +11,7 @@ use serde::Deserialize;
 use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use trolley_core::domain::{Tenant, secret};
+use trolley_core::domain::{Receipt, Tenant, secret};
 use trolley_core::ports::KeyKind;
 use trolley_core::service::Shopper;
 
@@ -113,7 +113,7 @@ struct CustomerClaims {
 pub struct Storefront(pub Shopper);
 
 impl Storefront {
-    fn verify_customer(tenant: &Tenant, token: &str) -> Result<String, ApiError> {
+    pub(crate) fn verify_customer(tenant: &Tenant, token: &str) -> Result<String, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -162,23 +162,26 @@ impl FromRequest for Storefront {
             let who = match (&customer_id, &cart_token) {
                 (Some(customer), _) => ShopperKey::Customer(customer),
                 (None, Some(token)) => ShopperKey::CartToken(token),
-                // An anonymous caller (creating a guest cart) is counted by the address
-                // `Forwarded`/`X-Forwarded-For` gives, else its peer's: behind a load
-                // balancer the peer is the balancer. A client can pick its own address
-                // this way, but not escape the tenant's bucket.
+                // An anonymous caller (creating a guest cart) is counted by its address:
+                // the forwarded one when a trusted proxy (a storefront backend, a load
+                // balancer) sent the request, else its peer's.
                 (None, None) => ShopperKey::Address(
-                    req.connection_info()
-                        .realip_remote_addr()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    state
+                        .trusted_proxies
+                        .client(&req)
+                        .map(|ip| ip.to_string())
+                        .unwrap_or_default(),
                 ),
             };
             let decision = state.rate_limits.check(&tenant, who).await?;
             req.extensions_mut().insert(decision);
+            // Set by the idempotency middleware: the write seals it in its transaction.
+            let receipt = req.extensions().get::<Arc<Receipt>>().cloned();
             Ok(Storefront(Shopper {
                 tenant: Arc::new(tenant),
                 customer_id,
                 cart_token,
+                receipt,
             }))
         })
     }

@@ -85,6 +85,7 @@ error_codes! {
     RateLimited => (TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
     Internal => (INTERNAL_SERVER_ERROR, "internal_error", "Internal error"),
     Unavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "A backing service is unavailable"),
+    DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable"),
     PluginFailed => (SERVICE_UNAVAILABLE, "plugin_failed", "The order-type plugin failed"),
 }
 
@@ -191,6 +192,12 @@ impl ResponseError for ApiError {
         ));
         if self.code == Code::PluginFailed {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        if matches!(
+            self.code,
+            Code::DatabaseUnavailable | Code::Unavailable | Code::IdempotencyKeyInUse
+        ) {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
         if self.code == Code::Unauthorized {
             res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
@@ -329,10 +336,27 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         // The cause goes to the log, never to the client.
         match err {
+            StoreError::Unreachable(cause) => {
+                tracing::error!(%cause, "database unreachable");
+                ApiError::new(
+                    Code::DatabaseUnavailable,
+                    "the database cannot be reached; retry shortly (with the same Idempotency-Key a retry never applies a change twice)",
+                )
+                .with("retry_after_seconds", 1)
+            }
             StoreError::Unavailable(cause) => {
                 tracing::error!(%cause, "storage unavailable");
-                ApiError::new(Code::Unavailable, "storage is unavailable; retry shortly")
+                ApiError::new(
+                    Code::Unavailable,
+                    "the database is busy; retry shortly (with the same Idempotency-Key a retry never applies a change twice)",
+                )
+                .with("retry_after_seconds", 1)
             }
+            // Another request with this key committed (or is committing) its change first.
+            StoreError::IdempotencyKeyTaken => ApiError::new(
+                Code::IdempotencyKeyInUse,
+                "another request with this Idempotency-Key got there first; retry to get its answer",
+            ),
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::new(Code::Internal, "an internal error occurred")

@@ -3,11 +3,13 @@
 //! the route registrations themselves.
 
 pub mod auth;
+pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 mod openapi;
+pub mod outage;
 pub mod rate_limit;
 mod routes;
 pub mod state;

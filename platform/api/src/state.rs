@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::client_addr::TrustedProxies;
+use crate::idempotency::InFlightKeys;
+use crate::outage::DatabaseGate;
 use crate::rate_limit::RateLimits;
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
 use trolley_core::service::{
@@ -17,7 +20,13 @@ pub struct AppState {
     pub inventory: InventoryService,
     pub checkouts: CheckoutService,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Idempotency keys whose requests are running on this node.
+    pub in_flight: InFlightKeys,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` give the client's address.
+    pub trusted_proxies: TrustedProxies,
     pub clock: Arc<dyn Clock>,
+    /// Closed while the database is unreachable: requests are refused at once.
+    pub database_gate: Arc<DatabaseGate>,
     /// Checked by `/ready`.
     pub health_checks: Vec<Arc<dyn HealthCheck>>,
     /// What `/metrics` renders; the telemetry middleware records request latency in it.

@@ -21,7 +21,16 @@ pub enum StoreError {
     /// A unique constraint refused the write.
     #[error("a unique constraint refused the write: {0}")]
     UniqueViolation(String),
-    /// The database could not be reached or timed out.
+    /// The idempotency key a write was sealed with is already bound to another request's
+    /// committed change (or claimed by one in flight).
+    #[error("the idempotency key is already bound")]
+    IdempotencyKeyTaken,
+    /// The database cannot be reached: connections refused or broken, the pool found none
+    /// in time. An outage, as opposed to a busy moment.
+    #[error("storage unreachable: {0}")]
+    Unreachable(String),
+    /// The database is there but could not do this now (locked past its busy timeout, a
+    /// serialization failure, too many connections): a retry may succeed.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     /// Anything else: a bug or corrupt data.

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::{
     Activation, Cart, CartId, CatalogItem, CatalogItemInput, Checkout, CheckoutId,
     CheckoutSnapshot, Evaluation, LineId, Order, OrderId, PluginCart, PluginError, PluginId,
-    PluginInfo, PluginLimits, PluginRecord, RateDecision, RateLimit, Shortage, Sku, StockLevel,
-    Tenant, TenantId,
+    PluginInfo, PluginLimits, PluginRecord, RateDecision, RateLimit, Receipt, Replay, Seal,
+    Shortage, Sku, StockLevel, Tenant, TenantId,
 };
 use crate::error::StoreError;
 
@@ -123,9 +123,10 @@ pub trait CatalogRepository: Send + Sync {
 
 #[async_trait]
 pub trait CartRepository: Send + Sync {
-    /// Inserts a new cart. A customer who already has a live cart gets
-    /// [`StoreError::UniqueViolation`].
-    async fn insert(&self, cart: &Cart) -> Result<(), StoreError>;
+    /// Inserts a new cart (with `seal`'s idempotency record, in the same transaction). A
+    /// customer who already has a live cart gets [`StoreError::UniqueViolation`]; a sealed
+    /// key already bound gets [`StoreError::IdempotencyKeyTaken`].
+    async fn insert(&self, cart: &Cart, seal: Option<Seal<'_>>) -> Result<(), StoreError>;
     async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError>;
     /// The customer's live (active or checking out) cart.
     async fn find_live_for_customer(
@@ -133,9 +134,15 @@ pub trait CartRepository: Send + Sync {
         tenant: TenantId,
         customer_id: &str,
     ) -> Result<Option<Cart>, StoreError>;
-    /// Writes `cart` if the stored version is still `expected_version`, else
-    /// [`StoreError::VersionConflict`] and nothing is written.
-    async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError>;
+    /// Writes `cart` (and `seal`'s idempotency record, in the same transaction) if the
+    /// stored version is still `expected_version`, else [`StoreError::VersionConflict`]
+    /// and nothing is written.
+    async fn save(
+        &self,
+        cart: &Cart,
+        expected_version: i64,
+        seal: Option<Seal<'_>>,
+    ) -> Result<(), StoreError>;
 
     /// Writes a merge in one transaction: the target and the (now merged) source, each only
     /// if still at its expected version, and the merge record. Either version moved →
@@ -190,39 +197,50 @@ pub struct StoredResponse {
     pub body: Vec<u8>,
 }
 
-/// What happened when a request claimed an idempotency key.
+/// What an idempotency key is bound to when a request arrives with it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum IdempotencyClaim {
-    /// First use: run the request, then [`IdempotencyStore::complete`] or `release`.
-    Claimed,
-    /// The first request with this key is still running.
+pub enum IdempotencyLookup {
+    /// Never used (or purged): run the request.
+    Unused,
+    /// A request with this key is running right now (an in-progress claim of an older
+    /// node that has not gone stale).
     InProgress,
     /// The key was used for a different request.
     Mismatch,
     /// The first request finished: replay its response.
     Completed(StoredResponse),
+    /// The first request's change committed but its answer was never stored (its node died
+    /// in between): re-render the answer from what the change left.
+    Committed(Replay),
 }
 
+/// `Idempotency-Key` records. The change and its record are written by one transaction
+/// (the repositories take a [`Seal`]); [`IdempotencyStore::complete`] then stores the
+/// answer, or records one for a request that changed nothing.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Atomically claims `key` in `scope` for a request with this fingerprint. A claim left
-    /// in progress for longer than `stale_after` (a crashed node) may be taken over.
-    async fn claim(
+    /// What `key` in `scope` is bound to, for a request with this fingerprint. An old
+    /// node's in-progress claim untouched for `stale_after` is forgotten.
+    async fn lookup(
         &self,
         scope: &str,
         key: &str,
         fingerprint: &str,
         now: DateTime<Utc>,
         stale_after: chrono::Duration,
-    ) -> Result<IdempotencyClaim, StoreError>;
+    ) -> Result<IdempotencyLookup, StoreError>;
+    /// Stores the answer for `key`: fills in a record its change committed, or records a
+    /// request that committed nothing. When another request with the key got there first,
+    /// nothing changes and that request's stored answer is returned, so every caller of
+    /// one key is told the same thing.
     async fn complete(
         &self,
-        scope: &str,
-        key: &str,
+        receipt: &Receipt,
         response: &StoredResponse,
-    ) -> Result<(), StoreError>;
-    /// Forgets a claim whose request failed in a way that must not be replayed (5xx).
-    async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError>;
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredResponse>, StoreError>;
+    /// Deletes up to `limit` records created before `before`; how many it deleted.
+    async fn purge(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, StoreError>;
 }
 
 /// Readiness of a backing service, for `/ready`.
@@ -429,7 +447,8 @@ pub trait CheckoutRepository: Send + Sync {
     /// One transaction: `cart` (status `checking_out`, next version) written if still at
     /// `expected_version`; the cart's line holds released; every tracked sku in `wanted`
     /// (sku, quantity, the lines asking) reserved until `snapshot.expires_at`, all or nothing;
-    /// the snapshot stored `pending`. A moved version → `VersionConflict`.
+    /// the snapshot stored `pending`; `seal`'s idempotency record written beside them. A
+    /// moved version → `VersionConflict`.
     async fn begin(
         &self,
         tenant: TenantId,
@@ -437,6 +456,7 @@ pub trait CheckoutRepository: Send + Sync {
         expected_version: i64,
         snapshot: &CheckoutSnapshot,
         wanted: &[(Sku, u32, Vec<LineId>)],
+        seal: Option<Seal<'_>>,
     ) -> Result<BeginCheckout, StoreError>;
     async fn get(&self, tenant: TenantId, id: CheckoutId) -> Result<Option<Checkout>, StoreError>;
     /// Exactly once, in one transaction: a pending, unexpired checkout becomes `completed`,

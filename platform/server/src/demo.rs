@@ -149,6 +149,7 @@ pub async fn seed(services: &Services, base_url: &str) -> anyhow::Result<()> {
         tenant: Arc::new(tenant.clone()),
         customer_id: None,
         cart_token: None,
+        receipt: None,
     };
     let cart = services.carts.create(&guest).await?;
     let cart_id = cart.view.cart_id;

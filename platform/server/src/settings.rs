@@ -2,6 +2,7 @@
 
 use clap::Args;
 use std::path::PathBuf;
+use trolley_api::client_addr::TrustedProxies;
 use trolley_core::domain::RateLimit;
 
 #[derive(Debug, Clone, Args)]
@@ -70,6 +71,16 @@ pub struct Settings {
     /// variables apply too.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// Proxies (CIDRs or addresses, comma-separated) whose `Forwarded` / `X-Forwarded-For`
+    /// name the client: a storefront backend or load balancer calling for its shoppers.
+    /// Unset: no forwarding header is believed, the peer's address is the client's.
+    #[arg(long, env = "TROLLEY_TRUSTED_PROXIES", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: Option<TrustedProxies>,
+    /// How long a request waits for a database connection (and the pool for a new one to
+    /// open) before answering 503. Once the database is found unreachable, requests are
+    /// refused at once until it answers again, whatever this says.
+    #[arg(long, env = "TROLLEY_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_acquire_timeout_ms: u64,
 }
 
 impl Settings {
@@ -125,6 +136,8 @@ impl Settings {
             workers: Some(2),
             plugin_max_fuel: None,
             otlp_endpoint: None,
+            trusted_proxies: None,
+            db_acquire_timeout_ms: 5_000,
         }
     }
 }
@@ -161,6 +174,12 @@ mod tests {
             asked.otlp_endpoint.as_deref(),
             Some("http://127.0.0.1:4318")
         );
+
+        assert_eq!(plain.trusted_proxies, None);
+        let proxied = serve(&["--trusted-proxies", "10.0.0.0/8, 127.0.0.1"]).unwrap();
+        assert!(proxied.trusted_proxies.is_some_and(|p| !p.is_empty()));
+        let bad = serve(&["--trusted-proxies", "10.0.0.0/33"]).unwrap_err();
+        assert!(bad.to_string().contains("10.0.0.0/33"), "{bad}");
 
         // No fuel at all would fail every plugin call: refused at startup instead.
         assert!(serve(&["--plugin-max-fuel", "0"]).is_err());

@@ -8,6 +8,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use trolley_api::AppState;
+use trolley_api::idempotency::InFlightKeys;
+use trolley_api::outage::DatabaseGate;
 use trolley_api::rate_limit::RateLimits;
 use trolley_cache::{
     InProcessCartCache, InProcessRateLimiter, RedisActivationFeed, RedisCartCache, RedisLink,
@@ -26,8 +28,9 @@ use trolley_core::service::{
 use trolley_metrics::PrometheusMetrics;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
-    Database, DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlCheckoutRepository,
-    SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository, SqlTenantRepository,
+    Database, DatabaseHealth, DatabaseOptions, SqlCartRepository, SqlCatalogRepository,
+    SqlCheckoutRepository, SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository,
+    SqlTenantRepository,
 };
 
 use crate::settings::Settings;
@@ -63,7 +66,11 @@ impl Services {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let url = settings.database_url()?;
-        let database = Database::connect(&url)
+        let options = DatabaseOptions {
+            acquire_timeout: std::time::Duration::from_millis(settings.db_acquire_timeout_ms),
+            ..DatabaseOptions::default()
+        };
+        let database = Database::connect_with(&url, options)
             .await
             .with_context(|| format!("connecting to the database at {}", redact(&url)))?;
         database.migrate().await.context("running migrations")?;
@@ -238,6 +245,11 @@ impl Application {
             inventory: services.inventory.clone(),
             checkouts: services.checkouts.clone(),
             idempotency: services.idempotency.clone(),
+            in_flight: InFlightKeys::default(),
+            trusted_proxies: settings.trusted_proxies.clone().unwrap_or_default(),
+            database_gate: DatabaseGate::new(Arc::new(DatabaseHealth::new(
+                services.database.connection().clone(),
+            ))),
             clock: services.clock.clone(),
             health_checks: health,
             metrics: services.metrics.clone(),
@@ -277,7 +289,12 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         if let Some(every) = settings.sweep_interval() {
-            spawn_sweeper(services.checkouts.clone(), every);
+            spawn_sweeper(
+                services.checkouts.clone(),
+                services.idempotency.clone(),
+                services.clock.clone(),
+                every,
+            );
         }
         tracing::info!(port, "listening");
         Ok(Self {
@@ -304,7 +321,12 @@ impl Application {
 
 /// Releases expired holds, expires stale checkouts and idle carts, on every node: each step
 /// is a conditional update, so concurrent sweeps never release anything twice.
-fn spawn_sweeper(checkouts: CheckoutService, every: std::time::Duration) {
+fn spawn_sweeper(
+    checkouts: CheckoutService,
+    idempotency: Arc<SqlIdempotencyStore>,
+    clock: Arc<dyn Clock>,
+    every: std::time::Duration,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -312,6 +334,13 @@ fn spawn_sweeper(checkouts: CheckoutService, every: std::time::Duration) {
             tick.tick().await;
             if let Err(e) = checkouts.sweep().await {
                 tracing::warn!(error = %e, "expiry sweep failed; retrying next tick");
+            }
+            match trolley_api::idempotency::purge_expired(idempotency.as_ref(), clock.now()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "idempotency records past retention deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "idempotency purge failed; retrying next tick")
+                }
             }
         }
     });

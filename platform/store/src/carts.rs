@@ -10,7 +10,7 @@ use trolley_core::StoreError;
 use trolley_core::domain::MergePolicy;
 use trolley_core::domain::{
     Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, Price,
-    Quantity, ReviewSide, Sku, TenantId,
+    Quantity, ReviewSide, Seal, Sku, TenantId,
 };
 use trolley_core::ports::{CartRepository, MergeRecord};
 
@@ -18,6 +18,7 @@ use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
 use crate::entity::{cart_lines, cart_merges, carts};
 use crate::error::{corrupt, db_err};
+use crate::idempotency::seal_opt;
 
 #[derive(Debug, Clone)]
 pub struct SqlCartRepository {
@@ -185,10 +186,10 @@ fn line_from_row(row: cart_lines::Model, currency: Currency) -> Result<Line, Sto
 #[async_trait]
 impl CartRepository for SqlCartRepository {
     #[tracing::instrument(name = "db.carts.insert", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id))]
-    async fn insert(&self, cart: &Cart) -> Result<(), StoreError> {
+    async fn insert(&self, cart: &Cart, seal: Option<Seal<'_>>) -> Result<(), StoreError> {
         let row = cart_row(cart)?;
         let lines = line_rows(cart)?;
-        if lines.is_empty() {
+        if lines.is_empty() && seal.is_none() {
             // One statement: no transaction needed.
             carts::Entity::insert(row.into_active_model())
                 .exec_without_returning(&self.db)
@@ -201,15 +202,28 @@ impl CartRepository for SqlCartRepository {
             .begin_with_options(write_txn())
             .await
             .map_err(db_err)?;
-        carts::Entity::insert(row.into_active_model())
-            .exec_without_returning(&txn)
-            .await
-            .map_err(db_err)?;
-        cart_lines::Entity::insert_many(lines.into_iter().map(|l| l.into_active_model()))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)
+        let written = async {
+            seal_opt(&txn, seal).await?;
+            carts::Entity::insert(row.into_active_model())
+                .exec_without_returning(&txn)
+                .await
+                .map_err(db_err)?;
+            if !lines.is_empty() {
+                cart_lines::Entity::insert_many(lines.into_iter().map(|l| l.into_active_model()))
+                    .exec_without_returning(&txn)
+                    .await
+                    .map_err(db_err)?;
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match written {
+            Ok(()) => txn.commit().await.map_err(db_err),
+            Err(e) => {
+                txn.rollback().await.map_err(db_err)?;
+                Err(e)
+            }
+        }
     }
 
     #[tracing::instrument(name = "db.carts.load", level = "debug", skip_all, fields(tenant_id = %tenant, cart_id = %id))]
@@ -237,13 +251,23 @@ impl CartRepository for SqlCartRepository {
     }
 
     #[tracing::instrument(name = "db.carts.save", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id, expected_version = expected_version))]
-    async fn save(&self, cart: &Cart, expected_version: i64) -> Result<(), StoreError> {
+    async fn save(
+        &self,
+        cart: &Cart,
+        expected_version: i64,
+        seal: Option<Seal<'_>>,
+    ) -> Result<(), StoreError> {
         let txn = self
             .db
             .begin_with_options(write_txn())
             .await
             .map_err(db_err)?;
-        if let Err(e) = save_in(&txn, cart, expected_version).await {
+        let written = async {
+            seal_opt(&txn, seal).await?;
+            save_in(&txn, cart, expected_version).await
+        }
+        .await;
+        if let Err(e) = written {
             txn.rollback().await.map_err(db_err)?;
             return Err(e);
         }

@@ -35,7 +35,7 @@ use trolley_core::StoreError;
 use trolley_core::domain::checkout::SnapshotReservation;
 use trolley_core::domain::{
     Cart, CartId, CartStatus, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, LineId,
-    Order, OrderId, Shortage, Sku, TenantId,
+    Order, OrderId, Seal, Shortage, Sku, TenantId,
 };
 use trolley_core::ports::{
     BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
@@ -47,6 +47,7 @@ use crate::convert::{from_json, to_json, to_millis};
 use crate::db::write_txn;
 use crate::entity::{carts, checkouts, orders, stock_holds};
 use crate::error::{corrupt, db_err};
+use crate::idempotency::seal_opt;
 use crate::stock::{
     self, CHECKOUT, End, LINE, cart_line_holds, delete_holds, finish, free_stock, lock_cart,
     release, release_holds, try_hold,
@@ -311,6 +312,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
         expected_version: i64,
         snapshot: &CheckoutSnapshot,
         wanted: &[(Sku, u32, Vec<LineId>)],
+        seal: Option<Seal<'_>>,
     ) -> Result<BeginCheckout, StoreError> {
         if cart.tenant_id != tenant || snapshot.cart_id != cart.id {
             return Err(StoreError::Internal(format!(
@@ -343,6 +345,9 @@ impl CheckoutRepository for SqlCheckoutRepository {
 
         let txn = self.begin_write().await?;
         let result = async {
+            // Before the cart lock: a second request with the key waits here for the first
+            // and then fails, instead of queueing for the cart.
+            seal_opt(&txn, seal).await?;
             lock_cart(&txn, cart.id.0).await?;
             // The first write: a moved version changes nothing.
             save_in(&txn, cart, expected_version).await?;

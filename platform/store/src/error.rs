@@ -6,10 +6,11 @@ use trolley_core::StoreError;
 /// Translates a driver error:
 ///
 /// - unique (and primary key) violations → [`StoreError::UniqueViolation`];
-/// - the database could not be reached, the pool timed out, the connection broke, SQLite
-///   was busy/locked past `busy_timeout`, PostgreSQL refused connections, cancelled a
-///   statement on timeout or aborted a transaction on a serialization failure/deadlock →
-///   [`StoreError::Unavailable`] (all transient: a retry may succeed);
+/// - the database could not be reached, the pool timed out, the connection broke →
+///   [`StoreError::Unreachable`] (an outage);
+/// - SQLite was busy/locked past `busy_timeout`, PostgreSQL refused more connections,
+///   cancelled a statement on timeout or aborted a transaction on a serialization
+///   failure/deadlock → [`StoreError::Unavailable`] (a busy moment: a retry may succeed);
 /// - anything else → [`StoreError::Internal`].
 pub(crate) fn db_err(err: DbErr) -> StoreError {
     if let Some(SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
@@ -17,7 +18,12 @@ pub(crate) fn db_err(err: DbErr) -> StoreError {
     }
     let message = err.to_string();
     match &err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(message),
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unreachable(message),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+            if is_unreachable(e) =>
+        {
+            StoreError::Unreachable(message)
+        }
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
             if is_transient(e) =>
         {
@@ -27,13 +33,25 @@ pub(crate) fn db_err(err: DbErr) -> StoreError {
     }
 }
 
-fn is_transient(err: &sqlx::Error) -> bool {
+fn is_unreachable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL SQLSTATE class 08: connection exception; 57P01-03: the server is
+        // shutting down or starting up.
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }
+        _ => false,
+    }
+}
+
+fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
         sqlx::Error::Database(db) => {
             if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
                 // Extended result codes: the primary code is the low byte.

@@ -14,15 +14,16 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::{
-    Activation, CartId, CartStatus, Currency, PluginId, PluginRecord, Price, TenantId, TenantStatus,
+    Activation, CartId, CartStatus, Currency, PluginId, PluginRecord, Price, Receipt, Replay, Seal,
+    TenantId, TenantStatus,
 };
 use trolley_core::ports::{
-    CartRepository, CatalogRepository, HealthCheck, IdempotencyClaim, IdempotencyStore, KeyKind,
+    CartRepository, CatalogRepository, HealthCheck, IdempotencyLookup, IdempotencyStore, KeyKind,
     PluginRepository, StoredResponse, TenantRepository,
 };
 use trolley_migrations::{Migrator, MigratorTrait};
@@ -75,8 +76,9 @@ on_both_backends!(
     carts_are_invisible_to_other_tenants,
     count_active_counts_active_carts_of_every_tenant,
     corrupt_rows_are_internal_errors,
-    idempotency_claim_lifecycle,
-    idempotency_stale_claims_can_be_taken_over,
+    idempotency_records_commit_with_their_change,
+    idempotency_concurrent_seals_commit_once,
+    idempotency_legacy_claims_and_purge,
     plugin_insert_is_idempotent_per_tenant_and_content_addressed,
     concurrent_identical_uploads_store_one_record,
     plugins_are_scoped_by_tenant,
@@ -229,7 +231,7 @@ async fn money_round_trips_exactly(db: &Database) {
 }
 
 async fn carts_repo_insert(db: &Database, cart: &trolley_core::domain::Cart) {
-    db.carts().insert(cart).await.unwrap();
+    db.carts().insert(cart, None).await.unwrap();
 }
 
 async fn price_revision_increments_only_on_price_change(db: &Database) {
@@ -355,7 +357,7 @@ async fn cart_round_trips_with_lines_in_order(db: &Database) {
     plain.key.fulfillment = None;
     plain.title = None;
     cart.lines.push(plain);
-    repo.insert(&cart).await.unwrap();
+    repo.insert(&cart, None).await.unwrap();
     assert_eq!(
         repo.load(tenant.id, cart.id).await.unwrap(),
         Some(cart.clone())
@@ -371,7 +373,7 @@ async fn cart_round_trips_with_lines_in_order(db: &Database) {
     next.order_type = None;
     next.status = CartStatus::Merged;
     next.merged_into = Some(CartId::new());
-    repo.save(&next, cart.version).await.unwrap();
+    repo.save(&next, cart.version, None).await.unwrap();
     assert_eq!(
         repo.load(tenant.id, cart.id).await.unwrap(),
         Some(next.clone())
@@ -380,7 +382,7 @@ async fn cart_round_trips_with_lines_in_order(db: &Database) {
     // Emptying the cart.
     let mut empty = bumped(next.clone(), 20);
     empty.lines.clear();
-    repo.save(&empty, next.version).await.unwrap();
+    repo.save(&empty, next.version, None).await.unwrap();
     assert_eq!(repo.load(tenant.id, cart.id).await.unwrap(), Some(empty));
 
     assert_eq!(repo.load(tenant.id, CartId::new()).await.unwrap(), None);
@@ -391,17 +393,17 @@ async fn stale_save_is_a_conflict_and_writes_nothing(db: &Database) {
     let repo = db.carts();
     let mut cart = customer_cart(tenant.id, "c1");
     cart.lines.push(line("A", "1.00", 1, 1));
-    repo.insert(&cart).await.unwrap();
+    repo.insert(&cart, None).await.unwrap();
 
     let mut v2 = bumped(cart.clone(), 5);
     v2.lines.push(line("B", "2.00", 2, 5));
-    repo.save(&v2, 1).await.unwrap();
+    repo.save(&v2, 1, None).await.unwrap();
 
     // A writer that still holds version 1.
     let mut stale = bumped(cart.clone(), 6);
     stale.lines.clear();
     stale.status = CartStatus::Converted;
-    let err = repo.save(&stale, 1).await.unwrap_err();
+    let err = repo.save(&stale, 1, None).await.unwrap_err();
     assert!(matches!(err, StoreError::VersionConflict), "{err:?}");
     assert_eq!(
         repo.load(tenant.id, cart.id).await.unwrap(),
@@ -410,12 +412,12 @@ async fn stale_save_is_a_conflict_and_writes_nothing(db: &Database) {
 
     // Expecting a version from the future is a conflict too; so is an unknown cart.
     assert!(matches!(
-        repo.save(&bumped(v2.clone(), 7), 99).await,
+        repo.save(&bumped(v2.clone(), 7), 99, None).await,
         Err(StoreError::VersionConflict)
     ));
     let ghost = customer_cart(tenant.id, "ghost");
     assert!(matches!(
-        repo.save(&ghost, 1).await,
+        repo.save(&ghost, 1, None).await,
         Err(StoreError::VersionConflict)
     ));
     assert_eq!(repo.load(tenant.id, cart.id).await.unwrap(), Some(v2));
@@ -426,7 +428,7 @@ async fn concurrent_saves_from_one_version_have_one_winner(db: &Database) {
     for round in 0..5_i64 {
         let repo = db.carts();
         let cart = guest_cart(tenant.id);
-        repo.insert(&cart).await.unwrap();
+        repo.insert(&cart, None).await.unwrap();
         let loaded = repo.load(tenant.id, cart.id).await.unwrap().unwrap();
 
         let writers = 6;
@@ -437,7 +439,7 @@ async fn concurrent_saves_from_one_version_have_one_winner(db: &Database) {
             mine.lines.push(line(&format!("W{w}"), "1.00", 1, 100));
             let expected = loaded.version;
             tasks.push(tokio::spawn(async move {
-                (repo.save(&mine, expected).await, mine)
+                (repo.save(&mine, expected, None).await, mine)
             }));
         }
         let mut winners = Vec::new();
@@ -461,9 +463,9 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     let repo = db.carts();
 
     let first = customer_cart(tenant.id, "alice");
-    repo.insert(&first).await.unwrap();
+    repo.insert(&first, None).await.unwrap();
     let err = repo
-        .insert(&customer_cart(tenant.id, "alice"))
+        .insert(&customer_cart(tenant.id, "alice"), None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
@@ -471,9 +473,9 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     // Checking out is still live.
     let mut checking_out = bumped(first.clone(), 1);
     checking_out.status = CartStatus::CheckingOut;
-    repo.save(&checking_out, first.version).await.unwrap();
+    repo.save(&checking_out, first.version, None).await.unwrap();
     assert!(matches!(
-        repo.insert(&customer_cart(tenant.id, "alice")).await,
+        repo.insert(&customer_cart(tenant.id, "alice"), None).await,
         Err(StoreError::UniqueViolation(_))
     ));
     assert_eq!(
@@ -485,17 +487,21 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     );
 
     // Other customers, guests and other tenants are unaffected.
-    repo.insert(&customer_cart(tenant.id, "bob")).await.unwrap();
-    repo.insert(&guest_cart(tenant.id)).await.unwrap();
-    repo.insert(&guest_cart(tenant.id)).await.unwrap();
-    repo.insert(&customer_cart(other.id, "alice"))
+    repo.insert(&customer_cart(tenant.id, "bob"), None)
+        .await
+        .unwrap();
+    repo.insert(&guest_cart(tenant.id), None).await.unwrap();
+    repo.insert(&guest_cart(tenant.id), None).await.unwrap();
+    repo.insert(&customer_cart(other.id, "alice"), None)
         .await
         .unwrap();
 
     // Once converted, the slot is free again.
     let mut converted = bumped(checking_out.clone(), 2);
     converted.status = CartStatus::Converted;
-    repo.save(&converted, checking_out.version).await.unwrap();
+    repo.save(&converted, checking_out.version, None)
+        .await
+        .unwrap();
     assert_eq!(
         repo.find_live_for_customer(tenant.id, "alice")
             .await
@@ -503,7 +509,7 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
         None
     );
     let second = customer_cart(tenant.id, "alice");
-    repo.insert(&second).await.unwrap();
+    repo.insert(&second, None).await.unwrap();
     assert_eq!(
         repo.find_live_for_customer(tenant.id, "alice")
             .await
@@ -522,7 +528,10 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     // Reviving the old cart while another is live is refused, and nothing is written.
     let mut revived = bumped(converted.clone(), 3);
     revived.status = CartStatus::Active;
-    let err = repo.save(&revived, converted.version).await.unwrap_err();
+    let err = repo
+        .save(&revived, converted.version, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
     assert_eq!(
         repo.load(tenant.id, first.id).await.unwrap(),
@@ -534,7 +543,7 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     for _ in 0..4 {
         let repo = db.carts();
         let cart = customer_cart(tenant.id, "carol");
-        tasks.push(tokio::spawn(async move { repo.insert(&cart).await }));
+        tasks.push(tokio::spawn(async move { repo.insert(&cart, None).await }));
     }
     let mut ok = 0;
     for task in tasks {
@@ -553,7 +562,7 @@ async fn carts_are_invisible_to_other_tenants(db: &Database) {
     let repo = db.carts();
     let mut cart = customer_cart(a.id, "dave");
     cart.lines.push(line("A", "1.00", 1, 1));
-    repo.insert(&cart).await.unwrap();
+    repo.insert(&cart, None).await.unwrap();
 
     assert_eq!(repo.load(b.id, cart.id).await.unwrap(), None);
     assert_eq!(
@@ -572,7 +581,7 @@ async fn carts_are_invisible_to_other_tenants(db: &Database) {
     hijack.tenant_id = b.id;
     hijack.lines.clear();
     assert!(matches!(
-        repo.save(&hijack, cart.version).await,
+        repo.save(&hijack, cart.version, None).await,
         Err(StoreError::VersionConflict)
     ));
     assert_eq!(repo.load(a.id, cart.id).await.unwrap(), Some(cart));
@@ -586,13 +595,15 @@ async fn count_active_counts_active_carts_of_every_tenant(db: &Database) {
     let shopping = customer_cart(a.id, "erin");
     let checking_out = guest_cart(a.id);
     for cart in [&shopping, &checking_out, &guest_cart(b.id)] {
-        repo.insert(cart).await.unwrap();
+        repo.insert(cart, None).await.unwrap();
     }
     assert_eq!(repo.count_active().await.unwrap(), 3);
     // Only `active` counts: a cart checking out is not shopping any more.
     let mut frozen = bumped(checking_out.clone(), 1);
     frozen.status = CartStatus::CheckingOut;
-    repo.save(&frozen, checking_out.version).await.unwrap();
+    repo.save(&frozen, checking_out.version, None)
+        .await
+        .unwrap();
     assert_eq!(repo.count_active().await.unwrap(), 2);
 }
 
@@ -600,7 +611,7 @@ async fn corrupt_rows_are_internal_errors(db: &Database) {
     let tenant = create_tenant(db, "Corrupt").await;
     let repo = db.carts();
     let cart = customer_cart(tenant.id, "erin");
-    repo.insert(&cart).await.unwrap();
+    repo.insert(&cart, None).await.unwrap();
 
     let set = |column: carts::Column, value: &'static str| {
         carts::Entity::update_many()
@@ -642,93 +653,113 @@ fn response() -> StoredResponse {
     }
 }
 
-async fn idempotency_claim_lifecycle(db: &Database) {
-    let store = db.idempotency();
-    let tenant = TenantId::new();
-    let scope = format!("{tenant}:POST /v1/carts");
-    let stale = Duration::seconds(60);
+fn receipt(scope: &str, key: &str, fingerprint: &str) -> Receipt {
+    Receipt {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        at: t(0),
+    }
+}
 
+/// A key is bound by the transaction of the change it guards: committed together, or not
+/// at all; a second change sealed with a bound key writes nothing.
+async fn idempotency_records_commit_with_their_change(db: &Database) {
+    let store = db.idempotency();
+    let stale = Duration::seconds(60);
+    let tenant = create_tenant(db, "Idem").await;
+    let scope = format!("{}:customer:ann", tenant.id);
+    let cart = guest_cart(tenant.id);
+    db.carts().insert(&cart, None).await.unwrap();
+
+    let first = receipt(&scope, "k1", "fp1");
+    let replay = Replay::Cart(cart.id);
+    let seal = Seal {
+        receipt: &first,
+        replay: &replay,
+    };
+    db.carts()
+        .save(&bumped(cart.clone(), 1), 1, Some(seal))
+        .await
+        .unwrap();
     assert_eq!(
-        store.claim(&scope, "k1", "fp1", t(0), stale).await.unwrap(),
-        IdempotencyClaim::Claimed
+        store
+            .lookup(&scope, "k1", "fp1", t(10), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Committed(Replay::Cart(cart.id))
     );
     let row = idempotency_records::Entity::find_by_id((scope.clone(), "k1".to_owned()))
         .one(db.connection())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.tenant_id, Some(tenant.0));
-    assert_eq!(row.state, "in_progress");
+    assert_eq!(row.tenant_id, Some(tenant.id.0));
+    assert_eq!(row.state, "committed");
 
-    assert_eq!(
-        store
-            .claim(&scope, "k1", "fp1", t(1000), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::InProgress
-    );
-    assert_eq!(
-        store
-            .claim(&scope, "k1", "other", t(1000), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Mismatch
-    );
-
-    store.complete(&scope, "k1", &response()).await.unwrap();
-    assert_eq!(
-        store
-            .claim(&scope, "k1", "fp1", t(2000), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Completed(response())
-    );
-    assert_eq!(
-        store
-            .claim(&scope, "k1", "other", t(2000), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Mismatch
-    );
-    // A completed response is never released, nor taken over however old.
-    store.release(&scope, "k1").await.unwrap();
-    assert_eq!(
-        store
-            .claim(&scope, "k1", "fp1", t(0) + Duration::days(2), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Completed(response())
-    );
-
-    // Released claims can be claimed again; keys and scopes are independent.
-    assert_eq!(
-        store.claim(&scope, "k2", "fp2", t(0), stale).await.unwrap(),
-        IdempotencyClaim::Claimed
-    );
-    store.release(&scope, "k2").await.unwrap();
-    assert_eq!(
-        store
-            .claim(&scope, "k2", "fp2b", t(10), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Claimed
-    );
-    assert_eq!(
-        store
-            .claim("global", "k2", "fp", t(10), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Claimed
-    );
-    let row = idempotency_records::Entity::find()
-        .filter(idempotency_records::Column::Scope.eq("global"))
-        .one(db.connection())
+    // The same key again: refused, and the cart is not written.
+    let again = db
+        .carts()
+        .save(&bumped(bumped(cart.clone(), 1), 2), 2, Some(seal))
         .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.tenant_id, None);
+        .unwrap_err();
+    assert!(
+        matches!(again, StoreError::IdempotencyKeyTaken),
+        "{again:?}"
+    );
+    assert_eq!(
+        db.carts()
+            .load(tenant.id, cart.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
 
-    // Empty bodies and absent headers round-trip.
+    // A change that does not commit binds nothing.
+    let lost = receipt(&scope, "k2", "fp2");
+    let stale_save = db
+        .carts()
+        .save(
+            &bumped(cart.clone(), 1),
+            1,
+            Some(Seal {
+                receipt: &lost,
+                replay: &replay,
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(stale_save, StoreError::VersionConflict));
+    assert_eq!(
+        store
+            .lookup(&scope, "k2", "fp2", t(10), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Unused
+    );
+
+    // The answer fills the committed record; a different request is a mismatch.
+    assert_eq!(
+        store.complete(&first, &response(), t(20)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .lookup(&scope, "k1", "fp1", t(30), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Completed(response())
+    );
+    assert_eq!(
+        store
+            .lookup(&scope, "k1", "other", t(30), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Mismatch
+    );
+    // A second answer for the key does not replace the first: the first is returned.
     let bare = StoredResponse {
         status: 204,
         content_type: String::new(),
@@ -736,82 +767,180 @@ async fn idempotency_claim_lifecycle(db: &Database) {
         location: None,
         body: Vec::new(),
     };
-    store.complete("global", "k2", &bare).await.unwrap();
     assert_eq!(
-        store
-            .claim("global", "k2", "fp", t(20), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Completed(bare)
+        store.complete(&first, &bare, t(40)).await.unwrap(),
+        Some(response())
     );
 
-    // Many racers on a fresh key: exactly one claims it.
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let store = db.idempotency();
-        let scope = scope.clone();
-        tasks.push(tokio::spawn(async move {
-            store.claim(&scope, "race", "fp", t(0), stale).await
-        }));
-    }
-    let mut claimed = 0;
-    for task in tasks {
-        match task.await.unwrap().unwrap() {
-            IdempotencyClaim::Claimed => claimed += 1,
-            IdempotencyClaim::InProgress => {}
-            other => panic!("unexpected claim: {other:?}"),
-        }
-    }
-    assert_eq!(claimed, 1);
+    // A request that changed nothing (a 4xx) is recorded by its answer alone; empty
+    // bodies and absent headers round-trip; scopes without a tenant are global.
+    let global = receipt("platform", "k3", "fp3");
+    assert_eq!(store.complete(&global, &bare, t(50)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .lookup("platform", "k3", "fp3", t(60), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Completed(bare)
+    );
+
+    // A new guest cart keeps its token in the record until the answer is stored.
+    let created = guest_cart(tenant.id);
+    let guest = receipt(&format!("{}:address:127.0.0.1", tenant.id), "new", "fp");
+    let with_token = Replay::CreatedCart {
+        cart: created.id,
+        token: "tct_shown_once".into(),
+    };
+    db.carts()
+        .insert(
+            &created,
+            Some(Seal {
+                receipt: &guest,
+                replay: &with_token,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .lookup(&guest.scope, "new", "fp", t(1), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Committed(with_token)
+    );
+    store.complete(&guest, &response(), t(2)).await.unwrap();
+    let row = idempotency_records::Entity::find_by_id((guest.scope.clone(), "new".to_owned()))
+        .one(db.connection())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.replay_secret, None, "the answer holds the token now");
 }
 
-async fn idempotency_stale_claims_can_be_taken_over(db: &Database) {
-    let store = db.idempotency();
-    let stale = Duration::seconds(30);
-    assert_eq!(
-        store.claim("s", "k", "fp", t(0), stale).await.unwrap(),
-        IdempotencyClaim::Claimed
-    );
-    // Exactly at the limit it is still in progress; past it, it can be taken over.
-    assert_eq!(
-        store.claim("s", "k", "fp", t(30_000), stale).await.unwrap(),
-        IdempotencyClaim::InProgress
-    );
-    // A different request never takes it over.
-    assert_eq!(
-        store
-            .claim("s", "k", "other", t(31_000), stale)
-            .await
-            .unwrap(),
-        IdempotencyClaim::Mismatch
-    );
-
-    // Racing takeovers: exactly one wins.
+/// Many writers with one key at once: exactly one change commits.
+async fn idempotency_concurrent_seals_commit_once(db: &Database) {
+    let tenant = create_tenant(db, "Race").await;
+    let key = receipt(&format!("{}:address:10.0.0.1", tenant.id), "race", "fp");
     let mut tasks = Vec::new();
-    for _ in 0..6 {
-        let store = db.idempotency();
+    for _ in 0..8 {
+        let (db, key) = (db.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
-            store.claim("s", "k", "fp", t(31_000), stale).await
+            let cart = guest_cart(key_tenant(&key));
+            let replay = Replay::CreatedCart {
+                cart: cart.id,
+                token: "t".into(),
+            };
+            db.carts()
+                .insert(
+                    &cart,
+                    Some(Seal {
+                        receipt: &key,
+                        replay: &replay,
+                    }),
+                )
+                .await
         }));
     }
-    let mut claimed = 0;
+    let mut committed = 0;
     for task in tasks {
-        match task.await.unwrap().unwrap() {
-            IdempotencyClaim::Claimed => claimed += 1,
-            IdempotencyClaim::InProgress => {}
-            other => panic!("unexpected claim: {other:?}"),
+        match task.await.unwrap() {
+            Ok(()) => committed += 1,
+            Err(StoreError::IdempotencyKeyTaken) => {}
+            Err(other) => panic!("unexpected: {other:?}"),
         }
     }
-    assert_eq!(claimed, 1);
-    // The takeover refreshed the claim: it is fresh again.
+    assert_eq!(committed, 1);
+    let carts = carts::Entity::find()
+        .filter(carts::Column::TenantId.eq(tenant.id.0))
+        .count(db.connection())
+        .await
+        .unwrap();
+    assert_eq!(carts, 1, "only the committed change's cart exists");
+}
+
+fn key_tenant(receipt: &Receipt) -> TenantId {
+    TenantId(uuid::Uuid::parse_str(receipt.scope.split(':').next().unwrap()).unwrap())
+}
+
+/// Claims of an earlier release count as running until stale, then are forgotten; old
+/// records are purged in bounded batches.
+async fn idempotency_legacy_claims_and_purge(db: &Database) {
+    let store = db.idempotency();
+    let stale = Duration::seconds(30);
+    let legacy = idempotency_records::Model {
+        scope: "s".into(),
+        idem_key: "k".into(),
+        tenant_id: None,
+        fingerprint: "fp".into(),
+        state: "in_progress".into(),
+        status_code: None,
+        content_type: None,
+        etag: None,
+        location: None,
+        body: None,
+        created_at: t(0).timestamp_millis(),
+        updated_at: t(0).timestamp_millis(),
+        replay: None,
+        replay_secret: None,
+    };
+    idempotency_records::Entity::insert(legacy.into_active_model())
+        .exec(db.connection())
+        .await
+        .unwrap();
     assert_eq!(
-        store.claim("s", "k", "fp", t(32_000), stale).await.unwrap(),
-        IdempotencyClaim::InProgress
+        store
+            .lookup("s", "k", "fp", t(30_000), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::InProgress
     );
-    store.complete("s", "k", &response()).await.unwrap();
     assert_eq!(
-        store.claim("s", "k", "fp", t(99_000), stale).await.unwrap(),
-        IdempotencyClaim::Completed(response())
+        store
+            .lookup("s", "k", "fp", t(31_000), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Unused
+    );
+    assert_eq!(
+        store
+            .lookup("s", "k", "fp", t(31_000), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Unused,
+        "the abandoned claim is gone"
+    );
+
+    for i in 0..5 {
+        let old = Receipt {
+            at: t(i),
+            ..receipt("p", &format!("old{i}"), "fp")
+        };
+        store.complete(&old, &response(), t(i)).await.unwrap();
+    }
+    let fresh = Receipt {
+        at: t(100_000),
+        ..receipt("p", "fresh", "fp")
+    };
+    store
+        .complete(&fresh, &response(), t(100_000))
+        .await
+        .unwrap();
+    assert_eq!(store.purge(t(50_000), 3).await.unwrap(), 3);
+    assert_eq!(store.purge(t(50_000), 3).await.unwrap(), 2);
+    assert_eq!(store.purge(t(50_000), 3).await.unwrap(), 0);
+    assert!(matches!(
+        store
+            .lookup("p", "fresh", "fp", t(100_001), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Completed(_)
+    ));
+    assert_eq!(
+        store
+            .lookup("p", "old0", "fp", t(100_001), stale)
+            .await
+            .unwrap(),
+        IdempotencyLookup::Unused
     );
 }
 
@@ -1469,7 +1598,7 @@ async fn sqlite_locked_database_is_unavailable() {
     let db = &test_db.db;
     let tenant = create_tenant(db, "Locked").await;
     let cart = guest_cart(tenant.id);
-    db.carts().insert(&cart).await.unwrap();
+    db.carts().insert(&cart, None).await.unwrap();
 
     // Another connection holds the write lock.
     let holder = db
@@ -1482,7 +1611,7 @@ async fn sqlite_locked_database_is_unavailable() {
         .unwrap();
     let err = db
         .carts()
-        .save(&bumped(cart.clone(), 1), 1)
+        .save(&bumped(cart.clone(), 1), 1, None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -1492,7 +1621,7 @@ async fn sqlite_locked_database_is_unavailable() {
         db.carts().load(tenant.id, cart.id).await.unwrap(),
         Some(cart.clone())
     );
-    db.carts().save(&bumped(cart, 1), 1).await.unwrap();
+    db.carts().save(&bumped(cart, 1), 1, None).await.unwrap();
     test_db.cleanup().await;
 }
 
@@ -1531,7 +1660,7 @@ async fn unsupported_urls_are_refused() {
     ));
 }
 
-/// An unreachable PostgreSQL is `Unavailable`.
+/// An unreachable PostgreSQL is `Unreachable`.
 #[tokio::test]
 async fn unreachable_postgres_is_unavailable() {
     let err = Database::connect_with(
@@ -1543,5 +1672,5 @@ async fn unreachable_postgres_is_unavailable() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Unreachable(_)), "{err:?}");
 }

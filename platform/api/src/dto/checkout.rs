@@ -233,4 +233,6 @@ pub struct SweepResponse {
     pub holds_released: u64,
     pub checkouts_expired: u64,
     pub carts_expired: u64,
+    /// Idempotency records older than their 24 h retention, deleted.
+    pub idempotency_records_purged: u64,
 }

@@ -13,7 +13,7 @@ use crate::dto::checkout::{
 };
 use crate::error::{ApiError, Code, Problem, Result};
 use crate::extract::{IfMatch, optional_json};
-use crate::idempotency::IDEMPOTENCY_KEY;
+use crate::idempotency::{IDEMPOTENCY_KEY, purge_expired};
 use crate::state::AppState;
 
 /// Sets a sku's on-hand stock (tracking starts with the first count).
@@ -218,9 +218,11 @@ pub async fn get_order(
 #[post("/platform/sweep")]
 pub async fn sweep(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse> {
     let report = state.checkouts.sweep().await?;
+    let purged = purge_expired(state.idempotency.as_ref(), state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(SweepResponse {
         holds_released: report.holds_released,
         checkouts_expired: report.checkouts_expired,
         carts_expired: report.carts_expired,
+        idempotency_records_purged: purged,
     }))
 }

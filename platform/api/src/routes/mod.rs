@@ -15,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::extract::{BATCH_LIMIT, json_config};
 use crate::idempotency::idempotency;
+use crate::outage::database_gate;
 use crate::rate_limit::rate_limit_headers;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -25,6 +26,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         scope("/v1")
             .wrap(from_fn(idempotency))
             .wrap(from_fn(rate_limit_headers))
+            // Outside the idempotency layer: during an outage not even a key is looked up.
+            .wrap(from_fn(database_gate))
             .service(platform::create_tenant)
             .service(platform::list_tenants)
             .service(platform::get_tenant)

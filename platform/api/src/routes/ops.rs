@@ -1,11 +1,15 @@
 //! Liveness and readiness.
 
 use actix_web::{HttpResponse, get, web};
+use futures_util::future::join_all;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use crate::state::AppState;
+
+/// The longest one readiness check may take.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
 
 #[derive(Serialize, ToSchema)]
 pub struct HealthResponse {
@@ -38,10 +42,24 @@ pub async fn health() -> HttpResponse {
 ))]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    // Every check at once, each within its own bound: a service that hangs makes the node
+    // not ready, it does not make `/ready` hang.
+    let gate = &state.database_gate;
+    let results = join_all(state.health_checks.iter().map(|check| async move {
+        let result = if check.name() == "database" && gate.is_closed() {
+            Err("unreachable: requests are refused until a probe reaches it".to_owned())
+        } else {
+            match actix_web::rt::time::timeout(CHECK_TIMEOUT, check.check()).await {
+                Ok(result) => result,
+                Err(_) => Err(format!("no answer within {} ms", CHECK_TIMEOUT.as_millis())),
+            }
+        };
+        (check, result)
+    }))
+    .await;
     let mut checks = BTreeMap::new();
     let (mut ok, mut degraded) = (true, false);
-    for check in &state.health_checks {
-        let result = check.check().await;
+    for (check, result) in results {
         if result.is_err() {
             if check.essential() {
                 ok = false;

@@ -12,6 +12,7 @@ pub mod money;
 pub mod plugin;
 pub mod quantity;
 pub mod rate_limit;
+pub mod receipt;
 pub mod secret;
 pub mod tenant;
 pub mod view;
@@ -31,6 +32,7 @@ pub use plugin::{
 };
 pub use quantity::{CartLimits, Quantity};
 pub use rate_limit::{RateDecision, RateLimit, TokenBucket, decide, take_all};
+pub use receipt::{Receipt, Replay, Seal};
 pub use tenant::{MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus};
 pub use view::{
     Availability, CartView, Fee, Judgement, LineView, PricedBy, Severity, StockView, Violation,

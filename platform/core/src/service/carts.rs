@@ -11,7 +11,7 @@ use crate::domain::merge::LineOutcome;
 use crate::domain::secret;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Changed, LineId,
-    LineKey, Sku, Tenant,
+    LineKey, Receipt, Replay, Seal, Sku, Tenant,
 };
 use crate::domain::{CartStatus, MergePolicy};
 use crate::domain::{ClaimPolicy, StockView};
@@ -43,6 +43,8 @@ pub struct Shopper {
     pub customer_id: Option<String>,
     /// A presented guest cart token (`X-Cart-Token`).
     pub cart_token: Option<String>,
+    /// The request's `Idempotency-Key`, written by the same transaction as the change.
+    pub receipt: Option<Arc<Receipt>>,
 }
 
 /// The cart token is a bearer secret: `Debug` says whether one was presented, never what.
@@ -55,11 +57,19 @@ impl std::fmt::Debug for Shopper {
                 "cart_token",
                 &self.cart_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("receipt", &self.receipt)
             .finish()
     }
 }
 
 impl Shopper {
+    /// The seal a write for this request records beside its change.
+    pub(crate) fn seal<'a>(&'a self, replay: &'a Replay) -> Option<Seal<'a>> {
+        self.receipt
+            .as_deref()
+            .map(|receipt| Seal { receipt, replay })
+    }
+
     /// A customer may touch their own carts; a guest only the cart whose token they hold.
     pub(crate) fn authorize(&self, cart: &Cart) -> Result<(), CoreError> {
         match &cart.owner {
@@ -263,7 +273,15 @@ impl CartService {
         };
         let ttl = Self::idle_ttl(tenant, &owner);
         let (cart, event) = Cart::new(tenant.id, owner, tenant.currency, now, ttl);
-        match self.carts.insert(&cart).await {
+        // A guest's token is shown only in this answer: the idempotency record keeps it
+        // until the answer is stored, so a retry after a crash still gets it. A customer's
+        // retry finds the cart it made and needs no seal.
+        let replay = token.as_ref().map(|token| Replay::CreatedCart {
+            cart: cart.id,
+            token: token.clone(),
+        });
+        let seal = replay.as_ref().and_then(|r| shopper.seal(r));
+        match self.carts.insert(&cart, seal).await {
             Ok(()) => {}
             // Two devices created the customer's cart at once: the other one won; use it.
             Err(StoreError::UniqueViolation(_)) if shopper.customer_id.is_some() => {
@@ -440,6 +458,8 @@ impl CartService {
             tenant: tenant.clone(),
             customer_id: None,
             cart_token: Some(source_token.to_owned()),
+            // A merge never seals: it replays by itself (the merge record is its receipt).
+            receipt: None,
         };
         if target == source {
             return self.adopt(shopper, &guest, source, &customer, pre).await;
@@ -719,7 +739,12 @@ impl CartService {
                 priced = self.price(tenant, &changed.cart).await?;
             }
             let view = priced.view;
-            match self.carts.save(&changed.cart, expected_version).await {
+            let replay = Replay::Cart(id);
+            match self
+                .carts
+                .save(&changed.cart, expected_version, shopper.seal(&replay))
+                .await
+            {
                 Ok(()) => {
                     emit(&changed.cart, &changed.events);
                     self.cache.put(&changed.cart).await;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::domain::checkout::{SnapshotFee, SnapshotFulfillment, SnapshotLine, SnapshotPlugin};
 use crate::domain::{
     Availability, Cart, CartId, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Judgement,
-    LineId, Order, OrderId, Severity, Sku, Tenant, Violation,
+    LineId, Order, OrderId, Replay, Severity, Sku, Tenant, Violation,
 };
 use crate::error::{CoreError, PriceChange, StoreError};
 use crate::ports::{
@@ -116,9 +116,17 @@ impl CheckoutService {
                 .into_iter()
                 .map(|(sku, (q, lines))| (sku, q, lines))
                 .collect();
+            let replay = Replay::Checkout(snapshot.checkout_id);
             match self
                 .checkouts
-                .begin(tenant.id, &frozen, expected, &snapshot, &wanted)
+                .begin(
+                    tenant.id,
+                    &frozen,
+                    expected,
+                    &snapshot,
+                    &wanted,
+                    shopper.seal(&replay),
+                )
                 .await
             {
                 Ok(BeginCheckout::Started(snapshot)) => {

@@ -10,7 +10,8 @@ pub struct Model {
     pub tenant_id: Option<Uuid>,
     #[sea_orm(column_type = "Text")]
     pub fingerprint: String,
-    /// `in_progress` | `completed`.
+    /// `committed` (written by the change's transaction, answer not stored yet) |
+    /// `completed` (answer stored) | `in_progress` (a claim of an older release).
     #[sea_orm(column_type = "Text")]
     pub state: String,
     pub status_code: Option<i32>,
@@ -23,6 +24,12 @@ pub struct Model {
     #[sea_orm(column_type = "Blob", nullable)]
     pub body: Option<Vec<u8>>,
     pub created_at: i64,
+    /// How to re-render a `committed` record's answer (`cart:<id>`, …).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub replay: Option<String>,
+    /// A new guest cart's token, for that re-rendering.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub replay_secret: Option<String>,
     pub updated_at: i64,
 }
 

@@ -92,7 +92,7 @@ async fn stored_cart(db: &Database, tenant: TenantId, lines: &[(&str, u32)]) -> 
         l.key.attributes = attrs(&[("n", &i.to_string())]);
         cart.lines.push(l);
     }
-    db.carts().insert(&cart).await.unwrap();
+    db.carts().insert(&cart, None).await.unwrap();
     cart
 }
 
@@ -161,7 +161,14 @@ async fn begin(db: &Database, cart: &Cart, expires_at: DateTime<Utc>) -> (Cart, 
     let snap = snapshot(cart, expires_at);
     match db
         .checkouts()
-        .begin(cart.tenant_id, &next, cart.version, &snap, &wanted_of(cart))
+        .begin(
+            cart.tenant_id,
+            &next,
+            cart.version,
+            &snap,
+            &wanted_of(cart),
+            None,
+        )
         .await
         .unwrap()
     {
@@ -393,7 +400,10 @@ pub(crate) async fn sync_line_holds_follows_the_lines(db: &Database) {
         next.version += 1;
         next
     };
-    db.carts().save(&expired, stored.version).await.unwrap();
+    db.carts()
+        .save(&expired, stored.version, None)
+        .await
+        .unwrap();
     stored = expired;
     assert!(
         sync(db, tenant.id, stored.id, &[want(line_b, "B", 2)], t(300))
@@ -541,7 +551,14 @@ pub(crate) async fn begin_with_a_short_sku_holds_nothing(db: &Database) {
     let snap = snapshot(&cart, t(60_000));
     let outcome = db
         .checkouts()
-        .begin(tenant.id, &next, cart.version, &snap, &wanted_of(&cart))
+        .begin(
+            tenant.id,
+            &next,
+            cart.version,
+            &snap,
+            &wanted_of(&cart),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -569,7 +586,14 @@ pub(crate) async fn begin_with_a_short_sku_holds_nothing(db: &Database) {
     // A stale version is a conflict, and changes nothing either.
     let err = db
         .checkouts()
-        .begin(tenant.id, &frozen(&cart, 11), cart.version - 1, &snap, &[])
+        .begin(
+            tenant.id,
+            &frozen(&cart, 11),
+            cart.version - 1,
+            &snap,
+            &[],
+            None,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -965,7 +989,7 @@ pub(crate) async fn sweep_releases_expires_and_reports(db: &Database) {
     let mut c3 = guest_cart(tenant.id);
     c3.lines.push(line("C", "1.00", 1, 0));
     c3.expires_at = t(50);
-    db.carts().insert(&c3).await.unwrap();
+    db.carts().insert(&c3, None).await.unwrap();
     assert!(
         sync(
             db,
@@ -1142,7 +1166,14 @@ pub(crate) async fn snapshot_and_order_round_trip_exactly(db: &Database) {
 
     let BeginCheckout::Started(stored) = db
         .checkouts()
-        .begin(tenant.id, &next, cart.version, &snap, &wanted_of(&cart))
+        .begin(
+            tenant.id,
+            &next,
+            cart.version,
+            &snap,
+            &wanted_of(&cart),
+            None,
+        )
         .await
         .unwrap()
     else {
