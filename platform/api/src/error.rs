@@ -114,6 +114,9 @@ pub struct Problem {
     /// For `validation_failed`: the order type's violations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<crate::dto::carts::ViolationResponse>>,
+    /// For `invalid_request` on a config patch: the member that cannot be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// For `invalid_config`: each failing field and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<String>>,

@@ -106,7 +106,7 @@ pub trait TenantRepository: Send + Sync {
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, StoreError>;
     /// Writes name and status (the operator's changes; config goes through
     /// [`TenantRepository::update_config`]).
-    async fn update(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    async fn update(&self, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// The tenant a live key of this kind belongs to, and the key's id.
     async fn find_by_key(
         &self,

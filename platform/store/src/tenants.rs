@@ -131,7 +131,7 @@ impl TenantRepository for SqlTenantRepository {
             .transpose()
     }
 
-    async fn update(&self, tenant: &Tenant) -> Result<(), StoreError> {
+    async fn update(&self, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError> {
         let txn = self
             .db
             .begin_with_options(write_txn())
@@ -163,7 +163,7 @@ impl TenantRepository for SqlTenantRepository {
             tenant.id.to_string(),
             Some(snapshot::tenant(&before)),
             Some(snapshot::tenant(tenant)),
-            chrono::Utc::now(),
+            now,
         );
         audit::record(&txn, &[entry]).await?;
         txn.commit().await.map_err(db_err)

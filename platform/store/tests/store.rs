@@ -169,7 +169,7 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
     let mut changed = a.clone();
     changed.name = "Alpha Prime".into();
     changed.status = TenantStatus::Suspended;
-    repo.update(&changed).await.unwrap();
+    repo.update(&changed, t(1)).await.unwrap();
     assert_eq!(repo.get(a.id).await.unwrap(), Some(changed.clone()));
 
     // The config changes only through update_config, and only at the revision it names.
@@ -220,7 +220,7 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
     let mut ghost = tenant("ghost");
     ghost.name = "never created".into();
     assert!(matches!(
-        repo.update(&ghost).await,
+        repo.update(&ghost, t(1)).await,
         Err(StoreError::Internal(_))
     ));
 }

@@ -137,7 +137,9 @@ impl TenantService {
         if let Some(status) = status {
             tenant.status = status;
         }
-        self.tenants.update(&tenant).await?;
+        self.tenants
+            .update(&tenant, self.clock.now_millis())
+            .await?;
         self.forget(tenant.id);
         Ok(tenant)
     }
