@@ -29,6 +29,8 @@ mod m20261122_000012_create_stock_holds;
 mod m20261122_000013_create_checkouts;
 mod m20261122_000014_create_orders;
 mod m20261202_000015_add_idempotency_replay;
+mod m20261202_000020_create_audit_log;
+mod m20261202_000021_add_tenants_config_revision;
 
 /// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -52,6 +54,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000013_create_checkouts::Migration),
             Box::new(m20261122_000014_create_orders::Migration),
             Box::new(m20261202_000015_add_idempotency_replay::Migration),
+            Box::new(m20261202_000020_create_audit_log::Migration),
+            Box::new(m20261202_000021_add_tenants_config_revision::Migration),
         ]
     }
 }

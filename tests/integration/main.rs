@@ -13,6 +13,7 @@ mod carts;
 mod catalog;
 mod checkout;
 mod concurrency;
+mod config_audit;
 mod merge;
 mod observability;
 mod operations;

@@ -90,6 +90,7 @@ fn the_spec_documents_every_v1_path() {
         "/v1/admin/catalog/items/{sku}",
         "/v1/admin/catalog/items:batch",
         "/v1/admin/config",
+        "/v1/admin/audit",
         "/v1/carts",
         "/v1/carts/{cart_id}",
         "/v1/customers/me/cart",
@@ -107,4 +108,11 @@ fn the_spec_documents_every_v1_path() {
     }
     assert!(spec["components"]["schemas"]["Problem"].is_object());
     assert!(spec["components"]["schemas"]["CartResponse"].is_object());
+    let config = &paths["/v1/admin/config"];
+    assert!(config["get"].is_object() && config["put"].is_object() && config["patch"].is_object());
+    assert!(
+        config["patch"]["requestBody"]["content"]["application/merge-patch+json"].is_object(),
+        "{}",
+        config["patch"]
+    );
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use trolley_core::domain::{Receipt, Tenant, secret};
+use trolley_core::domain::{Actor, Receipt, Tenant, secret};
 use trolley_core::ports::KeyKind;
 use trolley_core::service::Shopper;
 
@@ -82,9 +82,10 @@ impl FromRequest for Operator {
     }
 }
 
-/// A tenant admin, by `Authorization: Bearer <admin key>`.
+/// A tenant admin, by `Authorization: Bearer <admin key>`, and which key it used (what the
+/// audit log records for its changes).
 #[derive(Debug, Clone)]
-pub struct TenantAdmin(pub Arc<Tenant>);
+pub struct TenantAdmin(pub Arc<Tenant>, pub Actor);
 
 impl FromRequest for TenantAdmin {
     type Error = ApiError;
@@ -96,8 +97,8 @@ impl FromRequest for TenantAdmin {
             let state = state(&req)?;
             let key = bearer(req.headers())?
                 .ok_or_else(|| ApiError::new(Code::Unauthorized, "admin key required"))?;
-            let tenant = state.tenants.authenticate(KeyKind::Admin, key).await?;
-            Ok(TenantAdmin(Arc::new(tenant)))
+            let (tenant, actor) = state.tenants.authenticate_key(KeyKind::Admin, key).await?;
+            Ok(TenantAdmin(Arc::new(tenant), actor))
         })
     }
 }

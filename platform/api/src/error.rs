@@ -69,7 +69,8 @@ error_codes! {
     IncompatibleOrderType => (CONFLICT, "incompatible_order_type", "The item belongs to another order type"),
     IdempotencyKeyInUse => (CONFLICT, "idempotency_key_in_use", "A request with this idempotency key is still running"),
     ConcurrentUpdate => (CONFLICT, "concurrent_update", "The cart kept changing under this request"),
-    PreconditionFailed => (PRECONDITION_FAILED, "precondition_failed", "The cart version does not match If-Match"),
+    PreconditionFailed => (PRECONDITION_FAILED, "precondition_failed", "The resource changed since the version in If-Match"),
+    PreconditionRequired => (PRECONDITION_REQUIRED, "precondition_required", "This change needs If-Match with the current ETag"),
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The body is too large"),
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported content type"),
     InvalidInput => (UNPROCESSABLE_ENTITY, "invalid_input", "A field has an invalid value"),
@@ -100,9 +101,13 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code, e.g. `quantity_out_of_range`.
     pub code: String,
-    /// For `precondition_failed`: the cart's current version.
+    /// For `precondition_failed` on a cart: the cart's current version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// For `precondition_failed` on the tenant config: its current revision (the `ETag`
+    /// the response also carries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_revision: Option<i64>,
     /// For `line_conflict`: the line as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -110,6 +115,9 @@ pub struct Problem {
     /// For `validation_failed`: the order type's violations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<crate::dto::carts::ViolationResponse>>,
+    /// For `invalid_request` on a config patch: the member that cannot be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// For `invalid_config`: each failing field and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<String>>,
@@ -235,6 +243,11 @@ impl From<CoreError> for ApiError {
             CoreError::PreconditionFailed { current_version } => {
                 ApiError::new(Code::PreconditionFailed, detail)
                     .with("current_version", current_version)
+            }
+            CoreError::ConfigChanged { current_revision } => {
+                ApiError::new(Code::PreconditionFailed, detail)
+                    .with("current_revision", current_revision)
+                    .with_header(header::ETAG, crate::extract::etag(current_revision))
             }
             CoreError::LineConflict { current, .. } => {
                 let line = serde_json::to_value(crate::dto::carts::CurrentLine::from(&*current))

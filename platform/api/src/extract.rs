@@ -73,6 +73,32 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// The body of a JSON merge patch: `application/merge-patch+json` (RFC 7396), or plain
+/// `application/json`, which clients send by habit and means the same here.
+pub fn merge_patch_body(req: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/merge-patch+json" && essence != "application/json" {
+        return Err(ApiError::new(
+            Code::UnsupportedMediaType,
+            "send the patch as Content-Type: application/merge-patch+json",
+        ));
+    }
+    if body.len() > JSON_LIMIT {
+        return Err(json_error(JsonPayloadError::Overflow { limit: JSON_LIMIT }));
+    }
+    serde_json::from_slice(body).map_err(|e| json_error(JsonPayloadError::Deserialize(e)))
+}
+
 /// Raw bodies (plugin uploads, and every body the idempotency middleware fingerprints) up to
 /// the largest plugin module.
 pub fn payload_config() -> web::PayloadConfig {
@@ -110,7 +136,60 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// `ETag` value for a cart version.
+/// What `If-Match` on a config change names. A config change must send one: unlike a cart
+/// line, a config is edited by people in consoles and scripts that read it a while ago, and
+/// a lost update there silently undoes someone's setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigIfMatch {
+    /// No `If-Match` at all.
+    Absent,
+    /// `If-Match: *`: whatever revision is current (an explicit opt-out).
+    Any,
+    /// `"<revision>"`; an unparsable tag is kept as an impossible revision (412).
+    Revision(i64),
+}
+
+impl ConfigIfMatch {
+    /// The revision a change must apply to, `None` for any; `Absent` is
+    /// `428 precondition_required`.
+    pub fn required(self) -> Result<Option<i64>, ApiError> {
+        match self {
+            ConfigIfMatch::Absent => Err(ApiError::new(
+                Code::PreconditionRequired,
+                "send If-Match with the config's ETag (from GET /v1/admin/config)",
+            )),
+            ConfigIfMatch::Any => Ok(None),
+            ConfigIfMatch::Revision(revision) => Ok(Some(revision)),
+        }
+    }
+
+    /// The revision a change must apply to, `None` for any (also when absent).
+    pub fn optional(self) -> Option<i64> {
+        match self {
+            ConfigIfMatch::Revision(revision) => Some(revision),
+            ConfigIfMatch::Absent | ConfigIfMatch::Any => None,
+        }
+    }
+}
+
+impl FromRequest for ConfigIfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let if_match = match req.headers().get(IF_MATCH).map(|v| v.to_str()) {
+            None => ConfigIfMatch::Absent,
+            Some(Ok(raw)) => match IfMatch::parse(raw) {
+                None => ConfigIfMatch::Any,
+                Some(revision) => ConfigIfMatch::Revision(revision),
+            },
+            Some(Err(_)) => ConfigIfMatch::Revision(-1),
+        };
+        ready(Ok(if_match))
+    }
+}
+
+/// `ETag` value for a cart version or a config revision.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }

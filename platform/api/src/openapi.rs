@@ -20,6 +20,7 @@ use crate::error::Problem;
         (name = "carts", description = "Storefront: carts and lines"),
         (name = "checkout", description = "Storefront: checkout snapshots and orders"),
         (name = "inventory", description = "Tenant admin: stock"),
+        (name = "audit", description = "Tenant admin: who changed what, before and after"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

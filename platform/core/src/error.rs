@@ -71,6 +71,8 @@ pub enum CoreError {
 
     #[error("the cart is at version {current_version}, not the one in If-Match")]
     PreconditionFailed { current_version: i64 },
+    #[error("the config is at revision {current_revision}, not the one in If-Match")]
+    ConfigChanged { current_revision: i64 },
     #[error("the line changed since version {expected}")]
     LineConflict { expected: i64, current: Box<Line> },
     #[error("the cart is checking out; cancel or complete the checkout to change it")]

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Activation, Cart, CartId, CatalogItem, CatalogItemInput, Checkout, CheckoutId,
-    CheckoutSnapshot, Evaluation, LineId, Order, OrderId, PluginCart, PluginError, PluginId,
-    PluginInfo, PluginLimits, PluginRecord, RateDecision, RateLimit, Receipt, Replay, Seal,
-    Shortage, Sku, StockLevel, Tenant, TenantId,
+    Activation, Actor, AuditAction, AuditEntry, Cart, CartId, CatalogItem, CatalogItemInput,
+    Checkout, CheckoutId, CheckoutSnapshot, Evaluation, LineId, Order, OrderId, PluginCart,
+    PluginError, PluginId, PluginInfo, PluginLimits, PluginRecord, RateDecision, RateLimit,
+    Receipt, Replay, Seal, Shortage, Sku, StockLevel, Tenant, TenantConfig, TenantId,
 };
 use crate::error::StoreError;
 
@@ -79,40 +79,85 @@ impl KeyKind {
 /// An API key as stored: only its hash.
 #[derive(Debug, Clone)]
 pub struct ApiKeyRecord {
+    /// What the audit log names the key by (never its secret).
+    pub id: uuid::Uuid,
     pub kind: KeyKind,
     pub key_hash: String,
 }
 
+/// What a conditional config write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigWrite {
+    /// Written; the config is now at this revision.
+    Written { revision: i64 },
+    /// The config was no longer at the expected revision: nothing was written.
+    Stale { current: i64 },
+}
+
+/// Tenants, their keys, their configuration (with its revision) and their audit trail.
+/// Every change made here (creation, name/status, config) writes its audit entry in the
+/// same transaction.
 #[async_trait]
 pub trait TenantRepository: Send + Sync {
-    /// Inserts a tenant with its first keys, atomically.
+    /// Inserts a tenant with its first keys, atomically. Only the platform operator creates
+    /// tenants, so the entry names the operator.
     async fn create(&self, tenant: &Tenant, keys: &[ApiKeyRecord]) -> Result<(), StoreError>;
     async fn list(&self) -> Result<Vec<Tenant>, StoreError>;
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, StoreError>;
-    /// Writes name, status and config.
-    async fn update(&self, tenant: &Tenant) -> Result<(), StoreError>;
-    /// The tenant a live key of this kind belongs to.
+    /// Writes name and status (the operator's changes; config goes through
+    /// [`TenantRepository::update_config`]).
+    async fn update(&self, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The tenant a live key of this kind belongs to, and the key's id.
     async fn find_by_key(
         &self,
         kind: KeyKind,
         key_hash: &str,
-    ) -> Result<Option<Tenant>, StoreError>;
+    ) -> Result<Option<(Tenant, uuid::Uuid)>, StoreError>;
+    /// The tenant's config as stored now and its revision (`None`: no such tenant).
+    async fn config(&self, id: TenantId) -> Result<Option<(TenantConfig, i64)>, StoreError>;
+    /// Replaces the config only if it is still at `expected_revision` (one conditional
+    /// UPDATE, so of two writers holding the same revision exactly one wins), bumping the
+    /// revision and recording `action` by `actor` with the config before and after.
+    async fn update_config(
+        &self,
+        id: TenantId,
+        config: &TenantConfig,
+        expected_revision: i64,
+        actor: &Actor,
+        action: AuditAction,
+        now: DateTime<Utc>,
+    ) -> Result<ConfigWrite, StoreError>;
+    /// The tenant's audit entries, newest first, older than `before` when given.
+    async fn audit_log(
+        &self,
+        id: TenantId,
+        before: Option<uuid::Uuid>,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 #[async_trait]
 pub trait CatalogRepository: Send + Sync {
     /// Inserts or updates items in one transaction, incrementing each item's price revision
     /// when its price changes. Returns the stored items in input order.
+    /// Each item's change is recorded in the audit log (by `actor`) in that transaction.
     async fn upsert(
         &self,
         tenant: TenantId,
         items: &[CatalogItemInput],
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Vec<CatalogItem>, StoreError>;
     async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<CatalogItem>, StoreError>;
     /// Discontinues an item. Carts that hold it keep their lines, shown as unavailable.
-    /// `false` if there was no such item.
-    async fn delete(&self, tenant: TenantId, sku: &Sku) -> Result<bool, StoreError>;
+    /// `false` if there was no such item. A deletion is recorded in the audit log.
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        sku: &Sku,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
     /// The items among `skus` that exist.
     async fn get_many(
         &self,
@@ -301,11 +346,12 @@ pub trait PluginRuntime: Send + Sync {
 pub trait PluginRepository: Send + Sync {
     /// Stores a module for a tenant. Idempotent on `(tenant, sha256)`: uploading the same
     /// bytes again returns the existing record and `false`. The bytes are stored once per
-    /// sha256 whoever uploads them (content addressed).
+    /// sha256 whoever uploads them (content addressed). A new record is audited.
     async fn insert(
         &self,
         record: &PluginRecord,
         wasm: &[u8],
+        actor: &Actor,
     ) -> Result<(PluginRecord, bool), StoreError>;
     async fn list(&self, tenant: TenantId) -> Result<Vec<PluginRecord>, StoreError>;
     async fn get(&self, tenant: TenantId, id: PluginId)
@@ -315,6 +361,7 @@ pub trait PluginRepository: Send + Sync {
 
     /// Makes `plugin` with `config` serve `order_type` for `tenant`, atomically; the
     /// previous activation is kept in the history (superseded), so it can be rolled back to.
+    /// Audited with the previous activation as `before`.
     async fn activate(
         &self,
         tenant: TenantId,
@@ -322,14 +369,17 @@ pub trait PluginRepository: Send + Sync {
         plugin: PluginId,
         config: &serde_json::Value,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Activation, StoreError>;
     /// Retires the current activation of `order_type` and reinstates the one it superseded,
     /// atomically. `None` when there is nothing to go back to (nothing changes then).
+    /// Audited with the retired activation as `before`, the reinstated one as `after`.
     async fn rollback(
         &self,
         tenant: TenantId,
         order_type: &str,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Activation>, StoreError>;
     /// The current activation of one order type.
     async fn active(
@@ -364,13 +414,15 @@ pub struct WantedHold {
 #[async_trait]
 pub trait InventoryRepository: Send + Sync {
     /// Sets a sku's on-hand count, creating its record (tracking starts). Refused with
-    /// `Err(reserved)` inside `Ok` when `on_hand` is below what is currently held.
+    /// `Err(reserved)` inside `Ok` when `on_hand` is below what is currently held. A set
+    /// count is audited (`before` null when the sku was untracked).
     async fn set_on_hand(
         &self,
         tenant: TenantId,
         sku: &Sku,
         on_hand: i64,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Result<StockLevel, i64>, StoreError>;
     async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<StockLevel>, StoreError>;
     /// The tracked skus among `skus`, in one query.

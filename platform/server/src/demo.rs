@@ -5,7 +5,10 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use trolley_core::domain::{Attributes, CatalogItemInput, Currency, Price, Sku, TenantConfig};
+use trolley_core::domain::{
+    Actor, Attributes, AuditAction, CatalogItemInput, Currency, Price, Sku, TenantConfig,
+};
+use trolley_core::error::CoreError;
 use trolley_core::service::Shopper;
 
 use crate::startup::Services;
@@ -111,7 +114,15 @@ pub async fn seed(services: &Services, base_url: &str) -> anyhow::Result<()> {
             .collect(),
         ..TenantConfig::default()
     };
-    let tenant = services.tenants.set_config(&tenant, config).await?;
+    // Seeding is the operator's doing: the audit log says so.
+    let actor = Actor::Operator;
+    let (config, _) = services
+        .tenants
+        .change_config(tenant.id, None, &actor, AuditAction::ConfigPut, |_| {
+            Ok::<_, CoreError>(config.clone())
+        })
+        .await?;
+    let tenant = trolley_core::domain::Tenant { config, ..tenant };
 
     let mut items = Vec::new();
     for (sku, price, category, seller, title, attrs) in ITEMS {
@@ -129,14 +140,20 @@ pub async fn seed(services: &Services, base_url: &str) -> anyhow::Result<()> {
             title: Some((*title).to_owned()),
         });
     }
-    services.catalog.upsert(&tenant, items).await?;
+    services.catalog.upsert(&tenant, items, &actor).await?;
 
     // The three example order types, built from plugins/ into this binary.
     for (order_type, wasm) in BUNDLED_PLUGINS {
-        let (plugin, _) = services.plugins.upload(&tenant, wasm).await?;
+        let (plugin, _) = services.plugins.upload(&tenant, wasm, &actor).await?;
         services
             .plugins
-            .activate(&tenant, order_type, plugin.id, serde_json::json!({}))
+            .activate(
+                &tenant,
+                order_type,
+                plugin.id,
+                serde_json::json!({}),
+                &actor,
+            )
             .await?;
         println!(
             "  activated {order_type} {} (sha256 {})",

@@ -1,7 +1,7 @@
 use clap::Parser;
 use trolley::cli::{Cli, Command, PluginCommand, TenantCommand};
 use trolley::{Application, Services, demo, telemetry};
-use trolley_core::domain::TenantId;
+use trolley_core::domain::{Actor, TenantId};
 
 /// glibc's allocator was ~13% of a cart read's and an add's CPU under load (BENCHMARKS.md);
 /// mimalloc's per-thread heaps suit actix's thread-per-core workers.
@@ -61,7 +61,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 } => {
                     let tenant = services.tenants.get(TenantId(tenant)).await?;
                     let wasm = std::fs::read(&file)?;
-                    let (plugin, created) = services.plugins.upload(&tenant, &wasm).await?;
+                    let (plugin, created) = services
+                        .plugins
+                        .upload(&tenant, &wasm, &Actor::Operator)
+                        .await?;
                     println!(
                         "{} plugin {} ({} {}, sha256 {})",
                         if created { "uploaded" } else { "already had" },
@@ -75,7 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         let order_type = plugin.info.order_type.clone();
                         services
                             .plugins
-                            .activate(&tenant, &order_type, plugin.id, config)
+                            .activate(&tenant, &order_type, plugin.id, config, &Actor::Operator)
                             .await?;
                         println!("activated for order type {order_type}");
                     }

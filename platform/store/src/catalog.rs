@@ -10,10 +10,14 @@ use sea_orm::{
     TransactionTrait,
 };
 use trolley_core::StoreError;
+use trolley_core::domain::audit::snapshot;
 use trolley_core::domain::{
-    Attributes, CatalogItem, CatalogItemInput, ClaimPolicy, Currency, Price, Sku, TenantId,
+    Actor, Attributes, AuditAction, AuditEntry, CatalogItem, CatalogItemInput, ClaimPolicy,
+    Currency, Price, Sku, TenantId,
 };
 use trolley_core::ports::CatalogRepository;
+
+use crate::audit;
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
@@ -107,6 +111,7 @@ impl CatalogRepository for SqlCatalogRepository {
         tenant: TenantId,
         items: &[CatalogItemInput],
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Vec<CatalogItem>, StoreError> {
         if items.is_empty() {
             return Ok(Vec::new());
@@ -122,6 +127,10 @@ impl CatalogRepository for SqlCatalogRepository {
             .begin_with_options(write_txn())
             .await
             .map_err(db_err)?;
+        // What the audit entries show as `before`. Read inside the write transaction (one
+        // writer on SQLite); on PostgreSQL a concurrent upsert of the same sku can commit
+        // between this read and the write, and the entry then shows the older `before`.
+        let previous = Self::find_many(&txn, tenant, skus.clone()).await?;
         for row in rows {
             let on_conflict = OnConflict::columns([Column::TenantId, Column::Sku])
                 .update_columns([
@@ -143,20 +152,42 @@ impl CatalogRepository for SqlCatalogRepository {
                 .map_err(db_err)?;
         }
         let stored = Self::find_many(&txn, tenant, skus.clone()).await?;
-        txn.commit().await.map_err(db_err)?;
 
+        let mut before: HashMap<String, CatalogItem> = HashMap::with_capacity(previous.len());
+        for row in previous {
+            let item = from_row(row)?;
+            before.insert(item.sku.as_str().to_owned(), item);
+        }
         let mut by_sku: HashMap<String, CatalogItem> = HashMap::with_capacity(stored.len());
         for row in stored {
             let item = from_row(row)?;
             by_sku.insert(item.sku.as_str().to_owned(), item);
         }
-        skus.iter()
+        let written = skus
+            .iter()
             .map(|sku| {
                 by_sku.get(sku).cloned().ok_or_else(|| {
                     StoreError::Internal(format!("catalog item `{sku}` vanished after its upsert"))
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        let entries: Vec<AuditEntry> = written
+            .iter()
+            .map(|item| {
+                AuditEntry::new(
+                    tenant,
+                    *actor,
+                    AuditAction::CatalogUpsert,
+                    item.sku.as_str(),
+                    before.get(item.sku.as_str()).map(snapshot::catalog_item),
+                    Some(snapshot::catalog_item(item)),
+                    now,
+                )
+            })
+            .collect();
+        audit::record(&txn, &entries).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(written)
     }
 
     async fn get(&self, tenant: TenantId, sku: &Sku) -> Result<Option<CatalogItem>, StoreError> {
@@ -168,14 +199,47 @@ impl CatalogRepository for SqlCatalogRepository {
             .transpose()
     }
 
-    async fn delete(&self, tenant: TenantId, sku: &Sku) -> Result<bool, StoreError> {
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        sku: &Sku,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        let existing = Self::find_many(&txn, tenant, vec![sku.as_str().to_owned()]).await?;
         let res = catalog_items::Entity::delete_many()
             .filter(catalog_items::Column::TenantId.eq(tenant.0))
             .filter(catalog_items::Column::Sku.eq(sku.as_str()))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(db_err)?;
-        Ok(res.rows_affected > 0)
+        if res.rows_affected == 0 {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        let before = existing
+            .into_iter()
+            .next()
+            .map(from_row)
+            .transpose()?
+            .map(|item| snapshot::catalog_item(&item));
+        let entry = AuditEntry::new(
+            tenant,
+            *actor,
+            AuditAction::CatalogDelete,
+            sku.as_str(),
+            before,
+            None,
+            now,
+        );
+        audit::record(&txn, &[entry]).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn get_many(

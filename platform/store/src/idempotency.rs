@@ -253,11 +253,8 @@ impl IdempotencyStore for SqlIdempotencyStore {
             .to_owned();
         let deleted = Entity::delete_many()
             .filter(
-                Expr::tuple([
-                    Expr::col(Column::Scope),
-                    Expr::col(Column::IdemKey),
-                ])
-                .in_subquery(batch),
+                Expr::tuple([Expr::col(Column::Scope), Expr::col(Column::IdemKey)])
+                    .in_subquery(batch),
             )
             .exec(&self.db)
             .await

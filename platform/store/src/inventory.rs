@@ -24,9 +24,14 @@ use sea_orm::{
     TransactionTrait,
 };
 use trolley_core::StoreError;
-use trolley_core::domain::{CartId, CartStatus, LineId, Shortage, Sku, StockLevel, TenantId};
+use trolley_core::domain::audit::snapshot;
+use trolley_core::domain::{
+    Actor, AuditAction, AuditEntry, CartId, CartStatus, LineId, Shortage, Sku, StockLevel, TenantId,
+};
 use trolley_core::ports::{InventoryRepository, LineHold, WantedHold};
 use uuid::Uuid;
+
+use crate::audit;
 
 use crate::convert::{from_millis, to_millis};
 use crate::db::write_txn;
@@ -91,13 +96,26 @@ impl InventoryRepository for SqlInventoryRepository {
         sku: &Sku,
         on_hand: i64,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Result<StockLevel, i64>, StoreError> {
         if on_hand < 0 {
             return Err(StoreError::Internal(format!(
                 "on_hand must not be negative (got {on_hand})"
             )));
         }
+        let at = now;
         let now = to_millis(now);
+        let entry = |before: Option<&StockLevel>, after: &StockLevel| {
+            AuditEntry::new(
+                tenant,
+                *actor,
+                AuditAction::InventorySet,
+                sku.as_str(),
+                before.map(snapshot::stock),
+                Some(snapshot::stock(after)),
+                at,
+            )
+        };
         let txn = self
             .db
             .begin_with_options(write_txn())
@@ -105,6 +123,14 @@ impl InventoryRepository for SqlInventoryRepository {
             .map_err(db_err)?;
         let result = async {
             for _ in 0..SET_ON_HAND_ATTEMPTS {
+                // The audit entry's `before` (only `on_hand` writes race with this one,
+                // and they queue on the row for the update below).
+                let previous = inventory::Entity::find_by_id((tenant.0, sku.as_str().to_owned()))
+                    .one(&txn)
+                    .await
+                    .map_err(db_err)?
+                    .map(level_from_row)
+                    .transpose()?;
                 let updated = inventory::Entity::update_many()
                     .col_expr(inventory::Column::OnHand, Expr::value(on_hand))
                     .col_expr(inventory::Column::UpdatedAt, Expr::value(now))
@@ -120,7 +146,11 @@ impl InventoryRepository for SqlInventoryRepository {
                     .map_err(db_err)?;
                 match (updated.rows_affected, row) {
                     // Updated: the row is locked by us now, `reserved` is current.
-                    (1, Some(row)) => return Ok(End::Commit(Ok(level_from_row(row)?))),
+                    (1, Some(row)) => {
+                        let level = level_from_row(row)?;
+                        audit::record(&txn, &[entry(previous.as_ref(), &level)]).await?;
+                        return Ok(End::Commit(Ok(level)));
+                    }
                     // Refused: more is held than the new count.
                     (_, Some(row)) if row.reserved > on_hand => {
                         return Ok(End::Rollback(Err(row.reserved)));
@@ -151,11 +181,13 @@ impl InventoryRepository for SqlInventoryRepository {
                 .await
                 .map_err(db_err)?;
                 if inserted == 1 {
-                    return Ok(End::Commit(Ok(StockLevel {
+                    let level = StockLevel {
                         sku: sku.clone(),
                         on_hand,
                         reserved: 0,
-                    })));
+                    };
+                    audit::record(&txn, &[entry(None, &level)]).await?;
+                    return Ok(End::Commit(Ok(level)));
                 }
             }
             Err(StoreError::Unavailable(format!(

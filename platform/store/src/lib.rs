@@ -18,6 +18,7 @@
 //! PostgreSQL: an advisory lock per cart), taking inventory rows in sku order; see
 //! `stock.rs`. Checkouts settle exactly once through `… WHERE status = 'pending'`.
 
+mod audit;
 mod carts;
 mod catalog;
 mod checkouts;

@@ -23,9 +23,14 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use trolley_core::StoreError;
-use trolley_core::domain::{Activation, PluginId, PluginInfo, PluginRecord, TenantId};
+use trolley_core::domain::audit::snapshot;
+use trolley_core::domain::{
+    Activation, Actor, AuditAction, AuditEntry, PluginId, PluginInfo, PluginRecord, TenantId,
+};
 use trolley_core::ports::PluginRepository;
 use uuid::Uuid;
+
+use crate::audit;
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
@@ -71,9 +76,10 @@ impl SqlPluginRepository {
         order_type: &str,
         plugin: PluginId,
         config: &serde_json::Value,
-        config_text: &str,
         now: i64,
+        actor: &Actor,
     ) -> Result<Activation, StoreError> {
+        let config_text = to_json(config, "activation config")?;
         let txn = self
             .db
             .begin_with_options(write_txn())
@@ -109,6 +115,16 @@ impl SqlPluginRepository {
             .one(&txn)
             .await
             .map_err(db_err)?;
+        // The audit entry's `before`: what served the order type until now.
+        let previous = activations::Entity::find()
+            .filter(activations::Column::TenantId.eq(tenant.0))
+            .filter(activations::Column::ActiveOrderType.eq(order_type))
+            .find_also_related(plugins::Entity)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .map(|(row, plugin)| activation_from_rows(row, plugin))
+            .transpose()?;
 
         // Free the active slot first, then take it.
         activations::Entity::update_many()
@@ -128,7 +144,7 @@ impl SqlPluginRepository {
             tenant_id: tenant.0,
             order_type: order_type.to_owned(),
             plugin_id: plugin.0,
-            config: config_text.to_owned(),
+            config: config_text,
             state: ACTIVE.to_owned(),
             active_order_type: Some(order_type.to_owned()),
             activated_at: now,
@@ -138,14 +154,24 @@ impl SqlPluginRepository {
             .exec_without_returning(&txn)
             .await
             .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-
-        Ok(Activation {
+        let activation = Activation {
             order_type: order_type.to_owned(),
             plugin: record,
             config: config.clone(),
             activated_at: from_millis(now, "order_type_activations.activated_at")?,
-        })
+        };
+        let entry = AuditEntry::new(
+            tenant,
+            *actor,
+            AuditAction::OrderTypeActivate,
+            order_type,
+            previous.as_ref().map(snapshot::activation),
+            Some(snapshot::activation(&activation)),
+            activation.activated_at,
+        );
+        audit::record(&txn, &[entry]).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(activation)
     }
 }
 
@@ -267,6 +293,7 @@ impl PluginRepository for SqlPluginRepository {
         &self,
         record: &PluginRecord,
         wasm: &[u8],
+        actor: &Actor,
     ) -> Result<(PluginRecord, bool), StoreError> {
         let row = plugin_row(record)?;
         let module = plugin_modules::Model {
@@ -319,8 +346,19 @@ impl PluginRepository for SqlPluginRepository {
             .await
             .map_err(db_err)?;
         if inserted == 1 {
+            let stored = plugin_from_row(row)?;
+            let entry = AuditEntry::new(
+                record.tenant_id,
+                *actor,
+                AuditAction::PluginUpload,
+                stored.id.to_string(),
+                None,
+                Some(snapshot::plugin(&stored)),
+                stored.created_at,
+            );
+            audit::record(&txn, &[entry]).await?;
             txn.commit().await.map_err(db_err)?;
-            return Ok((plugin_from_row(row)?, true));
+            return Ok((stored, true));
         }
         let existing = Self::find_by_sha(&txn, record.tenant_id, &record.sha256).await?;
         txn.commit().await.map_err(db_err)?;
@@ -377,13 +415,13 @@ impl PluginRepository for SqlPluginRepository {
         plugin: PluginId,
         config: &serde_json::Value,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Activation, StoreError> {
-        let config_text = to_json(config, "activation config")?;
         let now = to_millis(now);
         let mut attempt = 1;
         loop {
             match self
-                .try_activate(tenant, order_type, plugin, config, &config_text, now)
+                .try_activate(tenant, order_type, plugin, config, now, actor)
                 .await
             {
                 Err(StoreError::UniqueViolation(msg)) if attempt < ACTIVATE_ATTEMPTS => {
@@ -402,7 +440,9 @@ impl PluginRepository for SqlPluginRepository {
         tenant: TenantId,
         order_type: &str,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<Activation>, StoreError> {
+        let at = now;
         let now = to_millis(now);
         let txn = self
             .db
@@ -411,9 +451,10 @@ impl PluginRepository for SqlPluginRepository {
             .map_err(db_err)?;
         lock_order_type(&txn, tenant, order_type).await?;
 
-        let Some(current) = activations::Entity::find()
+        let Some((current, current_plugin)) = activations::Entity::find()
             .filter(activations::Column::TenantId.eq(tenant.0))
             .filter(activations::Column::ActiveOrderType.eq(order_type))
+            .find_also_related(plugins::Entity)
             .one(&txn)
             .await
             .map_err(db_err)?
@@ -444,8 +485,11 @@ impl PluginRepository for SqlPluginRepository {
             ..previous
         };
         let id = reinstated.id;
-        let activation = match activation_from_rows(reinstated, plugin) {
-            Ok(activation) => activation,
+        let current_id = current.id;
+        let (retired, activation) = match activation_from_rows(current, current_plugin)
+            .and_then(|retired| Ok((retired, activation_from_rows(reinstated, plugin)?)))
+        {
+            Ok(both) => both,
             Err(e) => {
                 txn.rollback().await.map_err(db_err)?;
                 return Err(e);
@@ -461,7 +505,7 @@ impl PluginRepository for SqlPluginRepository {
                 Expr::value(None::<String>),
             )
             .col_expr(activations::Column::RetiredAt, Expr::value(Some(now)))
-            .filter(activations::Column::Id.eq(current.id))
+            .filter(activations::Column::Id.eq(current_id))
             .filter(activations::Column::TenantId.eq(tenant.0))
             .exec(&txn)
             .await
@@ -479,6 +523,16 @@ impl PluginRepository for SqlPluginRepository {
             .exec(&txn)
             .await
             .map_err(db_err)?;
+        let entry = AuditEntry::new(
+            tenant,
+            *actor,
+            AuditAction::OrderTypeRollback,
+            order_type,
+            Some(snapshot::activation(&retired)),
+            Some(snapshot::activation(&activation)),
+            at,
+        );
+        audit::record(&txn, &[entry]).await?;
         txn.commit().await.map_err(db_err)?;
         Ok(Some(activation))
     }

@@ -1,16 +1,21 @@
 //! [`TenantRepository`] on the `tenants` and `api_keys` tables.
 
 use async_trait::async_trait;
-use sea_orm::sea_query::Expr;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use trolley_core::StoreError;
-use trolley_core::domain::{Currency, Tenant, TenantId, TenantStatus};
-use trolley_core::ports::{ApiKeyRecord, KeyKind, TenantRepository};
+use trolley_core::domain::audit::snapshot;
+use trolley_core::domain::{
+    Actor, AuditAction, AuditEntry, Currency, Tenant, TenantConfig, TenantId, TenantStatus,
+};
+use trolley_core::ports::{ApiKeyRecord, ConfigWrite, KeyKind, TenantRepository};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
 use crate::entity::{api_keys, tenants};
@@ -36,6 +41,7 @@ fn to_row(tenant: &Tenant) -> Result<tenants::Model, StoreError> {
         customer_token_secret: tenant.customer_token_secret.clone(),
         config: to_json(&tenant.config, "tenant config")?,
         created_at: to_millis(tenant.created_at),
+        config_revision: 1,
     })
 }
 
@@ -65,7 +71,7 @@ impl TenantRepository for SqlTenantRepository {
             .iter()
             .map(|k| {
                 api_keys::Model {
-                    id: Uuid::now_v7(),
+                    id: k.id,
                     tenant_id: tenant.id.0,
                     kind: k.kind.as_str().to_owned(),
                     key_hash: k.key_hash.clone(),
@@ -91,6 +97,16 @@ impl TenantRepository for SqlTenantRepository {
                 .await
                 .map_err(db_err)?;
         }
+        let entry = AuditEntry::new(
+            tenant.id,
+            Actor::Operator,
+            AuditAction::TenantCreate,
+            tenant.id.to_string(),
+            None,
+            Some(snapshot::tenant(tenant)),
+            tenant.created_at,
+        );
+        audit::record(&txn, &[entry]).await?;
         txn.commit().await.map_err(db_err)
     }
 
@@ -115,42 +131,159 @@ impl TenantRepository for SqlTenantRepository {
             .transpose()
     }
 
-    async fn update(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let config = to_json(&tenant.config, "tenant config")?;
-        let result = tenants::Entity::update_many()
-            .col_expr(tenants::Column::Name, Expr::value(tenant.name.clone()))
-            .col_expr(tenants::Column::Status, Expr::value(tenant.status.as_str()))
-            .col_expr(tenants::Column::Config, Expr::value(config))
-            .filter(tenants::Column::Id.eq(tenant.id.0))
-            .exec(&self.db)
+    async fn update(&self, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
             .await
             .map_err(db_err)?;
-        if result.rows_affected == 0 {
+        let Some(before) = tenants::Entity::find_by_id(tenant.id.0)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+        else {
+            txn.rollback().await.map_err(db_err)?;
             return Err(StoreError::Internal(format!(
                 "tenant {} does not exist",
                 tenant.id
             )));
+        };
+        let before = from_row(before)?;
+        tenants::Entity::update_many()
+            .col_expr(tenants::Column::Name, Expr::value(tenant.name.clone()))
+            .col_expr(tenants::Column::Status, Expr::value(tenant.status.as_str()))
+            .filter(tenants::Column::Id.eq(tenant.id.0))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        let entry = AuditEntry::new(
+            tenant.id,
+            Actor::Operator,
+            AuditAction::TenantUpdate,
+            tenant.id.to_string(),
+            Some(snapshot::tenant(&before)),
+            Some(snapshot::tenant(tenant)),
+            now,
+        );
+        audit::record(&txn, &[entry]).await?;
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn config(&self, id: TenantId) -> Result<Option<(TenantConfig, i64)>, StoreError> {
+        let row: Option<(String, i64)> = tenants::Entity::find_by_id(id.0)
+            .select_only()
+            .column(tenants::Column::Config)
+            .column(tenants::Column::ConfigRevision)
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        row.map(|(config, revision)| Ok((from_json(&config, "tenant config")?, revision)))
+            .transpose()
+    }
+
+    /// The UPDATE's `WHERE config_revision = ?` is what decides a race: on PostgreSQL the
+    /// second writer waits for the first's row lock, then re-checks the condition against
+    /// the committed row and matches nothing; SQLite has one writer at a time. The earlier
+    /// read only supplies the audit's `before` and tells a stale revision from a missing
+    /// tenant.
+    async fn update_config(
+        &self,
+        id: TenantId,
+        config: &TenantConfig,
+        expected_revision: i64,
+        actor: &Actor,
+        action: AuditAction,
+        now: DateTime<Utc>,
+    ) -> Result<ConfigWrite, StoreError> {
+        let text = to_json(config, "tenant config")?;
+        let txn = self
+            .db
+            .begin_with_options(write_txn())
+            .await
+            .map_err(db_err)?;
+        let current: Option<(String, i64)> = tenants::Entity::find_by_id(id.0)
+            .select_only()
+            .column(tenants::Column::Config)
+            .column(tenants::Column::ConfigRevision)
+            .into_tuple()
+            .one(&txn)
+            .await
+            .map_err(db_err)?;
+        let Some((before, revision)) = current else {
+            txn.rollback().await.map_err(db_err)?;
+            return Err(StoreError::Internal(format!("tenant {id} does not exist")));
+        };
+        if revision != expected_revision {
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(ConfigWrite::Stale { current: revision });
         }
-        Ok(())
+        let updated = tenants::Entity::update_many()
+            .col_expr(tenants::Column::Config, Expr::value(text))
+            .col_expr(
+                tenants::Column::ConfigRevision,
+                Expr::col(tenants::Column::ConfigRevision).add(1),
+            )
+            .filter(tenants::Column::Id.eq(id.0))
+            .filter(tenants::Column::ConfigRevision.eq(expected_revision))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if updated.rows_affected == 0 {
+            // Another writer committed between our read and our update.
+            let current: Option<i64> = tenants::Entity::find_by_id(id.0)
+                .select_only()
+                .column(tenants::Column::ConfigRevision)
+                .into_tuple()
+                .one(&txn)
+                .await
+                .map_err(db_err)?;
+            txn.rollback().await.map_err(db_err)?;
+            return Ok(ConfigWrite::Stale {
+                current: current.unwrap_or(expected_revision),
+            });
+        }
+        let before: TenantConfig = from_json(&before, "tenant config")?;
+        let entry = AuditEntry::new(
+            id,
+            *actor,
+            action,
+            "config",
+            Some(snapshot::config(&before)),
+            Some(snapshot::config(config)),
+            now,
+        );
+        audit::record(&txn, &[entry]).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(ConfigWrite::Written {
+            revision: expected_revision + 1,
+        })
+    }
+
+    async fn audit_log(
+        &self,
+        id: TenantId,
+        before: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::page(&self.db, id, before, limit).await
     }
 
     async fn find_by_key(
         &self,
         kind: KeyKind,
         key_hash: &str,
-    ) -> Result<Option<Tenant>, StoreError> {
-        tenants::Entity::find()
-            .join(
-                sea_orm::JoinType::InnerJoin,
-                tenants::Relation::ApiKeys.def(),
-            )
+    ) -> Result<Option<(Tenant, Uuid)>, StoreError> {
+        api_keys::Entity::find()
+            .find_also_related(tenants::Entity)
             .filter(api_keys::Column::KeyHash.eq(key_hash))
             .filter(api_keys::Column::Kind.eq(kind.as_str()))
             .filter(api_keys::Column::RevokedAt.is_null())
             .one(&self.db)
             .await
             .map_err(db_err)?
-            .map(from_row)
+            .and_then(|(key, tenant)| tenant.map(|t| (t, key.id)))
+            .map(|(tenant, key_id)| Ok((from_row(tenant)?, key_id)))
             .transpose()
     }
 }

@@ -19,12 +19,12 @@ use sea_orm::{
 };
 use trolley_core::StoreError;
 use trolley_core::domain::{
-    Activation, CartId, CartStatus, Currency, PluginId, PluginRecord, Price, Receipt, Replay, Seal,
-    TenantId, TenantStatus,
+    Activation, Actor, AuditAction, CartId, CartStatus, Currency, PluginId, PluginRecord, Price,
+    Receipt, Replay, Seal, TenantId, TenantStatus,
 };
 use trolley_core::ports::{
-    CartRepository, CatalogRepository, HealthCheck, IdempotencyLookup, IdempotencyStore, KeyKind,
-    PluginRepository, StoredResponse, TenantRepository,
+    CartRepository, CatalogRepository, ConfigWrite, HealthCheck, IdempotencyLookup,
+    IdempotencyStore, KeyKind, PluginRepository, StoredResponse, TenantRepository,
 };
 use trolley_migrations::{Migrator, MigratorTrait};
 use trolley_store::entity::{
@@ -135,7 +135,10 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
     // Keys resolve to their tenant, only for their kind.
     let sf = format!("sf-{}", a.id);
     assert_eq!(
-        repo.find_by_key(KeyKind::Storefront, &sf).await.unwrap(),
+        repo.find_by_key(KeyKind::Storefront, &sf)
+            .await
+            .unwrap()
+            .map(|(tenant, _)| tenant),
         Some(a.clone())
     );
     assert_eq!(repo.find_by_key(KeyKind::Admin, &sf).await.unwrap(), None);
@@ -143,7 +146,7 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
         repo.find_by_key(KeyKind::Admin, &format!("ad-{}", b.id))
             .await
             .unwrap()
-            .map(|t| t.id),
+            .map(|(t, _)| t.id),
         Some(b.id)
     );
     assert_eq!(
@@ -163,19 +166,62 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
         None
     );
 
-    // update writes name, status and config.
+    // update writes name and status.
     let mut changed = a.clone();
     changed.name = "Alpha Prime".into();
     changed.status = TenantStatus::Suspended;
-    changed.config.max_lines = 7;
-    changed.config.guest_ttl_days = 2;
-    repo.update(&changed).await.unwrap();
+    repo.update(&changed, t(1)).await.unwrap();
+    assert_eq!(repo.get(a.id).await.unwrap(), Some(changed.clone()));
+
+    // The config changes only through update_config, and only at the revision it names.
+    let mut config = changed.config.clone();
+    config.max_lines = 7;
+    config.guest_ttl_days = 2;
+    let write = |expected| {
+        let repo = repo.clone();
+        let config = config.clone();
+        async move {
+            repo.update_config(
+                a.id,
+                &config,
+                expected,
+                &Actor::Operator,
+                AuditAction::ConfigPut,
+                t(1),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(write(2).await, ConfigWrite::Stale { current: 1 });
+    assert_eq!(
+        repo.config(a.id).await.unwrap(),
+        Some((a.config.clone(), 1))
+    );
+    assert_eq!(write(1).await, ConfigWrite::Written { revision: 2 });
+    assert_eq!(write(1).await, ConfigWrite::Stale { current: 2 });
+    assert_eq!(repo.config(a.id).await.unwrap(), Some((config.clone(), 2)));
+    changed.config = config;
     assert_eq!(repo.get(a.id).await.unwrap(), Some(changed));
+
+    // Each change left its audit entry, newest first, in this tenant's log only.
+    let log = repo.audit_log(a.id, None, 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["config.put", "tenant.update", "tenant.create"]);
+    assert_eq!(
+        log[0].before.as_ref().unwrap()["max_lines"],
+        a.config.max_lines
+    );
+    assert_eq!(log[0].after.as_ref().unwrap()["max_lines"], 7);
+    let older = repo.audit_log(a.id, Some(log[0].id), 10).await.unwrap();
+    assert_eq!(older, log[1..].to_vec());
+    let theirs = repo.audit_log(b.id, None, 10).await.unwrap();
+    assert!(theirs.iter().all(|e| e.tenant_id == b.id));
 
     let mut ghost = tenant("ghost");
     ghost.name = "never created".into();
     assert!(matches!(
-        repo.update(&ghost).await,
+        repo.update(&ghost, t(1)).await,
         Err(StoreError::Internal(_))
     ));
 }
@@ -185,6 +231,7 @@ async fn duplicate_key_hash_is_a_unique_violation(db: &Database) {
     let repo = db.tenants();
     let b = tenant("Beta");
     let keys = [trolley_core::ports::ApiKeyRecord {
+        id: uuid::Uuid::now_v7(),
         kind: KeyKind::Storefront,
         key_hash: format!("sf-{}", a.id),
     }];
@@ -200,7 +247,12 @@ async fn money_round_trips_exactly(db: &Database) {
     let tenant = create_tenant(db, "Money").await;
     let catalog = db.catalog();
     let stored = catalog
-        .upsert(tenant.id, &[item("MILK-1", "100.50")], t(1))
+        .upsert(
+            tenant.id,
+            &[item("MILK-1", "100.50")],
+            t(1),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(stored[0].price.amount(), dec("100.50"));
@@ -226,7 +278,10 @@ async fn money_round_trips_exactly(db: &Database) {
     let yen = Price::parse(dec("1200"), Currency::Jpy).unwrap();
     let mut jpy = item("YEN-1", "0");
     jpy.price = yen;
-    let stored = catalog.upsert(tenant.id, &[jpy], t(3)).await.unwrap();
+    let stored = catalog
+        .upsert(tenant.id, &[jpy], t(3), &Actor::Operator)
+        .await
+        .unwrap();
     assert_eq!(stored[0].price, yen);
 }
 
@@ -239,7 +294,12 @@ async fn price_revision_increments_only_on_price_change(db: &Database) {
     let catalog = db.catalog();
 
     let first = catalog
-        .upsert(tenant.id, &[item("A", "10.00"), item("B", "5.00")], t(1))
+        .upsert(
+            tenant.id,
+            &[item("A", "10.00"), item("B", "5.00")],
+            t(1),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -255,7 +315,10 @@ async fn price_revision_increments_only_on_price_change(db: &Database) {
     retitled.title = Some("Renamed".into());
     retitled.claim_policy = None;
     retitled.seller = None;
-    let second = catalog.upsert(tenant.id, &[retitled], t(2)).await.unwrap();
+    let second = catalog
+        .upsert(tenant.id, &[retitled], t(2), &Actor::Operator)
+        .await
+        .unwrap();
     assert_eq!(second[0].price_revision, 1);
     assert_eq!(second[0].title.as_deref(), Some("Renamed"));
     assert_eq!(second[0].claim_policy, None);
@@ -268,6 +331,7 @@ async fn price_revision_increments_only_on_price_change(db: &Database) {
             tenant.id,
             &[item("B", "5.00"), item("A", "12.00"), item("C", "1.00")],
             t(3),
+            &Actor::Operator,
         )
         .await
         .unwrap();
@@ -279,12 +343,12 @@ async fn price_revision_increments_only_on_price_change(db: &Database) {
         [("B".into(), 1), ("A".into(), 2), ("C".into(), 1)]
     );
     let fourth = catalog
-        .upsert(tenant.id, &[item("A", "12.00")], t(4))
+        .upsert(tenant.id, &[item("A", "12.00")], t(4), &Actor::Operator)
         .await
         .unwrap();
     assert_eq!(fourth[0].price_revision, 2);
     let fifth = catalog
-        .upsert(tenant.id, &[item("A", "9.99")], t(5))
+        .upsert(tenant.id, &[item("A", "9.99")], t(5), &Actor::Operator)
         .await
         .unwrap();
     assert_eq!(fifth[0].price_revision, 3);
@@ -297,7 +361,12 @@ async fn price_revision_increments_only_on_price_change(db: &Database) {
         let tenant_id = tenant.id;
         tasks.push(tokio::spawn(async move {
             catalog
-                .upsert(tenant_id, &[item("A", &format!("{}.00", 20 + i))], t(6))
+                .upsert(
+                    tenant_id,
+                    &[item("A", &format!("{}.00", 20 + i))],
+                    t(6),
+                    &Actor::Operator,
+                )
                 .await
         }));
     }
@@ -310,7 +379,7 @@ async fn price_revision_increments_only_on_price_change(db: &Database) {
     // The same sku in another tenant is another item.
     let other = create_tenant(db, "Other").await;
     let theirs = catalog
-        .upsert(other.id, &[item("A", "1.00")], t(7))
+        .upsert(other.id, &[item("A", "1.00")], t(7), &Actor::Operator)
         .await
         .unwrap();
     assert_eq!(theirs[0].price_revision, 1);
@@ -321,11 +390,16 @@ async fn get_many_returns_only_existing_items_of_the_tenant(db: &Database) {
     let b = create_tenant(db, "B").await;
     let catalog = db.catalog();
     catalog
-        .upsert(a.id, &[item("X", "1.00"), item("Y", "2.00")], t(1))
+        .upsert(
+            a.id,
+            &[item("X", "1.00"), item("Y", "2.00")],
+            t(1),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     catalog
-        .upsert(b.id, &[item("Z", "3.00")], t(1))
+        .upsert(b.id, &[item("Z", "3.00")], t(1), &Actor::Operator)
         .await
         .unwrap();
 
@@ -956,7 +1030,11 @@ async fn upload(
     at: i64,
 ) -> PluginRecord {
     let record = plugin_record(tenant, wasm, order_type, version, at);
-    let (stored, created) = db.plugins().insert(&record, wasm).await.unwrap();
+    let (stored, created) = db
+        .plugins()
+        .insert(&record, wasm, &Actor::Operator)
+        .await
+        .unwrap();
     assert!(created);
     assert_eq!(stored, record);
     stored
@@ -997,7 +1075,7 @@ async fn plugin_insert_is_idempotent_per_tenant_and_content_addressed(db: &Datab
     let again = plugin_record(a.id, &wasm, "grocery", "1.0.0", 2);
     assert_ne!(again.id, first.id);
     assert_eq!(
-        repo.insert(&again, &wasm).await.unwrap(),
+        repo.insert(&again, &wasm, &Actor::Operator).await.unwrap(),
         (first.clone(), false)
     );
     assert_eq!(repo.get(a.id, again.id).await.unwrap(), None);
@@ -1051,9 +1129,9 @@ async fn concurrent_identical_uploads_store_one_record(db: &Database) {
         let owner = if i % 2 == 0 { tenant.id } else { other.id };
         let record = plugin_record(owner, &wasm, "grocery", "1.0.0", i);
         let wasm = wasm.clone();
-        tasks.push(tokio::spawn(
-            async move { repo.insert(&record, &wasm).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            repo.insert(&record, &wasm, &Actor::Operator).await
+        }));
     }
     let mut results = Vec::new();
     for task in tasks {
@@ -1168,7 +1246,9 @@ async fn plugin_bytes_round_trip_exactly(db: &Database) {
     // Tiny and all-zero modules too.
     for bytes in [vec![0x00], vec![0xFF], vec![0_u8; 4096]] {
         let record = plugin_record(tenant.id, &bytes, "grocery", "0.0.1", 2);
-        repo.insert(&record, &bytes).await.unwrap();
+        repo.insert(&record, &bytes, &Actor::Operator)
+            .await
+            .unwrap();
         assert_eq!(repo.wasm(&record.sha256).await.unwrap(), Some(bytes));
     }
 }
@@ -1185,12 +1265,21 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
     // Nothing active yet: nothing to roll back to.
     assert_eq!(repo.active(tenant.id, "grocery").await.unwrap(), None);
     assert_eq!(
-        repo.rollback(tenant.id, "grocery", t(5)).await.unwrap(),
+        repo.rollback(tenant.id, "grocery", t(5), &Actor::Operator)
+            .await
+            .unwrap(),
         None
     );
 
     let a1 = repo
-        .activate(tenant.id, "grocery", v1.id, &config1, t(10))
+        .activate(
+            tenant.id,
+            "grocery",
+            v1.id,
+            &config1,
+            t(10),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     let expected1 = Activation {
@@ -1206,7 +1295,9 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
     );
     // One activation and no history: rollback has nothing to go back to.
     assert_eq!(
-        repo.rollback(tenant.id, "grocery", t(11)).await.unwrap(),
+        repo.rollback(tenant.id, "grocery", t(11), &Actor::Operator)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -1216,7 +1307,14 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
 
     // v2 supersedes v1.
     let a2 = repo
-        .activate(tenant.id, "grocery", v2.id, &config2, t(20))
+        .activate(
+            tenant.id,
+            "grocery",
+            v2.id,
+            &config2,
+            t(20),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(a2.plugin, v2);
@@ -1240,7 +1338,7 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
 
     // Rollback: v1 again, with its own config; v2 is rolled back.
     let back = repo
-        .rollback(tenant.id, "grocery", t(30))
+        .rollback(tenant.id, "grocery", t(30), &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -1263,7 +1361,9 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
 
     // No more history: None, and nothing changes (v2, rolled back, is never reinstated).
     assert_eq!(
-        repo.rollback(tenant.id, "grocery", t(40)).await.unwrap(),
+        repo.rollback(tenant.id, "grocery", t(40), &Actor::Operator)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -1277,7 +1377,14 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
 
     // Activating after a rollback; rolling that back returns to v1 again.
     let a3 = repo
-        .activate(tenant.id, "grocery", v3.id, &config2, t(50))
+        .activate(
+            tenant.id,
+            "grocery",
+            v3.id,
+            &config2,
+            t(50),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(a3.plugin, v3);
@@ -1287,7 +1394,7 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
         ["superseded", "rolled_back", "active"]
     );
     let back = repo
-        .rollback(tenant.id, "grocery", t(60))
+        .rollback(tenant.id, "grocery", t(60), &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -1302,12 +1409,19 @@ async fn activation_lifecycle_with_rollback(db: &Database) {
     // change); the old one is history.
     let config3 = serde_json::json!({ "max_items": 30 });
     let again = repo
-        .activate(tenant.id, "grocery", v1.id, &config3, t(70))
+        .activate(
+            tenant.id,
+            "grocery",
+            v1.id,
+            &config3,
+            t(70),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(again.config, config3);
     let back = repo
-        .rollback(tenant.id, "grocery", t(80))
+        .rollback(tenant.id, "grocery", t(80), &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -1329,15 +1443,22 @@ async fn rollback_walks_back_through_the_history(db: &Database) {
         )
         .await;
         let config = serde_json::json!({ "v": i });
-        repo.activate(tenant.id, "food", v.id, &config, t(10 * i64::from(i)))
-            .await
-            .unwrap();
+        repo.activate(
+            tenant.id,
+            "food",
+            v.id,
+            &config,
+            t(10 * i64::from(i)),
+            &Actor::Operator,
+        )
+        .await
+        .unwrap();
         versions.push(v);
     }
     // Back from v3 to v2, v1, v0, then nothing.
     for i in (0..3_u8).rev() {
         let back = repo
-            .rollback(tenant.id, "food", t(100))
+            .rollback(tenant.id, "food", t(100), &Actor::Operator)
             .await
             .unwrap()
             .unwrap();
@@ -1346,7 +1467,9 @@ async fn rollback_walks_back_through_the_history(db: &Database) {
         assert_eq!(repo.active(tenant.id, "food").await.unwrap(), Some(back));
     }
     assert_eq!(
-        repo.rollback(tenant.id, "food", t(200)).await.unwrap(),
+        repo.rollback(tenant.id, "food", t(200), &Actor::Operator)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -1370,7 +1493,7 @@ async fn activating_another_tenants_plugin_fails(db: &Database) {
     let config = serde_json::json!({});
     for plugin in [theirs.id, PluginId::new()] {
         let err = repo
-            .activate(a.id, "grocery", plugin, &config, t(2))
+            .activate(a.id, "grocery", plugin, &config, t(2), &Actor::Operator)
             .await
             .unwrap_err();
         assert!(
@@ -1383,12 +1506,17 @@ async fn activating_another_tenants_plugin_fails(db: &Database) {
 
     // A's activations are invisible to B and the other way round.
     let mine = upload(db, a.id, &module_bytes(1), "grocery", "1.0.0", 1).await;
-    repo.activate(a.id, "grocery", mine.id, &config, t(3))
+    repo.activate(a.id, "grocery", mine.id, &config, t(3), &Actor::Operator)
         .await
         .unwrap();
     assert_eq!(repo.active(b.id, "grocery").await.unwrap(), None);
     assert!(repo.active_all(b.id).await.unwrap().is_empty());
-    assert_eq!(repo.rollback(b.id, "grocery", t(4)).await.unwrap(), None);
+    assert_eq!(
+        repo.rollback(b.id, "grocery", t(4), &Actor::Operator)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(repo.active(a.id, "grocery").await.unwrap().is_some());
 }
 
@@ -1414,8 +1542,15 @@ async fn concurrent_activations_leave_one_active(db: &Database) {
         let (tenant_id, plugin_id) = (tenant.id, plugin.id);
         tasks.push(tokio::spawn(async move {
             let config = serde_json::json!({ "writer": i });
-            repo.activate(tenant_id, "grocery", plugin_id, &config, t(10))
-                .await
+            repo.activate(
+                tenant_id,
+                "grocery",
+                plugin_id,
+                &config,
+                t(10),
+                &Actor::Operator,
+            )
+            .await
         }));
     }
     for task in tasks {
@@ -1443,7 +1578,8 @@ async fn concurrent_activations_leave_one_active(db: &Database) {
         let repo = db.plugins();
         let tenant_id = tenant.id;
         tasks.push(tokio::spawn(async move {
-            repo.rollback(tenant_id, "grocery", t(20)).await
+            repo.rollback(tenant_id, "grocery", t(20), &Actor::Operator)
+                .await
         }));
     }
     for task in tasks {
@@ -1495,18 +1631,32 @@ async fn active_all_lists_every_order_type(db: &Database) {
     let g1 = serde_json::json!({ "max_items": 1 });
     let g2 = serde_json::json!({ "max_items": 2 });
     let f = serde_json::json!({ "hot": true });
-    repo.activate(tenant.id, "grocery", grocery.id, &g1, t(10))
-        .await
-        .unwrap();
+    repo.activate(
+        tenant.id,
+        "grocery",
+        grocery.id,
+        &g1,
+        t(10),
+        &Actor::Operator,
+    )
+    .await
+    .unwrap();
     let active_grocery = repo
-        .activate(tenant.id, "grocery", grocery2.id, &g2, t(11))
+        .activate(
+            tenant.id,
+            "grocery",
+            grocery2.id,
+            &g2,
+            t(11),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     let active_food = repo
-        .activate(tenant.id, "food", food.id, &f, t(12))
+        .activate(tenant.id, "food", food.id, &f, t(12), &Actor::Operator)
         .await
         .unwrap();
-    repo.activate(other.id, "food", theirs.id, &f, t(13))
+    repo.activate(other.id, "food", theirs.id, &f, t(13), &Actor::Operator)
         .await
         .unwrap();
 
@@ -1517,7 +1667,7 @@ async fn active_all_lists_every_order_type(db: &Database) {
     assert_eq!(repo.active_all(other.id).await.unwrap().len(), 1);
 
     // Rolling one order type back leaves the other alone.
-    repo.rollback(tenant.id, "grocery", t(20))
+    repo.rollback(tenant.id, "grocery", t(20), &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -1553,7 +1703,14 @@ async fn activation_config_round_trips_exactly(db: &Database) {
         "empty_string": "",
     });
     let activation = repo
-        .activate(tenant.id, "grocery", plugin.id, &config, t(2))
+        .activate(
+            tenant.id,
+            "grocery",
+            plugin.id,
+            &config,
+            t(2),
+            &Actor::Operator,
+        )
         .await
         .unwrap();
     assert_eq!(activation.config, config);
@@ -1570,9 +1727,16 @@ async fn activation_config_round_trips_exactly(db: &Database) {
         serde_json::json!([1, "two"]),
         serde_json::json!(3),
     ] {
-        repo.activate(tenant.id, "grocery", plugin.id, &config, t(3))
-            .await
-            .unwrap();
+        repo.activate(
+            tenant.id,
+            "grocery",
+            plugin.id,
+            &config,
+            t(3),
+            &Actor::Operator,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             repo.active(tenant.id, "grocery")
                 .await

@@ -93,6 +93,8 @@ pub struct Tenant {
     pub storefront_key: String,
     pub admin_key: String,
     pub customer_token_secret: String,
+    /// What the audit log names the admin key by.
+    pub admin_key_id: String,
 }
 
 /// Who a storefront request acts for.
@@ -298,6 +300,7 @@ impl TestApp {
             storefront_key: b["storefront_key"].as_str().unwrap().to_owned(),
             admin_key: b["admin_key"].as_str().unwrap().to_owned(),
             customer_token_secret: b["customer_token_secret"].as_str().unwrap().to_owned(),
+            admin_key_id: b["admin_key_id"].as_str().unwrap().to_owned(),
         }
     }
 

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -7,6 +8,8 @@ use uuid::Uuid;
 use trolley_core::domain::{
     ClaimPolicy, MergePolicy, PluginFailMode, RateLimit, Tenant, TenantConfig, TenantStatus,
 };
+
+use crate::error::{ApiError, Code};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +29,10 @@ pub struct TenantCreatedResponse {
     pub storefront_key: String,
     pub admin_key: String,
     pub customer_token_secret: String,
+    /// The storefront key's id.
+    pub storefront_key_id: Uuid,
+    /// The admin key's id: the `actor` the audit log names for the changes it makes.
+    pub admin_key_id: Uuid,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,7 +127,8 @@ impl From<ClaimPolicy> for ClaimPolicyDto {
     }
 }
 
-/// A tenant's configuration. `PUT` replaces it whole; a field left out takes its default.
+/// A tenant's configuration. `PUT` replaces it whole (a field left out takes its default);
+/// `PATCH` merges a JSON merge patch into it (a field left out keeps its value).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfigDto {
@@ -311,4 +319,65 @@ impl From<TenantConfigDto> for TenantConfig {
             shopper_rate_limit: d.shopper_rate_limit.into(),
         }
     }
+}
+
+/// Applies a JSON merge patch (RFC 7396) to `target`: members of `patch` replace those of
+/// `target`, objects merge recursively, and `null` removes a member.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(target) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(key);
+            } else {
+                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+impl TenantConfigDto {
+    /// `current`, as `GET /v1/admin/config` shows it, with `patch` merged in, read back
+    /// exactly as a `PUT` body would be: a member the patch removes (`null`) takes its
+    /// default, and a bad member is refused by name.
+    pub fn patched(current: &TenantConfig, patch: &Value) -> Result<TenantConfig, ApiError> {
+        if !patch.is_object() {
+            return Err(ApiError::new(
+                Code::InvalidRequest,
+                "a merge patch of the config must be a JSON object",
+            ));
+        }
+        let mut doc = serde_json::to_value(TenantConfigDto::from(current)).map_err(|e| {
+            ApiError::new(Code::Internal, format!("config does not serialize: {e}"))
+        })?;
+        merge_patch(&mut doc, patch);
+        match serde_json::from_value::<TenantConfigDto>(doc.clone()) {
+            Ok(dto) => Ok(dto.into()),
+            Err(e) => Err(match bad_member(&doc) {
+                Some((field, why)) => {
+                    ApiError::new(Code::InvalidRequest, format!("{field}: {why}"))
+                        .with("field", field)
+                }
+                None => ApiError::new(Code::InvalidRequest, e.to_string()),
+            }),
+        }
+    }
+}
+
+/// The first member of `doc` that cannot be read on its own, and why. serde_json's
+/// errors from a `Value` do not say where they are, and a client fixing a patch needs to
+/// know which field to fix.
+fn bad_member(doc: &Value) -> Option<(String, String)> {
+    doc.as_object()?.iter().find_map(|(key, value)| {
+        let alone = Value::Object(Map::from_iter([(key.clone(), value.clone())]));
+        serde_json::from_value::<TenantConfigDto>(alone)
+            .err()
+            .map(|e| (key.clone(), e.to_string()))
+    })
 }

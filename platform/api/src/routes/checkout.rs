@@ -29,7 +29,7 @@ use crate::state::AppState;
     ))]
 #[put("/admin/inventory/{sku}")]
 pub async fn put_inventory(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, actor): TenantAdmin,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<SetInventoryRequest>,
@@ -37,7 +37,7 @@ pub async fn put_inventory(
     let sku = Sku::parse(&path)?;
     let level = state
         .inventory
-        .set_on_hand(&tenant, &sku, body.on_hand)
+        .set_on_hand(&tenant, &sku, body.on_hand, &actor)
         .await?;
     Ok(HttpResponse::Ok().json(InventoryResponse::from(&level)))
 }
@@ -52,7 +52,7 @@ pub async fn put_inventory(
     ))]
 #[get("/admin/inventory/{sku}")]
 pub async fn get_inventory(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, _): TenantAdmin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
@@ -202,7 +202,9 @@ pub async fn get_order(
 ) -> Result<HttpResponse> {
     let id = OrderId(path.into_inner());
     let order = match caller {
-        Either::Left(TenantAdmin(tenant)) => state.checkouts.order_for_tenant(&tenant, id).await?,
+        Either::Left(TenantAdmin(tenant, _)) => {
+            state.checkouts.order_for_tenant(&tenant, id).await?
+        }
         Either::Right(Storefront(shopper)) => {
             state.checkouts.order_for_shopper(&shopper, id).await?
         }

@@ -44,6 +44,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             )
             .service(admin::get_config)
             .service(admin::put_config)
+            .service(admin::patch_config)
+            .service(admin::list_audit)
             .service(plugins::upload_plugin)
             .service(plugins::list_plugins)
             .service(plugins::get_plugin)

@@ -40,6 +40,8 @@ pub async fn create_tenant(
             storefront_key: keys.storefront_key,
             admin_key: keys.admin_key,
             customer_token_secret: keys.customer_token_secret,
+            storefront_key_id: keys.storefront_key_id,
+            admin_key_id: keys.admin_key_id,
         }))
 }
 

@@ -26,7 +26,7 @@ use crate::state::AppState;
     ))]
 #[post("/admin/plugins")]
 pub async fn upload_plugin(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, actor): TenantAdmin,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -42,7 +42,7 @@ pub async fn upload_plugin(
             "send the module as Content-Type: application/wasm",
         ));
     }
-    let (plugin, created) = state.plugins.upload(&tenant, &body).await?;
+    let (plugin, created) = state.plugins.upload(&tenant, &body, &actor).await?;
     let mut res = if created {
         HttpResponse::Created()
     } else {
@@ -60,7 +60,7 @@ pub async fn upload_plugin(
 ))]
 #[get("/admin/plugins")]
 pub async fn list_plugins(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, _): TenantAdmin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let plugins = state.plugins.list(&tenant).await?;
@@ -78,7 +78,7 @@ pub async fn list_plugins(
     ))]
 #[get("/admin/plugins/{plugin_id}")]
 pub async fn get_plugin(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, _): TenantAdmin,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
@@ -96,7 +96,7 @@ pub async fn get_plugin(
 ))]
 #[get("/admin/order-types")]
 pub async fn list_order_types(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, _): TenantAdmin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let active = state.plugins.order_types(&tenant).await?;
@@ -122,7 +122,7 @@ pub async fn list_order_types(
     ))]
 #[post("/admin/order-types/{order_type}/activate")]
 pub async fn activate_order_type(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, actor): TenantAdmin,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<ActivateRequest>,
@@ -130,7 +130,13 @@ pub async fn activate_order_type(
     let body = body.into_inner();
     let activation = state
         .plugins
-        .activate(&tenant, &path, PluginId(body.plugin_id), body.config)
+        .activate(
+            &tenant,
+            &path,
+            PluginId(body.plugin_id),
+            body.config,
+            &actor,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(OrderTypeResponse::from(&activation)))
 }
@@ -145,10 +151,10 @@ pub async fn activate_order_type(
     ))]
 #[post("/admin/order-types/{order_type}/rollback")]
 pub async fn rollback_order_type(
-    TenantAdmin(tenant): TenantAdmin,
+    TenantAdmin(tenant, actor): TenantAdmin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let activation = state.plugins.rollback(&tenant, &path).await?;
+    let activation = state.plugins.rollback(&tenant, &path, &actor).await?;
     Ok(HttpResponse::Ok().json(OrderTypeResponse::from(&activation)))
 }

@@ -1,6 +1,7 @@
 //! The pure model: values that are valid once parsed, and aggregates whose mutations return
 //! the new state plus the events that happened.
 
+pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -17,6 +18,7 @@ pub mod secret;
 pub mod tenant;
 pub mod view;
 
+pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use cart::{Cart, CartEvent, CartOwner, CartStatus, Changed, Line, ReviewSide};
 pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
 pub use checkout::{

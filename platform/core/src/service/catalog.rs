@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::{CatalogItem, CatalogItemInput, Sku, Tenant};
+use crate::domain::{Actor, CatalogItem, CatalogItemInput, Sku, Tenant};
 use crate::error::CoreError;
 use crate::ports::{CatalogRepository, Clock};
 use crate::service::recent::RecentInputs;
@@ -36,6 +36,7 @@ impl CatalogService {
         &self,
         tenant: &Tenant,
         items: Vec<CatalogItemInput>,
+        actor: &Actor,
     ) -> Result<Vec<CatalogItem>, CoreError> {
         if items.is_empty() || items.len() > MAX_BATCH {
             return Err(CoreError::InvalidInput(format!(
@@ -59,7 +60,7 @@ impl CatalogService {
         }
         let written = self
             .catalog
-            .upsert(tenant.id, &items, self.clock.now_millis())
+            .upsert(tenant.id, &items, self.clock.now_millis(), actor)
             .await;
         self.recent
             .forget_catalog(tenant.id, items.iter().map(|i| &i.sku));
@@ -69,8 +70,11 @@ impl CatalogService {
     /// Discontinues an item: it can no longer be added; carts holding it show it as
     /// unavailable, and merges drop it (`dropped_unavailable`).
     #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.id))]
-    pub async fn delete(&self, tenant: &Tenant, sku: &Sku) -> Result<(), CoreError> {
-        let deleted = self.catalog.delete(tenant.id, sku).await;
+    pub async fn delete(&self, tenant: &Tenant, sku: &Sku, actor: &Actor) -> Result<(), CoreError> {
+        let deleted = self
+            .catalog
+            .delete(tenant.id, sku, self.clock.now_millis(), actor)
+            .await;
         self.recent.forget_catalog(tenant.id, [sku]);
         if deleted? {
             Ok(())

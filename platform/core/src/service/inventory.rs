@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::domain::inventory::MAX_ON_HAND;
-use crate::domain::{Sku, StockLevel, Tenant};
+use crate::domain::{Actor, Sku, StockLevel, Tenant};
 use crate::error::CoreError;
 use crate::ports::{Clock, InventoryRepository};
 use crate::service::recent::RecentInputs;
@@ -35,6 +35,7 @@ impl InventoryService {
         tenant: &Tenant,
         sku: &Sku,
         on_hand: i64,
+        actor: &Actor,
     ) -> Result<StockLevel, CoreError> {
         if !(0..=MAX_ON_HAND).contains(&on_hand) {
             return Err(CoreError::InvalidInput(format!(
@@ -43,7 +44,7 @@ impl InventoryService {
         }
         let set = self
             .inventory
-            .set_on_hand(tenant.id, sku, on_hand, self.clock.now_millis())
+            .set_on_hand(tenant.id, sku, on_hand, self.clock.now_millis(), actor)
             .await;
         self.recent.forget_stock(tenant.id, [sku]);
         set?.map_err(|reserved| CoreError::OnHandBelowReserved { reserved })

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::{Activation, PluginError, PluginId, PluginRecord, Tenant};
+use crate::domain::{Activation, Actor, PluginError, PluginId, PluginRecord, Tenant};
 use crate::error::CoreError;
 use crate::ports::{Clock, PluginRepository, PluginRuntime};
 use crate::service::judge::OrderTypeJudge;
@@ -59,6 +59,7 @@ impl PluginService {
         &self,
         tenant: &Tenant,
         wasm: &[u8],
+        actor: &Actor,
     ) -> Result<(PluginRecord, bool), CoreError> {
         if wasm.len() > MAX_PLUGIN_BYTES {
             return Err(CoreError::PluginTooLarge {
@@ -87,7 +88,7 @@ impl PluginService {
             size_bytes: i64::try_from(wasm.len()).unwrap_or(i64::MAX),
             created_at: self.clock.now_millis(),
         };
-        let (record, created) = self.plugins.insert(&record, wasm).await?;
+        let (record, created) = self.plugins.insert(&record, wasm, actor).await?;
         tracing::info!(plugin_id = %record.id, sha256 = %record.sha256, order_type = %record.info.order_type, version = %record.info.version, created, "plugin uploaded");
         Ok((record, created))
     }
@@ -112,6 +113,7 @@ impl PluginService {
         order_type: &str,
         plugin_id: PluginId,
         config: serde_json::Value,
+        actor: &Actor,
     ) -> Result<Activation, CoreError> {
         check_order_type(order_type)?;
         let plugin = self.get(tenant, plugin_id).await?;
@@ -135,6 +137,7 @@ impl PluginService {
                 plugin_id,
                 &config,
                 self.clock.now_millis(),
+                actor,
             )
             .await?;
         self.judge.changed(tenant.id, order_type).await;
@@ -148,11 +151,12 @@ impl PluginService {
         &self,
         tenant: &Tenant,
         order_type: &str,
+        actor: &Actor,
     ) -> Result<Activation, CoreError> {
         check_order_type(order_type)?;
         let activation = self
             .plugins
-            .rollback(tenant.id, order_type, self.clock.now_millis())
+            .rollback(tenant.id, order_type, self.clock.now_millis(), actor)
             .await?
             .ok_or_else(|| CoreError::NothingToRollBack {
                 order_type: order_type.to_owned(),

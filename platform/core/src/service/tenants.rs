@@ -5,16 +5,24 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use uuid::Uuid;
+
+use crate::domain::audit::{DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
 use crate::domain::secret;
-use crate::domain::{Currency, Tenant, TenantConfig, TenantId, TenantStatus};
+use crate::domain::{
+    Actor, AuditAction, AuditPage, Currency, Tenant, TenantConfig, TenantId, TenantStatus,
+};
 use crate::error::CoreError;
-use crate::ports::{ApiKeyRecord, Clock, KeyKind, TenantRepository};
+use crate::ports::{ApiKeyRecord, Clock, ConfigWrite, KeyKind, TenantRepository};
 
 /// The secrets of a new tenant, shown once and never again.
 #[derive(Debug, Clone)]
 pub struct NewTenantCredentials {
     pub storefront_key: String,
     pub admin_key: String,
+    /// The admin key's id: the `actor` of the changes it makes in the audit log.
+    pub admin_key_id: Uuid,
+    pub storefront_key_id: Uuid,
     pub customer_token_secret: String,
 }
 
@@ -25,7 +33,11 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Keys remembered before the cache starts over.
 const KEY_CACHE_CAPACITY: usize = 10_000;
 
-type KeyCache = RwLock<HashMap<(KeyKind, String), (Instant, Tenant)>>;
+/// How many times a config change without `If-Match` re-reads and re-applies itself when
+/// another writer moved the revision in between (each retry means another write won).
+const CONFIG_ATTEMPTS: usize = 5;
+
+type KeyCache = RwLock<HashMap<(KeyKind, String), (Instant, Tenant, Uuid)>>;
 
 #[derive(Clone)]
 pub struct TenantService {
@@ -47,7 +59,7 @@ impl TenantService {
     /// Drops what this node remembers about `tenant`'s keys (after changing it here).
     fn forget(&self, tenant: TenantId) {
         if let Ok(mut keys) = self.keys.write() {
-            keys.retain(|_, (_, t)| t.id != tenant);
+            keys.retain(|_, (_, t, _)| t.id != tenant);
         }
     }
 
@@ -66,6 +78,8 @@ impl TenantService {
         let credentials = NewTenantCredentials {
             storefront_key: secret::generate("tsk_"),
             admin_key: secret::generate("tak_"),
+            admin_key_id: Uuid::now_v7(),
+            storefront_key_id: Uuid::now_v7(),
             customer_token_secret: secret::generate("tcs_"),
         };
         let tenant = Tenant {
@@ -79,10 +93,12 @@ impl TenantService {
         };
         let keys = [
             ApiKeyRecord {
+                id: credentials.storefront_key_id,
                 kind: KeyKind::Storefront,
                 key_hash: secret::hash(&credentials.storefront_key),
             },
             ApiKeyRecord {
+                id: credentials.admin_key_id,
                 kind: KeyKind::Admin,
                 key_hash: secret::hash(&credentials.admin_key),
             },
@@ -121,39 +137,131 @@ impl TenantService {
         if let Some(status) = status {
             tenant.status = status;
         }
-        self.tenants.update(&tenant).await?;
+        self.tenants
+            .update(&tenant, self.clock.now_millis())
+            .await?;
         self.forget(tenant.id);
         Ok(tenant)
     }
 
-    /// Replaces a tenant's configuration after checking its bounds.
-    #[tracing::instrument(skip(self, config), fields(tenant_id = %tenant.id))]
-    pub async fn set_config(
+    /// The tenant's configuration as stored now, and its revision (what `ETag` names).
+    /// Read from the database, not the key cache: a revision must never be stale.
+    pub async fn config(&self, id: TenantId) -> Result<(TenantConfig, i64), CoreError> {
+        self.tenants
+            .config(id)
+            .await?
+            .ok_or(CoreError::TenantNotFound)
+    }
+
+    /// Changes the tenant's configuration to what `change` makes of the current one, after
+    /// checking its bounds, as one conditional write recorded in the audit log.
+    ///
+    /// With `if_match`, the change applies only to that revision: a config at another one
+    /// (before or during the change) answers [`CoreError::ConfigChanged`] and nothing is
+    /// written. Without it, a revision moved by a concurrent writer is re-read and the
+    /// change re-applied, so the last writer wins whole.
+    ///
+    /// `change` may fail with the caller's own error type (a malformed patch is the HTTP
+    /// layer's to describe), so this answers in it too.
+    #[tracing::instrument(skip(self, change), fields(tenant_id = %tenant, action = action.as_str()))]
+    pub async fn change_config<E: From<CoreError>>(
         &self,
-        tenant: &Tenant,
-        config: TenantConfig,
-    ) -> Result<Tenant, CoreError> {
-        config.validate()?;
-        let mut updated = tenant.clone();
-        updated.config = config;
-        self.tenants.update(&updated).await?;
-        self.forget(updated.id);
-        Ok(updated)
+        tenant: TenantId,
+        if_match: Option<i64>,
+        actor: &Actor,
+        action: AuditAction,
+        change: impl Fn(&TenantConfig) -> Result<TenantConfig, E> + Send + Sync,
+    ) -> Result<(TenantConfig, i64), E> {
+        for _ in 0..CONFIG_ATTEMPTS {
+            let (current, revision) = self.config(tenant).await?;
+            if let Some(expected) = if_match.filter(|expected| *expected != revision) {
+                tracing::debug!(expected, revision, "stale If-Match on config");
+                return Err(CoreError::ConfigChanged {
+                    current_revision: revision,
+                }
+                .into());
+            }
+            let next = change(&current)?;
+            next.validate()?;
+            let written = self
+                .tenants
+                .update_config(
+                    tenant,
+                    &next,
+                    revision,
+                    actor,
+                    action,
+                    self.clock.now_millis(),
+                )
+                .await
+                .map_err(CoreError::from)?;
+            match written {
+                ConfigWrite::Written { revision } => {
+                    self.forget(tenant);
+                    return Ok((next, revision));
+                }
+                ConfigWrite::Stale { current } if if_match.is_some() => {
+                    return Err(CoreError::ConfigChanged {
+                        current_revision: current,
+                    }
+                    .into());
+                }
+                ConfigWrite::Stale { .. } => continue,
+            }
+        }
+        Err(CoreError::Contention.into())
+    }
+
+    /// One page of the tenant's audit log, newest first: `limit` entries (default 50, at
+    /// most 200) older than the entry `before`.
+    pub async fn audit_log(
+        &self,
+        tenant: TenantId,
+        before: Option<Uuid>,
+        limit: Option<u64>,
+    ) -> Result<AuditPage, CoreError> {
+        let limit = limit.unwrap_or(DEFAULT_AUDIT_PAGE);
+        if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
+            return Err(CoreError::InvalidInput(format!(
+                "limit must be between 1 and {MAX_AUDIT_PAGE}"
+            )));
+        }
+        // One more than asked tells whether an older page exists without a second query.
+        let mut entries = self.tenants.audit_log(tenant, before, limit + 1).await?;
+        let more = entries.len() as u64 > limit;
+        entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next_before = more.then(|| entries.last().map(|e| e.id)).flatten();
+        Ok(AuditPage {
+            entries,
+            next_before,
+        })
     }
 
     /// The active tenant a presented key belongs to. An unknown key is `Unauthenticated`;
     /// a suspended tenant's key is `TenantSuspended`.
     pub async fn authenticate(&self, kind: KeyKind, presented: &str) -> Result<Tenant, CoreError> {
+        self.authenticate_key(kind, presented)
+            .await
+            .map(|(tenant, _)| tenant)
+    }
+
+    /// [`TenantService::authenticate`], also answering who the key is (what the audit log
+    /// records for the changes it makes).
+    pub async fn authenticate_key(
+        &self,
+        kind: KeyKind,
+        presented: &str,
+    ) -> Result<(Tenant, Actor), CoreError> {
         let key = (kind, secret::hash(presented));
         let cached = self.keys.read().ok().and_then(|keys| {
             keys.get(&key)
-                .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
-                .map(|(_, tenant)| tenant.clone())
+                .filter(|(at, _, _)| at.elapsed() < KEY_CACHE_TTL)
+                .map(|(_, tenant, key_id)| (tenant.clone(), *key_id))
         });
-        let tenant = match cached {
-            Some(tenant) => tenant,
+        let (tenant, key_id) = match cached {
+            Some(found) => found,
             None => {
-                let tenant = self
+                let (tenant, key_id) = self
                     .tenants
                     .find_by_key(kind, &key.1)
                     .await?
@@ -162,14 +270,14 @@ impl TenantService {
                     if keys.len() >= KEY_CACHE_CAPACITY {
                         keys.clear();
                     }
-                    keys.insert(key, (Instant::now(), tenant.clone()));
+                    keys.insert(key, (Instant::now(), tenant.clone(), key_id));
                 }
-                tenant
+                (tenant, key_id)
             }
         };
         if tenant.status == TenantStatus::Suspended {
             return Err(CoreError::TenantSuspended);
         }
-        Ok(tenant)
+        Ok((tenant, Actor::ApiKey(key_id)))
     }
 }

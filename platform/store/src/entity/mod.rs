@@ -4,6 +4,7 @@
 //! JSON documents are `String`s holding serde_json.
 
 pub mod api_keys;
+pub mod audit_log;
 pub mod cart_lines;
 pub mod cart_merges;
 pub mod carts;

@@ -19,6 +19,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub config: String,
     pub created_at: i64,
+    /// Bumped by every config write; what the config's `ETag` names.
+    pub config_revision: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -169,10 +169,12 @@ pub async fn create_tenant(db: &Database, name: &str) -> Tenant {
     let tenant = tenant(name);
     let keys = [
         ApiKeyRecord {
+            id: uuid::Uuid::now_v7(),
             kind: KeyKind::Storefront,
             key_hash: format!("sf-{}", tenant.id),
         },
         ApiKeyRecord {
+            id: uuid::Uuid::now_v7(),
             kind: KeyKind::Admin,
             key_hash: format!("ad-{}", tenant.id),
         },

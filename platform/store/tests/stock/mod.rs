@@ -9,8 +9,8 @@ use trolley_core::domain::checkout::{
     SnapshotFee, SnapshotFulfillment, SnapshotLine, SnapshotPlugin, SnapshotReservation,
 };
 use trolley_core::domain::{
-    Cart, CartId, CartStatus, CheckoutId, CheckoutSnapshot, CheckoutStatus, LineId, Order, OrderId,
-    Shortage, Sku, StockLevel, TenantId,
+    Actor, Cart, CartId, CartStatus, CheckoutId, CheckoutSnapshot, CheckoutStatus, LineId, Order,
+    OrderId, Shortage, Sku, StockLevel, TenantId,
 };
 use trolley_core::ports::{
     BeginCheckout, CancelCheckout, CartRepository, CheckoutRepository, CompleteCheckout,
@@ -49,7 +49,7 @@ async fn reserved(db: &Database, tenant: TenantId, sku_: &str) -> i64 {
 
 async fn set(db: &Database, tenant: TenantId, sku_: &str, on_hand: i64) {
     db.inventory()
-        .set_on_hand(tenant, &sku(sku_), on_hand, t(1))
+        .set_on_hand(tenant, &sku(sku_), on_hand, t(1), &Actor::Operator)
         .await
         .unwrap()
         .unwrap();
@@ -212,7 +212,7 @@ pub(crate) async fn stock_levels_track_holds_and_refuse_on_hand_below_reserved(d
     // Untracked until set.
     assert_eq!(stock(db, tenant.id, "A").await, None);
     assert_eq!(
-        inv.set_on_hand(tenant.id, &sku("A"), 10, t(1))
+        inv.set_on_hand(tenant.id, &sku("A"), 10, t(1), &Actor::Operator)
             .await
             .unwrap(),
         Ok(level("A", 10, 0))
@@ -245,14 +245,14 @@ pub(crate) async fn stock_levels_track_holds_and_refuse_on_hand_below_reserved(d
 
     // On hand below what is held: refused, nothing changes; at or above: fine.
     assert_eq!(
-        inv.set_on_hand(tenant.id, &sku("A"), 1, t(2))
+        inv.set_on_hand(tenant.id, &sku("A"), 1, t(2), &Actor::Operator)
             .await
             .unwrap(),
         Err(2)
     );
     assert_eq!(stock(db, tenant.id, "A").await, Some(level("A", 10, 2)));
     assert_eq!(
-        inv.set_on_hand(tenant.id, &sku("A"), 2, t(3))
+        inv.set_on_hand(tenant.id, &sku("A"), 2, t(3), &Actor::Operator)
             .await
             .unwrap(),
         Ok(level("A", 2, 2))
@@ -296,7 +296,8 @@ pub(crate) async fn stock_levels_track_holds_and_refuse_on_hand_below_reserved(d
         let inv = db.inventory();
         let tenant_id = tenant.id;
         tasks.push(tokio::spawn(async move {
-            inv.set_on_hand(tenant_id, &sku("NEW"), 10 + i, t(5)).await
+            inv.set_on_hand(tenant_id, &sku("NEW"), 10 + i, t(5), &Actor::Operator)
+                .await
         }));
     }
     for task in tasks {
