@@ -53,14 +53,19 @@ if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>
   fi
 fi
 
-# Databases left behind by earlier runs (each integration test makes its own).
-if pg_up && command -v psql >/dev/null 2>&1; then
-  psql "$TROLLEY_TEST_PG_URL" -Atqc \
-    "select datname from pg_database where datname like 'trolley_test_%' or datname like 'test_store_%'" 2>/dev/null |
-    while read -r db; do
-      psql "$TROLLEY_TEST_PG_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
-    done
-fi
+# Every test makes databases of its own, named after this run (TROLLEY_TEST_RUN), and this
+# run drops only those when it ends: another run sharing the PostgreSQL server keeps its own.
+export TROLLEY_TEST_RUN="r$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')_"
+drop_run_databases() {
+  if pg_up && command -v psql >/dev/null 2>&1; then
+    psql "$TROLLEY_TEST_PG_URL" -Atqc \
+      "select datname from pg_database where datname like 'trolley_test_${TROLLEY_TEST_RUN}%' or datname like 'test_store_${TROLLEY_TEST_RUN}%'" 2>/dev/null |
+      while read -r db; do
+        psql "$TROLLEY_TEST_PG_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
+      done
+  fi
+}
+trap drop_run_databases EXIT
 
 log "cargo test --workspace"
 cargo test --workspace "$@"

@@ -388,10 +388,13 @@ pub fn problem_json_errors<B: actix_web::body::MessageBody + 'static>()
 -> actix_web::middleware::ErrorHandlers<B> {
     use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
     ErrorHandlers::new().default_handler(|res: actix_web::dev::ServiceResponse<B>| {
-        let already = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        // Problem documents, and JSON a handler chose to answer with (`/ready`'s 503 says
+        // which service is down), pass as they are: only the framework's own plain-text
+        // errors (unknown route, bad method, …) are rewritten.
+        let already = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+        });
         if already {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }

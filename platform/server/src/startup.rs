@@ -67,7 +67,7 @@ impl Services {
     ) -> anyhow::Result<Self> {
         let url = settings.database_url()?;
         let options = DatabaseOptions {
-            acquire_timeout: std::time::Duration::from_millis(settings.db_acquire_timeout_ms),
+            acquire_timeout: settings.db_acquire_timeout(&url),
             ..DatabaseOptions::default()
         };
         let database = Database::connect_with(&url, options)

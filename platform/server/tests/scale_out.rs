@@ -99,7 +99,11 @@ async fn fresh_postgres() -> String {
             "PostgreSQL is required for the scale-out tests and is unreachable at {admin_url}: {e}"
         )
     });
-    let name = format!("trolley_test_{}", Uuid::new_v4().simple());
+    let name = format!(
+        "trolley_test_{}{}",
+        std::env::var("TROLLEY_TEST_RUN").unwrap_or_default(),
+        Uuid::new_v4().simple()
+    );
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await

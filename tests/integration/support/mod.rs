@@ -41,7 +41,11 @@ fn scratch_dir() -> PathBuf {
 }
 
 async fn fresh_database(backend: Backend) -> String {
-    let name = format!("trolley_test_{}", Uuid::new_v4().simple());
+    let name = format!(
+        "trolley_test_{}{}",
+        std::env::var("TROLLEY_TEST_RUN").unwrap_or_default(),
+        Uuid::new_v4().simple()
+    );
     match backend {
         Backend::Sqlite => {
             let path = scratch_dir().join(format!("{name}.db"));
@@ -74,6 +78,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub address: String,
     pub operator_token: String,
+    /// The server's database, for tests that stage what only a crash can leave behind.
+    pub database_url: String,
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
 }
@@ -136,7 +142,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     // One data dir for every server of the run: each test has its own database, and the
     // plugin artifact cache (content addressed, written atomically) is then shared, so a
     // module compiles once per run rather than once per test.
-    let mut settings = Settings::for_tests(database_url, operator_token.clone(), scratch_dir());
+    let mut settings =
+        Settings::for_tests(database_url.clone(), operator_token.clone(), scratch_dir());
     if backend == Backend::Postgres {
         // The production pairing: PostgreSQL with the shared Redis cache, rate limits and
         // notices, under a key prefix of this test's own (never a FLUSHDB).
@@ -155,6 +162,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         clock,
         address,
         operator_token,
+        database_url,
         // Idle connections are dropped well before the server's keep-alive closes them.
         client: reqwest::Client::builder()
             .pool_idle_timeout(std::time::Duration::from_secs(20))

@@ -66,7 +66,11 @@ impl TestDb {
         .unwrap_or_else(|e| {
             panic!("PostgreSQL at {admin_url} is required for these tests (set TROLLEY_TEST_PG_URL): {e}")
         });
-        let name = format!("test_store_{}", uuid::Uuid::new_v4().simple());
+        let name = format!(
+            "test_store_{}{}",
+            std::env::var("TROLLEY_TEST_RUN").unwrap_or_default(),
+            uuid::Uuid::new_v4().simple()
+        );
         admin
             .connection()
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
