@@ -21,6 +21,8 @@ async fn health_ready_and_headers(app: TestApp) {
     let ready = body(res).await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["checks"]["database"], "ok");
+    // A real evaluation of a bundled order type, not a constant.
+    assert_eq!(ready["checks"]["plugin_runtime"], "ok");
     // Errors carry the headers too.
     let res = app
         .request(Method::GET, "/v1/carts/x")

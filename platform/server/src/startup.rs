@@ -15,11 +15,11 @@ use trolley_cache::{
     InProcessCartCache, InProcessRateLimiter, RedisActivationFeed, RedisCartCache, RedisLink,
     RedisRateLimiter, RedisSettings, spawn_activation_listener,
 };
-use trolley_core::domain::PluginLimits;
 use trolley_core::domain::secret;
+use trolley_core::domain::{PluginCart, PluginLimits};
 use trolley_core::ports::{
-    ActivationNotifier, CartCache, Clock, HealthCheck, Metrics, NoNotifier, RateLimiter,
-    SystemClock,
+    ActivationNotifier, CartCache, Clock, HealthCheck, Metrics, NoNotifier, PluginRuntime as _,
+    RateLimiter, SystemClock,
 };
 use trolley_core::service::{
     CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge, PluginService,
@@ -230,9 +230,18 @@ impl Application {
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
 
+        // Admitted (compiled or read from the artifact cache) in the background, so the
+        // first `/ready` finds it warm.
+        let plugin_health = Arc::new(PluginRuntimeHealth::new(services.runtime.clone()));
+        let warming = plugin_health.clone();
+        tokio::spawn(async move {
+            if let Err(e) = warming.probe_sha256().await {
+                tracing::error!(error = %e, "the plugin runtime cannot load its probe");
+            }
+        });
         let mut health: Vec<Arc<dyn HealthCheck>> = vec![
             Arc::new(DatabaseHealth::new(services.database.connection().clone())),
-            Arc::new(PluginRuntimeHealth(services.runtime.clone())),
+            plugin_health,
         ];
         if let Some(redis) = &services.shared.redis {
             health.push(redis.clone());
@@ -346,8 +355,38 @@ fn spawn_sweeper(
     });
 }
 
-/// `/ready`'s view of the plugin runtime: its engine is up and its call pool not saturated.
-struct PluginRuntimeHealth(Arc<WasmRuntime>);
+/// `/ready`'s view of the plugin runtime, for real: one evaluation of a bundled order type on
+/// an empty cart, through the same engine, pool and sandbox as tenants' calls. An engine that
+/// cannot instantiate (memory for instances exhausted, a wedged call pool) shows here.
+struct PluginRuntimeHealth {
+    runtime: Arc<WasmRuntime>,
+    /// The probe module's content address, once the runtime has admitted it.
+    probe: std::sync::OnceLock<String>,
+}
+
+impl PluginRuntimeHealth {
+    /// The smallest bundled order type.
+    const PROBE: &'static [u8] = crate::demo::BUNDLED_PLUGINS[0].1;
+
+    fn new(runtime: Arc<WasmRuntime>) -> Self {
+        Self {
+            runtime,
+            probe: std::sync::OnceLock::new(),
+        }
+    }
+
+    async fn probe_sha256(&self) -> Result<String, String> {
+        if let Some(sha) = self.probe.get() {
+            return Ok(sha.clone());
+        }
+        let inspected = self
+            .runtime
+            .inspect(Self::PROBE)
+            .await
+            .map_err(|e| format!("the probe module does not load: {e}"))?;
+        Ok(self.probe.get_or_init(|| inspected.sha256).clone())
+    }
+}
 
 #[async_trait::async_trait]
 impl HealthCheck for PluginRuntimeHealth {
@@ -356,9 +395,24 @@ impl HealthCheck for PluginRuntimeHealth {
     }
 
     async fn check(&self) -> Result<(), String> {
-        let stats = self.0.stats();
-        tracing::debug!(?stats, "plugin runtime stats");
-        Ok(())
+        let sha256 = self.probe_sha256().await?;
+        let cart = PluginCart {
+            cart_id: "ready-probe".into(),
+            currency: "USD".into(),
+            subtotal: rust_decimal::Decimal::ZERO,
+            lines: Vec::new(),
+            context: Default::default(),
+        };
+        self.runtime
+            .evaluate(
+                &sha256,
+                &cart,
+                &serde_json::json!({}),
+                &PluginLimits::default(),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("a probe evaluation failed: {e}"))
     }
 }
 
