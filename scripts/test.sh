@@ -69,3 +69,8 @@ trap drop_run_databases EXIT
 
 log "cargo test --workspace"
 cargo test --workspace "$@"
+
+# Schema-driven fuzzing of the served API (schemathesis from PyPI, bounded in time).
+if [ "$#" -eq 0 ]; then
+  scripts/fuzz.sh
+fi

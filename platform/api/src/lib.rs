@@ -26,11 +26,12 @@ pub use state::AppState;
 
 /// The OpenAPI document of every registered route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
+    openapi::declare_common_errors(&mut api);
     api
 }
 

@@ -58,3 +58,74 @@ impl Modify for Security {
         );
     }
 }
+
+/// The answers every `/v1` operation can give whatever it does, declared once here instead
+/// of on each route: a malformed request (400), a field out of range (422), the database
+/// away (503); and by what the operation takes, a missing credential (401), the storefront
+/// rate limits (429), a body too large or not JSON (413, 415). Responses a route declares
+/// itself are left as they are.
+pub(crate) fn declare_common_errors(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in api.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let security = serde_json::to_string(&op.security).unwrap_or_default();
+            let mut common = vec![
+                (
+                    "400",
+                    "invalid_request: a malformed body, header or path parameter",
+                ),
+                (
+                    "422",
+                    "invalid_input (or another code of the registry): a value is refused",
+                ),
+                (
+                    "503",
+                    "database_unavailable or service_unavailable: retry after `Retry-After`",
+                ),
+            ];
+            if security.contains('"') {
+                common.push(("401", "unauthorized: a credential is missing or unknown"));
+            }
+            if security.contains("storefront_key") {
+                common.push((
+                    "429",
+                    "rate_limited: the tenant's or shopper's limit; retry after `Retry-After`",
+                ));
+            }
+            if op.request_body.is_some() {
+                common.push(("413", "payload_too_large"));
+                common.push(("415", "unsupported_media_type"));
+            }
+            for (status, description) in common {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description));
+            }
+        }
+    }
+}
