@@ -87,6 +87,7 @@ error_codes! {
     Internal => (INTERNAL_SERVER_ERROR, "internal_error", "Internal error"),
     Unavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "A backing service is unavailable"),
     DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable"),
+    InsufficientStorage => (INSUFFICIENT_STORAGE, "insufficient_storage", "The database has no space left"),
     PluginFailed => (SERVICE_UNAVAILABLE, "plugin_failed", "The order-type plugin failed"),
 }
 
@@ -357,6 +358,13 @@ impl From<StoreError> for ApiError {
                 )
                 .with("retry_after_seconds", 1)
             }
+            StoreError::StorageFull(cause) => {
+                tracing::error!(%cause, "database full: writes are refused until space is freed");
+                ApiError::new(
+                    Code::InsufficientStorage,
+                    "the database has no space left; nothing was changed (reads still work) until an operator frees space",
+                )
+            }
             StoreError::Unavailable(cause) => {
                 tracing::error!(%cause, "storage unavailable");
                 ApiError::new(
@@ -436,6 +444,48 @@ mod tests {
                 code.as_str()
             );
             assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+
+    /// Storage faults answer with what a client can do about them, never a bare 500.
+    #[test]
+    fn storage_faults_say_what_happened() {
+        let cases = [
+            (
+                StoreError::Unreachable("refused".into()),
+                503,
+                "database_unavailable",
+                true,
+            ),
+            (
+                StoreError::Unavailable("locked".into()),
+                503,
+                "service_unavailable",
+                true,
+            ),
+            (
+                StoreError::StorageFull("full".into()),
+                507,
+                "insufficient_storage",
+                false,
+            ),
+            (
+                StoreError::IdempotencyKeyTaken,
+                409,
+                "idempotency_key_in_use",
+                true,
+            ),
+        ];
+        for (err, status, code, retry) in cases {
+            let api = ApiError::from(err);
+            assert_eq!(api.code.as_str(), code);
+            let res = api.error_response();
+            assert_eq!(res.status().as_u16(), status, "{code}");
+            assert_eq!(
+                res.headers().contains_key(header::RETRY_AFTER),
+                retry,
+                "{code}"
+            );
         }
     }
 }

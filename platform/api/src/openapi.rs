@@ -60,10 +60,10 @@ impl Modify for Security {
 }
 
 /// The answers every `/v1` operation can give whatever it does, declared once here instead
-/// of on each route: a malformed request (400), a field out of range (422), the database
-/// away (503); and by what the operation takes, a missing credential (401), the storefront
-/// rate limits (429), a body too large or not JSON (413, 415). Responses a route declares
-/// itself are left as they are.
+/// of on each route: a malformed request (400), a refused value (422), the database away
+/// (503); and by what the operation does and takes: a full database on a write (507), a
+/// missing credential (401), the storefront rate limits (429), a body too large or not JSON
+/// (413, 415). Responses a route declares itself are left as they are.
 pub(crate) fn declare_common_errors(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
@@ -85,13 +85,14 @@ pub(crate) fn declare_common_errors(api: &mut utoipa::openapi::OpenApi) {
             continue;
         }
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (false, &mut item.get),
+            (true, &mut item.put),
+            (true, &mut item.post),
+            (true, &mut item.delete),
+            (true, &mut item.patch),
         ];
-        for op in operations.into_iter().flatten() {
+        for (writes, op) in operations {
+            let Some(op) = op else { continue };
             let security = serde_json::to_string(&op.security).unwrap_or_default();
             let mut common = vec![
                 (
@@ -114,6 +115,12 @@ pub(crate) fn declare_common_errors(api: &mut utoipa::openapi::OpenApi) {
                 common.push((
                     "429",
                     "rate_limited: the tenant's or shopper's limit; retry after `Retry-After`",
+                ));
+            }
+            if writes {
+                common.push((
+                    "507",
+                    "insufficient_storage: the database has no space left; nothing was changed",
                 ));
             }
             if op.request_body.is_some() {

@@ -29,6 +29,10 @@ pub enum StoreError {
     /// in time. An outage, as opposed to a busy moment.
     #[error("storage unreachable: {0}")]
     Unreachable(String),
+    /// The database has no space left for the write (SQLite `SQLITE_FULL`, PostgreSQL
+    /// `disk_full`): nothing was written, and retrying will not help until space is freed.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// The database is there but could not do this now (locked past its busy timeout, a
     /// serialization failure, too many connections): a retry may succeed.
     #[error("storage unavailable: {0}")]

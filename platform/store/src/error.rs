@@ -11,12 +11,19 @@ use trolley_core::StoreError;
 /// - SQLite was busy/locked past `busy_timeout`, PostgreSQL refused more connections,
 ///   cancelled a statement on timeout or aborted a transaction on a serialization
 ///   failure/deadlock → [`StoreError::Unavailable`] (a busy moment: a retry may succeed);
+/// - no space left (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`) →
+///   [`StoreError::StorageFull`];
 /// - anything else → [`StoreError::Internal`].
 pub(crate) fn db_err(err: DbErr) -> StoreError {
     if let Some(SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
         return StoreError::UniqueViolation(msg);
     }
     let message = err.to_string();
+    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = &err
+        && is_full(e)
+    {
+        return StoreError::StorageFull(message);
+    }
     match &err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unreachable(message),
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
@@ -30,6 +37,19 @@ pub(crate) fn db_err(err: DbErr) -> StoreError {
             StoreError::Unavailable(message)
         }
         _ => StoreError::Internal(message),
+    }
+}
+
+/// SQLite `SQLITE_FULL` (13: the disk, or `max_page_count`), PostgreSQL `53100 disk_full`.
+fn is_full(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    let code = db.code().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        code.parse::<i32>().is_ok_and(|c| c & 0xff == 13)
+    } else {
+        code == "53100"
     }
 }
 

@@ -14,8 +14,9 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::{
@@ -1837,4 +1838,76 @@ async fn unreachable_postgres_is_unavailable() {
     .await
     .unwrap_err();
     assert!(matches!(err, StoreError::Unreachable(_)), "{err:?}");
+}
+
+/// A SQLite database that cannot grow (a full disk; here its page limit, which fails with
+/// the same `SQLITE_FULL`) refuses writes with `StorageFull`: the refused write leaves
+/// nothing, what was written before stays, and the file passes an integrity check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sqlite_database_refuses_writes_and_stays_whole() {
+    // One connection, so the page limit set on it applies to every write below.
+    let test_db = TestDb::sqlite_with(DatabaseOptions {
+        max_connections: Some(1),
+        ..DatabaseOptions::default()
+    })
+    .await;
+    let db = &test_db.db;
+    let tenant = create_tenant(db, "Full").await;
+    let kept = guest_cart(tenant.id);
+    db.carts().insert(&kept, None).await.unwrap();
+    let conn = db.connection();
+    let pages = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA page_count",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    conn.execute_unprepared(&format!("PRAGMA max_page_count = {}", pages + 1))
+        .await
+        .unwrap();
+
+    let mut refused = None;
+    let mut written = Vec::new();
+    for _ in 0..2_000 {
+        let mut cart = guest_cart(tenant.id);
+        // Big rows fill the last page quickly.
+        cart.context = (0..20)
+            .map(|i| (format!("k{i}"), "x".repeat(200)))
+            .collect();
+        match db.carts().insert(&cart, None).await {
+            Ok(()) => written.push(cart.id),
+            Err(e) => {
+                refused = Some((e, cart.id));
+                break;
+            }
+        }
+    }
+    let (err, refused_id) = refused.expect("the database never filled up");
+    assert!(matches!(err, StoreError::StorageFull(_)), "{err:?}");
+    assert!(
+        db.carts()
+            .load(tenant.id, refused_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(db.carts().load(tenant.id, kept.id).await.unwrap().is_some());
+    for id in written {
+        assert!(db.carts().load(tenant.id, id).await.unwrap().is_some());
+    }
+    let check = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA integrity_check",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<String>(0)
+        .unwrap();
+    assert_eq!(check, "ok");
 }
