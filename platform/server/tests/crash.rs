@@ -9,16 +9,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use uuid::Uuid;
 
 const OPERATOR: &str = "crash-operator-token";
@@ -26,40 +26,6 @@ const WRITERS: usize = 16;
 const ROUNDS: usize = 3;
 /// Lines one writer adds to its cart in one round at most (a cart holds up to 500).
 const MAX_OPS: usize = 400;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trolley-crash-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn fresh_postgres() -> String {
-    let admin_url = std::env::var("TROLLEY_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is required for the crash tests and is unreachable at {admin_url}: {e}")
-    });
-    let name = format!(
-        "trolley_test_{}{}",
-        std::env::var("TROLLEY_TEST_RUN").unwrap_or_default(),
-        Uuid::new_v4().simple()
-    );
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
 
 /// One `trolley serve` process; dropped or [`Node::kill`]ed, it dies by SIGKILL.
 struct Node {
@@ -69,7 +35,7 @@ struct Node {
 
 impl Node {
     async fn start(database_url: Option<&str>, data_dir: &Path) -> Self {
-        let port = free_port();
+        let port = common::free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trolley"));
         cmd.arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -91,16 +57,8 @@ impl Node {
             base: format!("http://127.0.0.1:{port}"),
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(res) = reqwest::get(format!("{}/health", node.base)).await
-                && res.status() == StatusCode::OK
-            {
-                return node;
-            }
-            assert!(Instant::now() < deadline, "node did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        common::wait_healthy(&node.base).await;
+        node
     }
 
     /// SIGKILL: no shutdown hook, no flush, whatever was in flight is cut.
@@ -245,7 +203,7 @@ async fn write_until_killed(node: &mut Node, http: &reqwest::Client, shop: &Shop
 }
 
 async fn crash_rounds(database_url: Option<String>) {
-    let data_dir = scratch();
+    let data_dir = common::scratch("crash");
     let http = reqwest::Client::new();
     let mut node = Node::start(database_url.as_deref(), &data_dir).await;
     let mut shop = setup(&node, &http).await;
@@ -332,5 +290,5 @@ async fn kill_9_under_write_load_on_sqlite_loses_nothing_and_applies_nothing_twi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_under_write_load_on_postgres_loses_nothing_and_applies_nothing_twice() {
-    crash_rounds(Some(fresh_postgres().await)).await;
+    crash_rounds(Some(common::fresh_postgres().await)).await;
 }

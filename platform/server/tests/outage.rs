@@ -9,24 +9,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const OPERATOR: &str = "outage-operator-token";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn pg_bin() -> PathBuf {
     if let Ok(dir) = std::env::var("TROLLEY_PG_BIN") {
@@ -89,7 +82,7 @@ impl Cluster {
         let cluster = Cluster {
             bin: pg_bin(),
             dir,
-            port: free_port(),
+            port: common::free_port(),
             as_postgres: is_root(),
         };
         if cluster.as_postgres {
@@ -171,7 +164,7 @@ struct Node {
 
 impl Node {
     async fn start(database_url: &str, data_dir: &Path) -> Self {
-        let port = free_port();
+        let port = common::free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_trolley"))
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -192,16 +185,8 @@ impl Node {
             base: format!("http://127.0.0.1:{port}"),
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(res) = reqwest::get(format!("{}/health", node.base)).await
-                && res.status() == StatusCode::OK
-            {
-                return node;
-            }
-            assert!(Instant::now() < deadline, "node did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        common::wait_healthy(&node.base).await;
+        node
     }
 }
 

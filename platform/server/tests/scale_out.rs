@@ -7,30 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use reqwest::{Method, RequestBuilder, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const OPERATOR: &str = "scale-out-operator-token";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trolley-scale-out-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A `redis-server` of this test's own, on its own port, keeping nothing on disk.
 struct Redis {
@@ -42,8 +28,8 @@ struct Redis {
 impl Redis {
     fn start() -> Self {
         let mut redis = Redis {
-            port: free_port(),
-            dir: scratch(),
+            port: common::free_port(),
+            dir: common::scratch("scale-out"),
             child: None,
         };
         redis.resume();
@@ -91,28 +77,6 @@ impl Drop for Redis {
     }
 }
 
-async fn fresh_postgres() -> String {
-    let admin_url = std::env::var("TROLLEY_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is required for the scale-out tests and is unreachable at {admin_url}: {e}"
-        )
-    });
-    let name = format!(
-        "trolley_test_{}{}",
-        std::env::var("TROLLEY_TEST_RUN").unwrap_or_default(),
-        Uuid::new_v4().simple()
-    );
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
-
 /// One `trolley serve` process.
 struct Node {
     base: String,
@@ -121,7 +85,7 @@ struct Node {
 
 impl Node {
     async fn start(database_url: &str, redis_url: &str, prefix: &str, data_dir: &PathBuf) -> Self {
-        let port = free_port();
+        let port = common::free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_trolley"))
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -142,16 +106,8 @@ impl Node {
             base: format!("http://127.0.0.1:{port}"),
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(res) = reqwest::get(format!("{}/health", node.base)).await
-                && res.status() == StatusCode::OK
-            {
-                return node;
-            }
-            assert!(Instant::now() < deadline, "node did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        common::wait_healthy(&node.base).await;
+        node
     }
 }
 
@@ -188,9 +144,9 @@ struct Cart {
 
 impl Cluster {
     async fn start(redis: &Redis) -> Self {
-        let database_url = fresh_postgres().await;
+        let database_url = common::fresh_postgres().await;
         let prefix = format!("t{}", Uuid::new_v4().simple());
-        let data_dir = scratch();
+        let data_dir = common::scratch("scale-out");
         // The first node migrates; the second finds the schema in place.
         let a = Node::start(&database_url, &redis.url(), &prefix, &data_dir).await;
         let b = Node::start(&database_url, &redis.url(), &prefix, &data_dir).await;
