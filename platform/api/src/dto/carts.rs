@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use trolley_core::domain::{CartView, FulfillmentRules, Judgement, Line, LineView, Violation};
+use trolley_core::domain::{
+    CartView, FulfillmentRules, Judgement, Line, LineView, Replaced, Violation,
+};
 
 /// `POST /v1/carts`. A customer token makes a customer cart (or returns the customer's live
 /// one); without one the cart is a guest cart and the answer carries its `cart_token`.
@@ -26,7 +28,8 @@ pub struct AddLineRequest {
     pub seller: Option<String>,
     /// Fulfillment mode, e.g. `delivery` or `pickup`.
     pub fulfillment: Option<String>,
-    /// Empty a cart of another order type first instead of answering 409.
+    /// Empty a cart of another order type first instead of answering 409; the answer's
+    /// `replaced` then says what was removed.
     #[serde(default)]
     pub replace_incompatible: bool,
 }
@@ -234,6 +237,59 @@ pub struct CartResponse {
     /// The guest cart's secret, present only in the answer that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cart_token: Option<String>,
+    /// Present only in the answer to an add with `replace_incompatible: true` that had to
+    /// empty the cart: what was removed and why. Reads never carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<ReplacedResponse>,
+}
+
+/// Why and what an add with `replace_incompatible: true` removed from the cart before
+/// adding its line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplacedResponse {
+    /// `incompatible_order_type`: the cart's lines were of another order type.
+    pub reason: String,
+    /// The order type the removed lines had.
+    pub previous_order_type: Option<String>,
+    /// The cart's order type now (the added line's).
+    pub order_type: Option<String>,
+    /// Every removed line as it was, enough to show the shopper or to add it back.
+    pub removed_lines: Vec<RemovedLineResponse>,
+}
+
+/// A line removed by an add with `replace_incompatible`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemovedLineResponse {
+    pub line_id: Uuid,
+    pub sku: String,
+    pub title: Option<String>,
+    pub quantity: u32,
+    pub attributes: BTreeMap<String, String>,
+    pub seller: Option<String>,
+    pub fulfillment: Option<String>,
+}
+
+impl From<&Replaced> for ReplacedResponse {
+    fn from(r: &Replaced) -> Self {
+        Self {
+            reason: "incompatible_order_type".to_owned(),
+            previous_order_type: r.previous_order_type.clone(),
+            order_type: r.order_type.clone(),
+            removed_lines: r
+                .removed_lines
+                .iter()
+                .map(|l| RemovedLineResponse {
+                    line_id: l.line_id.0,
+                    sku: l.key.sku.to_string(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    attributes: l.key.attributes.as_map().clone(),
+                    seller: l.key.seller.clone(),
+                    fulfillment: l.key.fulfillment.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl From<&CartView> for CartResponse {
@@ -280,6 +336,7 @@ impl From<&CartView> for CartResponse {
             updated_at: v.updated_at,
             expires_at: v.expires_at,
             cart_token: None,
+            replaced: None,
         }
     }
 }

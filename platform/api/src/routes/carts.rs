@@ -12,7 +12,7 @@ use trolley_core::service::AddLineRequest as AddLine;
 use crate::auth::Storefront;
 use crate::dto::carts::{
     AddLineRequest, CartResponse, MergeOutcomeResponse, MergeRequest, MergeResponse,
-    PatchLineRequest, RemoveLineQuery,
+    PatchLineRequest, RemoveLineQuery, ReplacedResponse,
 };
 use crate::error::{Problem, Result};
 use crate::extract::{IfMatch, etag};
@@ -92,7 +92,9 @@ pub async fn get_my_cart(
 }
 
 /// Adds a line, or more of the line with the same line key (sku + attributes + seller +
-/// fulfillment). The price comes from the catalog.
+/// fulfillment). The price comes from the catalog. A line of another order type than the
+/// cart's answers `409 incompatible_order_type`, unless `replace_incompatible` empties the
+/// cart first; that answer's `replaced` lists what was removed.
 #[utoipa::path(tag = "carts",
     security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
     params(
@@ -129,11 +131,15 @@ pub async fn add_line(
         fulfillment: body.fulfillment,
         replace_incompatible: body.replace_incompatible,
     };
-    let view = state
+    let added = state
         .carts
         .add_line(&shopper, CartId(path.into_inner()), request, pre)
         .await?;
-    Ok(cart_ok(&view))
+    let mut body = CartResponse::from(&added.view);
+    body.replaced = added.replaced.as_ref().map(ReplacedResponse::from);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(added.view.version)))
+        .json(body))
 }
 
 /// Sets a line's quantity.

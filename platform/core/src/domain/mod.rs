@@ -19,7 +19,9 @@ pub mod tenant;
 pub mod view;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
-pub use cart::{Cart, CartEvent, CartOwner, CartStatus, Changed, Line, ReviewSide};
+pub use cart::{
+    Cart, CartEvent, CartOwner, CartStatus, Changed, Line, RemovedLine, Replaced, ReviewSide,
+};
 pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
 pub use checkout::{
     Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Order, OrderId, Shortage,

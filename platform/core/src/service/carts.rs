@@ -11,7 +11,7 @@ use crate::domain::merge::LineOutcome;
 use crate::domain::secret;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Changed, LineId,
-    LineKey, Receipt, Replay, Seal, Sku, Tenant,
+    LineKey, Receipt, Replaced, Replay, Seal, Sku, Tenant,
 };
 use crate::domain::{CartStatus, MergePolicy};
 use crate::domain::{ClaimPolicy, StockView};
@@ -112,6 +112,14 @@ pub struct AddLineRequest {
     pub seller: Option<String>,
     pub fulfillment: Option<String>,
     pub replace_incompatible: bool,
+}
+
+/// An add's answer: the cart, and what the add emptied out of it when it had to replace
+/// lines of another order type (`replace_incompatible`).
+#[derive(Debug, Clone)]
+pub struct AddedLine {
+    pub view: CartView,
+    pub replaced: Option<Replaced>,
 }
 
 /// A merge's answer: the merged cart and what happened to every line.
@@ -338,7 +346,7 @@ impl CartService {
         id: CartId,
         req: AddLineRequest,
         pre: Precondition,
-    ) -> Result<CartView, CoreError> {
+    ) -> Result<AddedLine, CoreError> {
         let tenant = &shopper.tenant;
         // The cart is read (and the caller authorized) before the catalog, so a foreign or
         // missing cart answers 404 whatever the sku; that first read also serves the first
@@ -363,19 +371,25 @@ impl CartService {
             .category_order_types
             .get(&item.category)
             .cloned();
-        self.mutate_from(shopper, id, pre, Some(cart), |cart, rules| {
-            cart.add_line(
-                AddLine {
-                    key: key.clone(),
-                    quantity: req.quantity,
-                    item: &item,
-                    order_type: order_type.clone(),
-                    replace_incompatible: req.replace_incompatible,
-                },
-                rules,
-            )
-        })
-        .await
+        let (view, events) = self
+            .mutate_from(shopper, id, pre, Some(cart), |cart, rules| {
+                cart.add_line(
+                    AddLine {
+                        key: key.clone(),
+                        quantity: req.quantity,
+                        item: &item,
+                        order_type: order_type.clone(),
+                        replace_incompatible: req.replace_incompatible,
+                    },
+                    rules,
+                )
+            })
+            .await?;
+        let replaced = events.into_iter().find_map(|e| match e {
+            CartEvent::CartReplaced(replaced) => Some(replaced),
+            _ => None,
+        });
+        Ok(AddedLine { view, replaced })
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id, line_id = %line))]
@@ -675,11 +689,13 @@ impl CartService {
     where
         F: Fn(Cart, &Rules) -> Result<Changed, CoreError>,
     {
-        self.mutate_from(shopper, id, pre, None, apply).await
+        let (view, _) = self.mutate_from(shopper, id, pre, None, apply).await?;
+        Ok(view)
     }
 
     /// [`Self::mutate`], with the first attempt working on `loaded` when the caller has
-    /// already read the cart through [`Self::load_for_write`].
+    /// already read the cart through [`Self::load_for_write`]; also answers the events of
+    /// the change that was stored (none when nothing changed).
     async fn mutate_from<F>(
         &self,
         shopper: &Shopper,
@@ -687,7 +703,7 @@ impl CartService {
         pre: Precondition,
         mut loaded: Option<Cart>,
         apply: F,
-    ) -> Result<CartView, CoreError>
+    ) -> Result<(CartView, Vec<CartEvent>), CoreError>
     where
         F: Fn(Cart, &Rules) -> Result<Changed, CoreError>,
     {
@@ -701,7 +717,7 @@ impl CartService {
             let rules = self.rules(tenant, &cart);
             let changed = apply(cart, &rules)?;
             if changed.events.is_empty() {
-                return self.assemble(tenant, &changed.cart).await;
+                return Ok((self.assemble(tenant, &changed.cart).await?, Vec::new()));
             }
             // The order type judges the cart as it would be; a `reject` refuses a change that
             // adds to the cart, and nothing is stored. Removals are never refused: they can
@@ -748,7 +764,7 @@ impl CartService {
                 Ok(()) => {
                     emit(&changed.cart, &changed.events);
                     self.cache.put(&changed.cart).await;
-                    return Ok(view);
+                    return Ok((view, changed.events));
                 }
                 Err(StoreError::VersionConflict) => {
                     self.cache.invalidate(tenant.id, id).await;
@@ -909,6 +925,7 @@ fn releases(events: &[CartEvent]) -> bool {
             e,
             CartEvent::LineRemoved { .. }
                 | CartEvent::CartCleared { .. }
+                | CartEvent::CartReplaced(_)
                 | CartEvent::ReviewResolved { .. }
                 | CartEvent::LineQuantityChanged { .. }
         )

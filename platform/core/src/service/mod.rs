@@ -11,7 +11,9 @@ pub mod plugins;
 pub mod recent;
 pub mod tenants;
 
-pub use carts::{AddLineRequest, CartService, CreatedCart, MergeResult, Precondition, Shopper};
+pub use carts::{
+    AddLineRequest, AddedLine, CartService, CreatedCart, MergeResult, Precondition, Shopper,
+};
 pub use catalog::CatalogService;
 pub use checkout::CheckoutService;
 pub use inventory::InventoryService;

@@ -170,13 +170,51 @@ fn an_incompatible_order_type_is_refused_unless_replacing() {
         with("grocery", false, c.clone(), &milk, "MILK"),
         Err(CoreError::IncompatibleOrderType { .. })
     ));
+    let pizza_line = c.lines[0].clone();
     let replaced = with("grocery", true, c, &milk, "MILK").unwrap();
     assert_eq!(replaced.cart.order_type.as_deref(), Some("grocery"));
     assert_eq!(replaced.cart.lines.len(), 1);
-    assert!(matches!(
+    // The answer can say what went and why: the old order type and every removed line.
+    assert_eq!(
         replaced.events[0],
-        CartEvent::CartCleared { removed_lines: 1 }
-    ));
+        CartEvent::CartReplaced(Replaced {
+            previous_order_type: Some("food".into()),
+            order_type: Some("grocery".into()),
+            removed_lines: vec![RemovedLine {
+                line_id: pizza_line.id,
+                key: pizza_line.key,
+                title: None,
+                quantity: 1,
+            }],
+        })
+    );
+    assert!(matches!(replaced.events[1], CartEvent::LineAdded { .. }));
+}
+
+#[test]
+fn a_compatible_add_replaces_nothing_even_when_asked_to() {
+    let milk = item("MILK", 300);
+    let add = |cart: Cart| {
+        cart.add_line(
+            AddLine {
+                key: key("MILK", &[]),
+                quantity: 1,
+                item: &milk,
+                order_type: Some("grocery".into()),
+                replace_incompatible: true,
+            },
+            &rules(),
+        )
+        .unwrap()
+    };
+    let twice = add(add(empty_cart()).cart);
+    assert_eq!(twice.cart.lines[0].quantity.get(), 2);
+    assert!(
+        !twice
+            .events
+            .iter()
+            .any(|e| matches!(e, CartEvent::CartReplaced(_)))
+    );
 }
 
 #[test]
