@@ -20,3 +20,4 @@ mod operations;
 mod platform;
 mod plugins;
 mod rate_limits;
+mod rejections;

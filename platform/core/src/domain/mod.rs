@@ -14,6 +14,7 @@ pub mod plugin;
 pub mod quantity;
 pub mod rate_limit;
 pub mod receipt;
+pub mod rejection;
 pub mod secret;
 pub mod tenant;
 pub mod view;

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use crate::domain::cart::{AddLine, Rules};
 use crate::domain::merge::LineOutcome;
-use crate::domain::secret;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Changed, LineId,
     LineKey, Receipt, Replaced, Replay, Seal, Sku, Tenant,
 };
 use crate::domain::{CartStatus, MergePolicy};
 use crate::domain::{ClaimPolicy, StockView};
+use crate::domain::{rejection, secret};
 use crate::error::{CoreError, StoreError};
 use crate::ports::{
     CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, MergeRecord, Metrics,
@@ -715,19 +715,29 @@ impl CartService {
             };
             let expected_version = cart.version;
             let rules = self.rules(tenant, &cart);
+            // Kept to tell a rejection this change causes from one the cart already had.
+            let before = cart.clone();
             let changed = apply(cart, &rules)?;
             if changed.events.is_empty() {
                 return Ok((self.assemble(tenant, &changed.cart).await?, Vec::new()));
             }
-            // The order type judges the cart as it would be; a `reject` refuses a change that
-            // adds to the cart, and nothing is stored. Removals are never refused: they can
-            // only help.
+            // The order type judges the cart as it would be; a `reject` it is to blame for
+            // refuses a change that adds to the cart, and nothing is stored (the rule is in
+            // `domain::rejection`). Removals are never refused: they can only help.
             let mut priced = self.price(tenant, &changed.cart).await?;
             let grown = grown_lines(&changed.events);
             if !grown.is_empty() {
-                let violations = priced.view.rejections();
-                if !violations.is_empty() {
-                    return Err(CoreError::ValidationFailed { violations });
+                let after = priced.view.rejections();
+                if !after.is_empty() {
+                    let prior = if rejection::needs_prior(&after, &grown) {
+                        self.price(tenant, &before).await?.view.rejections()
+                    } else {
+                        Vec::new()
+                    };
+                    let violations = rejection::refusing(&after, &prior, &grown);
+                    if !violations.is_empty() {
+                        return Err(CoreError::ValidationFailed { violations });
+                    }
                 }
                 // `soft` lines are checked against stock when they grow; nothing is held.
                 let shortages = soft_shortages(&changed.cart, &priced, &grown);
