@@ -12,6 +12,7 @@ mod bad_input;
 mod carts;
 mod catalog;
 mod checkout;
+mod checkout_terms;
 mod concurrency;
 mod config_audit;
 mod merge;

@@ -390,15 +390,6 @@ impl Cart {
         }
     }
 
-    /// The cart frozen behind a checkout snapshot: mutations answer `cart_frozen` until
-    /// the checkout is completed, cancelled or expires.
-    pub fn frozen_for_checkout(mut self, now: DateTime<Utc>) -> Self {
-        self.status = CartStatus::CheckingOut;
-        self.version += 1;
-        self.updated_at = now;
-        self
-    }
-
     /// The cart after its owner changed to a customer (adoption at login).
     pub fn adopted(self, rules: &Rules) -> Changed {
         let customer = self.owner.customer_id().map(str::to_owned);
@@ -590,5 +581,6 @@ fn validate_context(context: &Context) -> Result<(), CoreError> {
     Ok(())
 }
 
+mod freeze;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@ use crate::domain::line_key::Attributes;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap()
 }
 
@@ -16,7 +16,7 @@ fn rules() -> Rules {
     }
 }
 
-fn item(sku: &str, cents: i64) -> CatalogItem {
+pub(super) fn item(sku: &str, cents: i64) -> CatalogItem {
     CatalogItem {
         sku: Sku::parse(sku).unwrap(),
         price: Price::from_minor_units(cents, Currency::Usd),
@@ -30,7 +30,7 @@ fn item(sku: &str, cents: i64) -> CatalogItem {
     }
 }
 
-fn key(sku: &str, attrs: &[(&str, &str)]) -> LineKey {
+pub(super) fn key(sku: &str, attrs: &[(&str, &str)]) -> LineKey {
     let map = attrs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -44,7 +44,7 @@ fn key(sku: &str, attrs: &[(&str, &str)]) -> LineKey {
     .unwrap()
 }
 
-fn empty_cart() -> Cart {
+pub(super) fn empty_cart() -> Cart {
     let owner = CartOwner::Customer("c1".into());
     Cart::new(
         TenantId::new(),
@@ -56,7 +56,12 @@ fn empty_cart() -> Cart {
     .0
 }
 
-fn add(cart: Cart, item: &CatalogItem, key: LineKey, qty: i64) -> Result<Changed, CoreError> {
+pub(super) fn add(
+    cart: Cart,
+    item: &CatalogItem,
+    key: LineKey,
+    qty: i64,
+) -> Result<Changed, CoreError> {
     cart.add_line(
         AddLine {
             key,
