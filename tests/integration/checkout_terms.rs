@@ -69,4 +69,54 @@ async fn an_accepted_price_is_not_asked_again(app: TestApp) {
     assert_eq!(p["changes"].as_array().unwrap().len(), 1, "{p}");
 }
 
-on_both_backends!(an_accepted_price_is_not_asked_again);
+async fn snapshots_and_orders_keep_the_context_that_priced_them(app: TestApp) {
+    let t = app.create_tenant("USD").await;
+    app.put_item(&t, "A", "1.00").await;
+    let cart = app.guest_cart(&t).await;
+    app.add_line(&cart, "A", 1).await;
+    let context = json!({"delivery_slot": "2026-12-03T10:00/12:00", "distance_km": "3.2", "age_verified": "true"});
+    let res = app
+        .cart_req(&cart, Method::PUT, "/context")
+        .json(&context)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let snap = started(app.checkout(&cart).await).await;
+    assert_eq!(snap["context"], context);
+    let id = snap["checkout_id"].as_str().unwrap();
+    let read = body(
+        app.as_caller(&cart.caller, Method::GET, &format!("/v1/checkouts/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(read["context"], context, "stored with the snapshot");
+
+    let res = app.complete(&cart, id, "order-1").await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let order = body(res).await;
+    assert_eq!(order["context"], context);
+    let order_id = order["order_id"].as_str().unwrap();
+    // Support reads it back from the stored order.
+    let res = app
+        .admin(&t, Method::GET, &format!("/v1/orders/{order_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await["context"], context);
+
+    // A cart with no context records an empty one, not a missing field.
+    let other = app.guest_cart(&t).await;
+    app.add_line(&other, "A", 1).await;
+    let snap = started(app.checkout(&other).await).await;
+    assert_eq!(snap["context"], json!({}));
+}
+
+on_both_backends!(
+    an_accepted_price_is_not_asked_again,
+    snapshots_and_orders_keep_the_context_that_priced_them,
+);

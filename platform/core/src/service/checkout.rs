@@ -189,6 +189,7 @@ impl CheckoutService {
             fees: snap.fees.clone(),
             subtotal: snap.subtotal,
             total: snap.total,
+            context: snap.context.clone(),
             created_at: now,
         };
         let outcome = self
@@ -364,6 +365,7 @@ fn snapshot(
         },
         reservations: Vec::new(),
         customer_id: cart.owner.customer_id().map(str::to_owned),
+        context: cart.context.clone(),
         validated_at: now,
         expires_at,
     }
