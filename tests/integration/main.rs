@@ -16,6 +16,7 @@ mod checkout_terms;
 mod concurrency;
 mod config_audit;
 mod merge;
+mod merge_order_types;
 mod observability;
 mod operations;
 mod platform;

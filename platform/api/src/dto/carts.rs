@@ -3,6 +3,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
+
+use trolley_core::service::MergeSource;
 use uuid::Uuid;
 
 use trolley_core::domain::{
@@ -363,8 +365,9 @@ pub struct MergeOutcomeResponse {
     pub sku: String,
     /// The resulting line in the merged cart; null when nothing was added.
     pub line_id: Option<Uuid>,
-    /// `added`, `summed`, `kept_target`, `kept_source`, `conflict_surfaced`, `capped` or
-    /// `dropped_unavailable`.
+    /// `added`, `summed`, `kept_target`, `kept_source`, `conflict_surfaced`, `capped`,
+    /// `dropped_unavailable` or `left_in_source` (not moved: the line stays in the guest
+    /// cart, which stays active; `reason` says why).
     pub outcome: String,
     pub target_quantity: Option<u32>,
     pub source_quantity: Option<u32>,
@@ -397,4 +400,31 @@ pub struct MergeResponse {
     pub policy: String,
     /// True when this source had been merged already: the first merge's outcomes.
     pub replayed: bool,
+    /// Where the guest cart stands now.
+    pub source: MergeSourceResponse,
+}
+
+/// The guest cart after a merge.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeSourceResponse {
+    pub cart_id: Uuid,
+    /// `merged` when absorbed. `active` when its lines were of another order type than the
+    /// customer's cart: they stayed in it (`left_in_source`), and it is still reachable
+    /// with its cart token, to show the shopper, check out on its own, or merge later
+    /// (e.g. after the customer cart is emptied). For an adoption, the adopted cart.
+    pub status: String,
+    pub order_type: Option<String>,
+    /// How many of its lines the merge left in it.
+    pub lines_left: usize,
+}
+
+impl From<&MergeSource> for MergeSourceResponse {
+    fn from(s: &MergeSource) -> Self {
+        Self {
+            cart_id: s.cart_id.0,
+            status: s.status.as_str().to_owned(),
+            order_type: s.order_type.clone(),
+            lines_left: s.lines_left,
+        }
+    }
 }

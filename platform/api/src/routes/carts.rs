@@ -12,7 +12,7 @@ use trolley_core::service::AddLineRequest as AddLine;
 use crate::auth::Storefront;
 use crate::dto::carts::{
     AddLineRequest, CartResponse, MergeOutcomeResponse, MergeRequest, MergeResponse,
-    PatchLineRequest, RemoveLineQuery, ReplacedResponse,
+    MergeSourceResponse, PatchLineRequest, RemoveLineQuery, ReplacedResponse,
 };
 use crate::error::{Problem, Result};
 use crate::extract::{IfMatch, etag};
@@ -278,7 +278,9 @@ pub async fn put_context(
 /// Merges a guest cart (proven by its token) into the signed-in customer's cart under a
 /// policy; every line's outcome is in the answer, the guest cart becomes `merged`. Merging
 /// the same guest cart again answers the first result. With `source_cart_id` equal to
-/// `{cart_id}`, the guest cart is adopted as the customer's cart instead.
+/// `{cart_id}`, the guest cart is adopted as the customer's cart instead. A guest cart of
+/// another order type than the customer's (non-empty) cart is not merged: its lines are
+/// `left_in_source`, it stays `active` (`source.status`), and nothing changes.
 #[utoipa::path(tag = "carts",
     security(("storefront_key" = [], "customer_token" = [])),
     params(("cart_id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
@@ -324,5 +326,6 @@ pub async fn merge_carts(
                 .collect(),
             policy: result.policy.as_str().to_owned(),
             replayed: result.replayed,
+            source: MergeSourceResponse::from(&result.source),
         }))
 }

@@ -242,7 +242,7 @@ pub struct Changed {
 }
 
 impl Changed {
-    fn unchanged(cart: Cart) -> Self {
+    pub(crate) fn unchanged(cart: Cart) -> Self {
         Self {
             cart,
             events: Vec::new(),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::merge::LineOutcome;
+use crate::domain::merge::{self, LineOutcome};
 use crate::domain::{
     Cart, CartEvent, CartId, CartOwner, CartStatus, CartView, CatalogItem, ClaimPolicy,
     MergePolicy, Sku, Tenant,
@@ -21,13 +21,40 @@ pub struct MergeResult {
     pub policy: MergePolicy,
     /// This source was merged before; the first merge's outcomes are answered again.
     pub replayed: bool,
+    /// Where the guest cart stands after the merge.
+    pub source: MergeSource,
+}
+
+/// The guest cart after a merge: `merged` when absorbed; still `active` when its lines were
+/// of another order type and stayed in it (`left_in_source`), so the storefront can offer
+/// it to the shopper; the adopted cart itself after an adoption.
+#[derive(Debug, Clone)]
+pub struct MergeSource {
+    pub cart_id: CartId,
+    pub status: CartStatus,
+    pub order_type: Option<String>,
+    /// Lines it holds now that the merge did not take.
+    pub lines_left: usize,
+}
+
+impl MergeSource {
+    fn of(cart: &Cart, status: CartStatus, lines_left: usize) -> Self {
+        Self {
+            cart_id: cart.id,
+            status,
+            order_type: cart.order_type.clone(),
+            lines_left,
+        }
+    }
 }
 
 impl CartService {
     /// Merges a guest cart (proven by its token) into the signed-in customer's cart
     /// (`target`), under `policy` or the tenant's default. Merging a guest cart into itself
     /// adopts it: it becomes the customer's cart, if they have no live cart yet. Merging the
-    /// same source again answers the first result.
+    /// same source again answers the first result. A guest cart of another order type than
+    /// the (non-empty) customer cart is left apart: nothing moves, it stays active, and
+    /// its lines are `left_in_source` (see [`Cart::absorb`]).
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %target, source = %source))]
     pub async fn merge(
         &self,
@@ -72,6 +99,7 @@ impl CartService {
                     outcomes: record.outcomes,
                     policy: record.policy,
                     replayed: true,
+                    source: MergeSource::of(&source_cart, CartStatus::Merged, 0),
                 });
             }
             let mut skus: Vec<Sku> = source_cart.lines.iter().map(|l| l.sku().clone()).collect();
@@ -103,6 +131,28 @@ impl CartService {
             let rules = self.rules(tenant, &target_cart);
             let merged = target_cart.absorb(&source_cart, policy, &catalog, &stock, &rules)?;
             let view = self.assemble(tenant, &merged.changed.cart).await?;
+            if !merged.absorbed {
+                // Another order type: nothing moved and nothing is written; the guest cart
+                // stays active with its lines, and the answer says so line by line.
+                self.metrics
+                    .merge_outcomes(policy.as_str(), &merge::counts(&merged.outcomes));
+                tracing::info!(
+                    cart_id = %target,
+                    source = %source,
+                    "guest cart of another order type left apart"
+                );
+                return Ok(MergeResult {
+                    cart: view,
+                    outcomes: merged.outcomes,
+                    policy,
+                    replayed: false,
+                    source: MergeSource::of(
+                        &source_cart,
+                        source_cart.status,
+                        source_cart.lines.len(),
+                    ),
+                });
+            }
             let mut absorbed = source_cart;
             absorbed.status = CartStatus::Merged;
             absorbed.merged_into = Some(target);
@@ -143,6 +193,7 @@ impl CartService {
                         outcomes: merged.outcomes,
                         policy,
                         replayed: false,
+                        source: MergeSource::of(&absorbed, absorbed.status, 0),
                     });
                 }
                 Err(StoreError::VersionConflict) => {
@@ -220,6 +271,7 @@ impl CartService {
                     outcomes,
                     policy: tenant.config.merge_policy,
                     replayed: true,
+                    source: MergeSource::of(&existing, existing.status, 0),
                 });
             }
             return Err(CoreError::InvalidInput(format!(
@@ -250,6 +302,7 @@ impl CartService {
             cart: view,
             policy: tenant.config.merge_policy,
             replayed: false,
+            source: MergeSource::of(&cart, cart.status, 0),
         })
     }
 }

@@ -17,7 +17,7 @@ pub use catalog::CatalogService;
 pub use checkout::CheckoutService;
 pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
-pub use merge::MergeResult;
+pub use merge::{MergeResult, MergeSource};
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
 pub use tenants::{NewTenantCredentials, TenantService};
