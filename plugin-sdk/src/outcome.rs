@@ -44,7 +44,10 @@ impl Violation {
         }
     }
 
-    /// Refuses the mutation that caused it.
+    /// Refuses the mutation that caused it. Name the line at fault with
+    /// [`Violation::for_line`] when there is one: the host then refuses only growing that
+    /// line (or a mutation that makes the violation appear), while a line-less `reject`
+    /// refuses every addition to the cart as long as it stands.
     pub fn reject(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Reject, code, message)
     }

@@ -339,6 +339,80 @@ async fn the_first_line_fixes_the_order_type(app: TestApp) {
     assert_eq!(v["lines"][0]["sku"], "MILK");
 }
 
+async fn replacing_an_incompatible_cart_says_what_went(app: TestApp) {
+    let t = app.create_tenant("USD").await;
+    app.put_config(
+        &t,
+        json!({"category_order_types": {"food": "food", "grocery": "grocery"}}),
+    )
+    .await;
+    app.put_item_with(
+        &t,
+        "PIZZA",
+        json!({"price": "12.00", "category": "food", "seller": "luigis", "title": "Pizza"}),
+    )
+    .await;
+    app.put_item_with(&t, "MILK", json!({"price": "2.00", "category": "grocery"}))
+        .await;
+    let cart = app.guest_cart(&t).await;
+    let pizza = body(
+        app.cart_req(&cart, Method::POST, "/lines")
+            .json(&json!({"sku": "PIZZA", "quantity": 2, "attributes": {"size": "l"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(pizza.get("replaced").is_none(), "{pizza}");
+    let pizza_line = pizza["lines"][0]["line_id"].clone();
+
+    let add_milk = || {
+        app.cart_req(&cart, Method::POST, "/lines")
+            .header("Idempotency-Key", "replace-1")
+            .json(&json!({"sku": "MILK", "quantity": 1, "replace_incompatible": true}))
+            .send()
+    };
+    let res = add_milk().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let v = body(res).await;
+    assert_eq!(v["order_type"], "grocery");
+    assert_eq!(
+        v["replaced"],
+        json!({
+            "reason": "incompatible_order_type",
+            "previous_order_type": "food",
+            "order_type": "grocery",
+            "removed_lines": [{
+                "line_id": pizza_line,
+                "sku": "PIZZA",
+                "title": "Pizza",
+                "quantity": 2,
+                "attributes": {"size": "l"},
+                "seller": "luigis",
+                "fulfillment": null,
+            }],
+        })
+    );
+    // A retry replays the same answer, `replaced` included; reads never carry it.
+    let again = add_milk().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(body(again).await, v);
+    let read = app.get_cart(&cart).await;
+    assert!(read.get("replaced").is_none(), "{read}");
+    assert_eq!(read["version"], v["version"]);
+
+    // A compatible add with the flag set replaces nothing and says nothing.
+    let res = app
+        .cart_req(&cart, Method::POST, "/lines")
+        .json(&json!({"sku": "MILK", "quantity": 1, "replace_incompatible": true}))
+        .send()
+        .await
+        .unwrap();
+    let v = body(res).await;
+    assert!(v.get("replaced").is_none(), "{v}");
+    assert_eq!(v["lines"][0]["quantity"], 2);
+}
+
 async fn idempotency_keys_replay_and_refuse_reuse(app: TestApp) {
     let t = app.create_tenant("USD").await;
     app.put_item(&t, "APPLE", "1.00").await;
@@ -393,5 +467,6 @@ on_both_backends!(
     a_stale_line_version_refuses_only_that_line,
     limits_come_from_the_tenant,
     the_first_line_fixes_the_order_type,
+    replacing_an_incompatible_cart_says_what_went,
     idempotency_keys_replay_and_refuse_reuse,
 );

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::on_both_backends;
 use crate::support::{Tenant, TestApp, assert_problem, body};
 
-const GROCERY: &str = env!("TROLLEY_PLUGIN_GROCERY_WASM");
-const FOOD: &str = env!("TROLLEY_PLUGIN_FOOD_WASM");
+pub(crate) const GROCERY: &str = env!("TROLLEY_PLUGIN_GROCERY_WASM");
+pub(crate) const FOOD: &str = env!("TROLLEY_PLUGIN_FOOD_WASM");
 const MEDICINE: &str = env!("TROLLEY_PLUGIN_MEDICINE_WASM");
 const HOSTILE: &str = env!("TROLLEY_PLUGIN_HOSTILE_WASM");
 const WRONG_WORLD: &str = env!("TROLLEY_PLUGIN_WRONG_WORLD_WASM");
@@ -70,7 +70,12 @@ impl TestApp {
     }
 
     /// A tenant whose `category` maps to `order_type`, served by `plugin` with `config`.
-    async fn tenant_with(&self, order_type: &str, plugin: &str, config: Value) -> (Tenant, Value) {
+    pub(crate) async fn tenant_with(
+        &self,
+        order_type: &str,
+        plugin: &str,
+        config: Value,
+    ) -> (Tenant, Value) {
         let t = self.create_tenant("USD").await;
         self.put_config(
             &t,

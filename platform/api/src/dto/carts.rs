@@ -3,9 +3,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
+
+use trolley_core::service::MergeSource;
 use uuid::Uuid;
 
-use trolley_core::domain::{CartView, FulfillmentRules, Judgement, Line, LineView, Violation};
+use trolley_core::domain::{
+    CartView, FulfillmentRules, Judgement, Line, LineView, Replaced, Violation,
+};
 
 /// `POST /v1/carts`. A customer token makes a customer cart (or returns the customer's live
 /// one); without one the cart is a guest cart and the answer carries its `cart_token`.
@@ -26,7 +30,8 @@ pub struct AddLineRequest {
     pub seller: Option<String>,
     /// Fulfillment mode, e.g. `delivery` or `pickup`.
     pub fulfillment: Option<String>,
-    /// Empty a cart of another order type first instead of answering 409.
+    /// Empty a cart of another order type first instead of answering 409; the answer's
+    /// `replaced` then says what was removed.
     #[serde(default)]
     pub replace_incompatible: bool,
 }
@@ -234,6 +239,59 @@ pub struct CartResponse {
     /// The guest cart's secret, present only in the answer that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cart_token: Option<String>,
+    /// Present only in the answer to an add with `replace_incompatible: true` that had to
+    /// empty the cart: what was removed and why. Reads never carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<ReplacedResponse>,
+}
+
+/// Why and what an add with `replace_incompatible: true` removed from the cart before
+/// adding its line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplacedResponse {
+    /// `incompatible_order_type`: the cart's lines were of another order type.
+    pub reason: String,
+    /// The order type the removed lines had.
+    pub previous_order_type: Option<String>,
+    /// The cart's order type now (the added line's).
+    pub order_type: Option<String>,
+    /// Every removed line as it was, enough to show the shopper or to add it back.
+    pub removed_lines: Vec<RemovedLineResponse>,
+}
+
+/// A line removed by an add with `replace_incompatible`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemovedLineResponse {
+    pub line_id: Uuid,
+    pub sku: String,
+    pub title: Option<String>,
+    pub quantity: u32,
+    pub attributes: BTreeMap<String, String>,
+    pub seller: Option<String>,
+    pub fulfillment: Option<String>,
+}
+
+impl From<&Replaced> for ReplacedResponse {
+    fn from(r: &Replaced) -> Self {
+        Self {
+            reason: "incompatible_order_type".to_owned(),
+            previous_order_type: r.previous_order_type.clone(),
+            order_type: r.order_type.clone(),
+            removed_lines: r
+                .removed_lines
+                .iter()
+                .map(|l| RemovedLineResponse {
+                    line_id: l.line_id.0,
+                    sku: l.key.sku.to_string(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    attributes: l.key.attributes.as_map().clone(),
+                    seller: l.key.seller.clone(),
+                    fulfillment: l.key.fulfillment.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl From<&CartView> for CartResponse {
@@ -280,6 +338,7 @@ impl From<&CartView> for CartResponse {
             updated_at: v.updated_at,
             expires_at: v.expires_at,
             cart_token: None,
+            replaced: None,
         }
     }
 }
@@ -306,8 +365,9 @@ pub struct MergeOutcomeResponse {
     pub sku: String,
     /// The resulting line in the merged cart; null when nothing was added.
     pub line_id: Option<Uuid>,
-    /// `added`, `summed`, `kept_target`, `kept_source`, `conflict_surfaced`, `capped` or
-    /// `dropped_unavailable`.
+    /// `added`, `summed`, `kept_target`, `kept_source`, `conflict_surfaced`, `capped`,
+    /// `dropped_unavailable` or `left_in_source` (not moved: the line stays in the guest
+    /// cart, which stays active; `reason` says why).
     pub outcome: String,
     pub target_quantity: Option<u32>,
     pub source_quantity: Option<u32>,
@@ -340,4 +400,31 @@ pub struct MergeResponse {
     pub policy: String,
     /// True when this source had been merged already: the first merge's outcomes.
     pub replayed: bool,
+    /// Where the guest cart stands now.
+    pub source: MergeSourceResponse,
+}
+
+/// The guest cart after a merge.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeSourceResponse {
+    pub cart_id: Uuid,
+    /// `merged` when absorbed. `active` when its lines were of another order type than the
+    /// customer's cart: they stayed in it (`left_in_source`), and it is still reachable
+    /// with its cart token, to show the shopper, check out on its own, or merge later
+    /// (e.g. after the customer cart is emptied). For an adoption, the adopted cart.
+    pub status: String,
+    pub order_type: Option<String>,
+    /// How many of its lines the merge left in it.
+    pub lines_left: usize,
+}
+
+impl From<&MergeSource> for MergeSourceResponse {
+    fn from(s: &MergeSource) -> Self {
+        Self {
+            cart_id: s.cart_id.0,
+            status: s.status.as_str().to_owned(),
+            order_type: s.order_type.clone(),
+            lines_left: s.lines_left,
+        }
+    }
 }

@@ -143,6 +143,9 @@ pub struct CheckoutResponse {
     /// Stock held for it, per tracked sku.
     pub reservations: Vec<ReservationResponse>,
     pub customer_id: Option<String>,
+    /// The cart's request context (`PUT /v1/carts/{cart_id}/context`) the snapshot was
+    /// priced and judged with.
+    pub context: BTreeMap<String, String>,
     pub validated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub order_id: Option<Uuid>,
@@ -183,6 +186,7 @@ impl From<&Checkout> for CheckoutResponse {
                 })
                 .collect(),
             customer_id: s.customer_id.clone(),
+            context: s.context.clone(),
             validated_at: s.validated_at,
             expires_at: s.expires_at,
             order_id: c.order_id.map(|id| id.0),
@@ -206,6 +210,8 @@ pub struct OrderResponse {
     pub subtotal: Decimal,
     #[schema(value_type = String)]
     pub total: Decimal,
+    /// The request context its checkout snapshot was priced and judged with.
+    pub context: BTreeMap<String, String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -222,6 +228,7 @@ impl From<&Order> for OrderResponse {
             fees: o.fees.iter().map(SnapshotFeeResponse::from).collect(),
             subtotal: o.subtotal,
             total: o.total,
+            context: o.context.clone(),
             created_at: o.created_at,
         }
     }

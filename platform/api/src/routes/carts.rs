@@ -12,7 +12,7 @@ use trolley_core::service::AddLineRequest as AddLine;
 use crate::auth::Storefront;
 use crate::dto::carts::{
     AddLineRequest, CartResponse, MergeOutcomeResponse, MergeRequest, MergeResponse,
-    PatchLineRequest, RemoveLineQuery,
+    MergeSourceResponse, PatchLineRequest, RemoveLineQuery, ReplacedResponse,
 };
 use crate::error::{Problem, Result};
 use crate::extract::{IfMatch, etag};
@@ -92,7 +92,9 @@ pub async fn get_my_cart(
 }
 
 /// Adds a line, or more of the line with the same line key (sku + attributes + seller +
-/// fulfillment). The price comes from the catalog.
+/// fulfillment). The price comes from the catalog. A line of another order type than the
+/// cart's answers `409 incompatible_order_type`, unless `replace_incompatible` empties the
+/// cart first; that answer's `replaced` lists what was removed.
 #[utoipa::path(tag = "carts",
     security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
     params(
@@ -129,11 +131,15 @@ pub async fn add_line(
         fulfillment: body.fulfillment,
         replace_incompatible: body.replace_incompatible,
     };
-    let view = state
+    let added = state
         .carts
         .add_line(&shopper, CartId(path.into_inner()), request, pre)
         .await?;
-    Ok(cart_ok(&view))
+    let mut body = CartResponse::from(&added.view);
+    body.replaced = added.replaced.as_ref().map(ReplacedResponse::from);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(added.view.version)))
+        .json(body))
 }
 
 /// Sets a line's quantity.
@@ -272,7 +278,9 @@ pub async fn put_context(
 /// Merges a guest cart (proven by its token) into the signed-in customer's cart under a
 /// policy; every line's outcome is in the answer, the guest cart becomes `merged`. Merging
 /// the same guest cart again answers the first result. With `source_cart_id` equal to
-/// `{cart_id}`, the guest cart is adopted as the customer's cart instead.
+/// `{cart_id}`, the guest cart is adopted as the customer's cart instead. A guest cart of
+/// another order type than the customer's (non-empty) cart is not merged: its lines are
+/// `left_in_source`, it stays `active` (`source.status`), and nothing changes.
 #[utoipa::path(tag = "carts",
     security(("storefront_key" = [], "customer_token" = [])),
     params(("cart_id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
@@ -318,5 +326,6 @@ pub async fn merge_carts(
                 .collect(),
             policy: result.policy.as_str().to_owned(),
             replayed: result.replayed,
+            source: MergeSourceResponse::from(&result.source),
         }))
 }

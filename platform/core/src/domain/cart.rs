@@ -179,6 +179,8 @@ pub enum CartEvent {
     CartCleared {
         removed_lines: usize,
     },
+    /// The cart was emptied to take a line of another order type (`replace_incompatible`).
+    CartReplaced(Replaced),
     ContextReplaced {
         keys: usize,
     },
@@ -199,6 +201,39 @@ pub enum CartEvent {
     },
 }
 
+/// What an add with `replace_incompatible` took out of the cart to make room for a line of
+/// another order type (SPEC §2: it "empties the cart first and says so"). Everything a
+/// storefront needs to tell the shopper, or to put the lines back, is here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Replaced {
+    /// The cart's order type before the add (the lines' order type).
+    pub previous_order_type: Option<String>,
+    /// The order type the cart has now.
+    pub order_type: Option<String>,
+    /// Every line that was removed, as it was.
+    pub removed_lines: Vec<RemovedLine>,
+}
+
+/// A line taken out of a cart, with its identity and quantity as they were.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemovedLine {
+    pub line_id: LineId,
+    pub key: LineKey,
+    pub title: Option<String>,
+    pub quantity: u32,
+}
+
+impl RemovedLine {
+    fn of(line: &Line) -> Self {
+        Self {
+            line_id: line.id,
+            key: line.key.clone(),
+            title: line.title.clone(),
+            quantity: line.quantity.get(),
+        }
+    }
+}
+
 /// The outcome of a mutation.
 #[derive(Debug, Clone)]
 pub struct Changed {
@@ -207,7 +242,7 @@ pub struct Changed {
 }
 
 impl Changed {
-    fn unchanged(cart: Cart) -> Self {
+    pub(crate) fn unchanged(cart: Cart) -> Self {
         Self {
             cart,
             events: Vec::new(),
@@ -355,15 +390,6 @@ impl Cart {
         }
     }
 
-    /// The cart frozen behind a checkout snapshot: mutations answer `cart_frozen` until
-    /// the checkout is completed, cancelled or expires.
-    pub fn frozen_for_checkout(mut self, now: DateTime<Utc>) -> Self {
-        self.status = CartStatus::CheckingOut;
-        self.version += 1;
-        self.updated_at = now;
-        self
-    }
-
     /// The cart after its owner changed to a customer (adoption at login).
     pub fn adopted(self, rules: &Rules) -> Changed {
         let customer = self.owner.customer_id().map(str::to_owned);
@@ -397,10 +423,13 @@ impl Cart {
                     item: add.order_type.clone().unwrap_or_else(|| "none".into()),
                 });
             }
-            events.push(CartEvent::CartCleared {
-                removed_lines: self.lines.len(),
-            });
-            self.lines.clear();
+            // Emptied, never silently: the event carries what went, for the answer.
+            let removed_lines = self.lines.drain(..).map(|l| RemovedLine::of(&l)).collect();
+            events.push(CartEvent::CartReplaced(Replaced {
+                previous_order_type: self.order_type.clone(),
+                order_type: add.order_type.clone(),
+                removed_lines,
+            }));
         }
 
         if let Some(found) = self.lines.iter().position(|l| l.key == add.key) {
@@ -552,5 +581,6 @@ fn validate_context(context: &Context) -> Result<(), CoreError> {
     Ok(())
 }
 
+mod freeze;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::cart::Context;
 use super::ids::{CartId, LineId, TenantId};
 pub use super::ids::{CheckoutId, OrderId};
 use super::line_key::Sku;
@@ -107,6 +108,12 @@ pub struct CheckoutSnapshot {
     pub plugin: Option<SnapshotPlugin>,
     pub reservations: Vec<SnapshotReservation>,
     pub customer_id: Option<String>,
+    /// The cart's request context (`delivery_slot`, `distance_km`, `age_verified` …) the
+    /// order type priced and judged it with, so support can see what the shopper saw.
+    /// Stored inside the snapshot document (no column of its own); snapshots written
+    /// before it existed read back with an empty one.
+    #[serde(default)]
+    pub context: Context,
     pub validated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -135,6 +142,10 @@ pub struct Order {
     pub fees: Vec<SnapshotFee>,
     pub subtotal: Decimal,
     pub total: Decimal,
+    /// The snapshot's request context, carried into the order document (older orders
+    /// read back with an empty one).
+    #[serde(default)]
+    pub context: Context,
     pub created_at: DateTime<Utc>,
 }
 
@@ -146,4 +157,46 @@ pub struct Shortage {
     pub available: i64,
     /// The cart lines that asked for it.
     pub line_ids: Vec<LineId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> CheckoutSnapshot {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        CheckoutSnapshot {
+            checkout_id: CheckoutId::new(),
+            cart_id: CartId::new(),
+            cart_version: 3,
+            currency: "USD".into(),
+            lines: Vec::new(),
+            fees: Vec::new(),
+            subtotal: Decimal::ZERO,
+            total: Decimal::ZERO,
+            fulfillment: None,
+            plugin: None,
+            reservations: Vec::new(),
+            customer_id: None,
+            context: Context::from([("distance_km".to_owned(), "3.2".to_owned())]),
+            validated_at: at,
+            expires_at: at,
+        }
+    }
+
+    #[test]
+    fn the_context_is_kept_in_the_stored_document() {
+        let snap = snapshot();
+        let json = serde_json::to_string(&snap).unwrap();
+        let back: CheckoutSnapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, snap);
+    }
+
+    #[test]
+    fn documents_stored_before_the_context_read_back_with_none() {
+        let mut json = serde_json::to_value(snapshot()).unwrap();
+        json.as_object_mut().unwrap().remove("context");
+        let back: CheckoutSnapshot = serde_json::from_value(json).unwrap();
+        assert!(back.context.is_empty());
+    }
 }

@@ -32,6 +32,10 @@ pub enum Outcome {
     Capped,
     /// The sku left the catalog: not added.
     DroppedUnavailable,
+    /// Not moved: the guest line stays in the guest cart, which stays active (its order
+    /// type differs from the customer cart's, `reason` says so). Nothing is lost: the
+    /// shopper can still see, change or check out that cart with its token.
+    LeftInSource,
 }
 
 impl Outcome {
@@ -44,6 +48,7 @@ impl Outcome {
             Outcome::ConflictSurfaced => "conflict_surfaced",
             Outcome::Capped => "capped",
             Outcome::DroppedUnavailable => "dropped_unavailable",
+            Outcome::LeftInSource => "left_in_source",
         }
     }
 }
@@ -71,6 +76,9 @@ pub struct LineOutcome {
 pub struct Merged {
     pub changed: Changed,
     pub outcomes: Vec<LineOutcome>,
+    /// Whether the guest cart was absorbed (it becomes `merged`). When false, nothing
+    /// moved: the customer cart is unchanged (no events), the guest cart stays as it is.
+    pub absorbed: bool,
 }
 
 /// Counts per outcome class, for the event and for metrics.
@@ -109,6 +117,9 @@ impl Cart {
         let incompatible = !self.lines.is_empty()
             && !source.lines.is_empty()
             && self.order_type != source.order_type;
+        if incompatible {
+            return Ok(self.left_apart(source));
+        }
         if self.lines.is_empty() {
             self.order_type = source.order_type.clone();
         }
@@ -129,14 +140,6 @@ impl Cart {
             if !catalog.contains_key(s.sku()) {
                 outcome.outcome = Outcome::DroppedUnavailable;
                 outcome.reason = Some("not_in_catalog".into());
-                outcomes.push(outcome);
-                continue;
-            }
-            if incompatible {
-                // The customer's cart fixes the order type; a guest line of another order
-                // type cannot join it. It is reported, not silently lost.
-                outcome.outcome = Outcome::KeptTarget;
-                outcome.reason = Some("incompatible_order_type".into());
                 outcomes.push(outcome);
                 continue;
             }
@@ -250,7 +253,46 @@ impl Cart {
             counts: counts(&outcomes),
         };
         let changed = self.touched(rules, vec![event]);
-        Ok(Merged { changed, outcomes })
+        Ok(Merged {
+            changed,
+            outcomes,
+            absorbed: true,
+        })
+    }
+
+    /// The answer when the guest cart's order type differs from this (non-empty) one's.
+    /// A cart has one order type, so no guest line could join; dropping them would lose
+    /// the shopper's intent, and emptying the customer's cart would lose theirs. So
+    /// nothing moves: every guest line is `left_in_source` in a guest cart that stays
+    /// active, and every customer line is `kept_target`. Nothing is written, so asking
+    /// again answers the same until one of the carts changes (then it may merge).
+    fn left_apart(self, source: &Cart) -> Merged {
+        let left = source.lines.iter().map(|s| LineOutcome {
+            line_key: s.key.canonical(),
+            sku: s.key.sku.to_string(),
+            line_id: None,
+            outcome: Outcome::LeftInSource,
+            target_quantity: None,
+            source_quantity: Some(s.quantity.get()),
+            quantity: 0,
+            reason: Some("incompatible_order_type".into()),
+        });
+        let kept = self.lines.iter().map(|t| LineOutcome {
+            line_key: t.key.canonical(),
+            sku: t.key.sku.to_string(),
+            line_id: Some(t.id),
+            outcome: Outcome::KeptTarget,
+            target_quantity: Some(t.quantity.get()),
+            source_quantity: None,
+            quantity: t.quantity.get(),
+            reason: None,
+        });
+        let outcomes = left.chain(kept).collect();
+        Merged {
+            changed: Changed::unchanged(self),
+            outcomes,
+            absorbed: false,
+        }
     }
 }
 

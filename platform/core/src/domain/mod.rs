@@ -14,12 +14,15 @@ pub mod plugin;
 pub mod quantity;
 pub mod rate_limit;
 pub mod receipt;
+pub mod rejection;
 pub mod secret;
 pub mod tenant;
 pub mod view;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
-pub use cart::{Cart, CartEvent, CartOwner, CartStatus, Changed, Line, ReviewSide};
+pub use cart::{
+    Cart, CartEvent, CartOwner, CartStatus, Changed, Line, RemovedLine, Replaced, ReviewSide,
+};
 pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
 pub use checkout::{
     Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Order, OrderId, Shortage,

@@ -7,18 +7,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::domain::cart::{AddLine, Rules};
-use crate::domain::merge::LineOutcome;
-use crate::domain::secret;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Changed, LineId,
-    LineKey, Receipt, Replay, Seal, Sku, Tenant,
+    LineKey, Receipt, Replaced, Replay, Seal, Sku, Tenant,
 };
-use crate::domain::{CartStatus, MergePolicy};
 use crate::domain::{ClaimPolicy, StockView};
+use crate::domain::{rejection, secret};
 use crate::error::{CoreError, StoreError};
 use crate::ports::{
-    CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, MergeRecord, Metrics,
-    NoMetrics, WantedHold,
+    CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, Metrics, NoMetrics,
+    WantedHold,
 };
 use crate::service::judge::OrderTypeJudge;
 use crate::service::recent::RecentInputs;
@@ -26,7 +24,7 @@ use crate::service::recent::RecentInputs;
 /// How many times a mutation re-reads and re-applies after losing a race. Every lost race
 /// means another writer won, so the cart always makes progress; the bound only stops a
 /// pathological storm from holding a worker forever.
-const MAX_ATTEMPTS: usize = 100;
+pub(super) const MAX_ATTEMPTS: usize = 100;
 
 /// How long the count of active carts is reused, so a `/metrics` scrape costs at most one
 /// counting query every few seconds however often it comes.
@@ -114,14 +112,12 @@ pub struct AddLineRequest {
     pub replace_incompatible: bool,
 }
 
-/// A merge's answer: the merged cart and what happened to every line.
+/// An add's answer: the cart, and what the add emptied out of it when it had to replace
+/// lines of another order type (`replace_incompatible`).
 #[derive(Debug, Clone)]
-pub struct MergeResult {
-    pub cart: CartView,
-    pub outcomes: Vec<LineOutcome>,
-    pub policy: MergePolicy,
-    /// This source was merged before; the first merge's outcomes are answered again.
-    pub replayed: bool,
+pub struct AddedLine {
+    pub view: CartView,
+    pub replaced: Option<Replaced>,
 }
 
 /// A cart just created, with its guest token when it has one (shown once).
@@ -135,14 +131,14 @@ pub struct CreatedCart {
 
 #[derive(Clone)]
 pub struct CartService {
-    carts: Arc<dyn CartRepository>,
-    catalog: Arc<dyn CatalogRepository>,
-    inventory: Arc<dyn InventoryRepository>,
-    cache: Arc<dyn CartCache>,
-    judge: Arc<OrderTypeJudge>,
-    clock: Arc<dyn Clock>,
-    recent: Arc<RecentInputs>,
-    metrics: Arc<dyn Metrics>,
+    pub(super) carts: Arc<dyn CartRepository>,
+    pub(super) catalog: Arc<dyn CatalogRepository>,
+    pub(super) inventory: Arc<dyn InventoryRepository>,
+    pub(super) cache: Arc<dyn CartCache>,
+    pub(super) judge: Arc<OrderTypeJudge>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) recent: Arc<RecentInputs>,
+    pub(super) metrics: Arc<dyn Metrics>,
     active_count: Arc<std::sync::Mutex<Option<ActiveCount>>>,
 }
 
@@ -234,7 +230,7 @@ impl CartService {
         Duration::days(i64::from(days))
     }
 
-    fn rules(&self, tenant: &Tenant, cart: &Cart) -> Rules {
+    pub(super) fn rules(&self, tenant: &Tenant, cart: &Cart) -> Rules {
         Rules {
             now: self.clock.now_millis(),
             limits: tenant.config.limits(),
@@ -338,7 +334,7 @@ impl CartService {
         id: CartId,
         req: AddLineRequest,
         pre: Precondition,
-    ) -> Result<CartView, CoreError> {
+    ) -> Result<AddedLine, CoreError> {
         let tenant = &shopper.tenant;
         // The cart is read (and the caller authorized) before the catalog, so a foreign or
         // missing cart answers 404 whatever the sku; that first read also serves the first
@@ -363,19 +359,25 @@ impl CartService {
             .category_order_types
             .get(&item.category)
             .cloned();
-        self.mutate_from(shopper, id, pre, Some(cart), |cart, rules| {
-            cart.add_line(
-                AddLine {
-                    key: key.clone(),
-                    quantity: req.quantity,
-                    item: &item,
-                    order_type: order_type.clone(),
-                    replace_incompatible: req.replace_incompatible,
-                },
-                rules,
-            )
-        })
-        .await
+        let (view, events) = self
+            .mutate_from(shopper, id, pre, Some(cart), |cart, rules| {
+                cart.add_line(
+                    AddLine {
+                        key: key.clone(),
+                        quantity: req.quantity,
+                        item: &item,
+                        order_type: order_type.clone(),
+                        replace_incompatible: req.replace_incompatible,
+                    },
+                    rules,
+                )
+            })
+            .await?;
+        let replaced = events.into_iter().find_map(|e| match e {
+            CartEvent::CartReplaced(replaced) => Some(replaced),
+            _ => None,
+        });
+        Ok(AddedLine { view, replaced })
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id, line_id = %line))]
@@ -434,238 +436,9 @@ impl CartService {
         .await
     }
 
-    /// Merges a guest cart (proven by its token) into the signed-in customer's cart
-    /// (`target`), under `policy` or the tenant's default. Merging a guest cart into itself
-    /// adopts it: it becomes the customer's cart, if they have no live cart yet. Merging the
-    /// same source again answers the first result.
-    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %target, source = %source))]
-    pub async fn merge(
-        &self,
-        shopper: &Shopper,
-        target: CartId,
-        source: CartId,
-        source_token: &str,
-        policy: Option<MergePolicy>,
-        pre: Precondition,
-    ) -> Result<MergeResult, CoreError> {
-        let tenant = &shopper.tenant;
-        let customer = shopper
-            .customer_id
-            .clone()
-            .ok_or(CoreError::Unauthenticated)?;
-        let policy = policy.unwrap_or(tenant.config.merge_policy);
-        let guest = Shopper {
-            tenant: tenant.clone(),
-            customer_id: None,
-            cart_token: Some(source_token.to_owned()),
-            // A merge never seals: it replays by itself (the merge record is its receipt).
-            receipt: None,
-        };
-        if target == source {
-            return self.adopt(shopper, &guest, source, &customer, pre).await;
-        }
-        for _ in 0..MAX_ATTEMPTS {
-            let target_cart = self.load_for_write(shopper, target, pre).await?;
-            let source_cart = self
-                .carts
-                .load(tenant.id, source)
-                .await?
-                .ok_or(CoreError::CartNotFound)?;
-            guest.authorize(&source_cart)?;
-            if source_cart.status == CartStatus::Merged
-                && let Some(record) = self.carts.merge_record(tenant.id, source).await?
-                && record.target_cart_id == target
-            {
-                // Idempotent: the first merge's answer, with the cart as it is now.
-                return Ok(MergeResult {
-                    cart: self.assemble(tenant, &target_cart).await?,
-                    outcomes: record.outcomes,
-                    policy: record.policy,
-                    replayed: true,
-                });
-            }
-            let mut skus: Vec<Sku> = source_cart.lines.iter().map(|l| l.sku().clone()).collect();
-            skus.sort();
-            skus.dedup();
-            let catalog: HashMap<Sku, CatalogItem> = self
-                .catalog
-                .get_many(tenant.id, &skus)
-                .await?
-                .into_iter()
-                .map(|i| (i.sku.clone(), i))
-                .collect();
-            // Stock-checked skus (soft, reserve) cap what the merge may add.
-            let stock: HashMap<Sku, i64> = self
-                .inventory
-                .get_many(tenant.id, &skus)
-                .await?
-                .into_iter()
-                .filter(|level| {
-                    catalog
-                        .get(&level.sku)
-                        .and_then(|item| item.claim_policy)
-                        .unwrap_or(tenant.config.default_claim_policy)
-                        != ClaimPolicy::Interest
-                })
-                .map(|level| (level.sku.clone(), level.available()))
-                .collect();
-            let (target_expected, source_expected) = (target_cart.version, source_cart.version);
-            let rules = self.rules(tenant, &target_cart);
-            let merged = target_cart.absorb(&source_cart, policy, &catalog, &stock, &rules)?;
-            let view = self.assemble(tenant, &merged.changed.cart).await?;
-            let mut absorbed = source_cart;
-            absorbed.status = CartStatus::Merged;
-            absorbed.merged_into = Some(target);
-            absorbed.version += 1;
-            absorbed.updated_at = rules.now;
-            let record = MergeRecord {
-                tenant_id: tenant.id,
-                source_cart_id: source,
-                target_cart_id: target,
-                policy,
-                outcomes: merged.outcomes.clone(),
-                created_at: rules.now,
-            };
-            match self
-                .carts
-                .save_merge(
-                    &merged.changed.cart,
-                    target_expected,
-                    &absorbed,
-                    source_expected,
-                    &record,
-                )
-                .await
-            {
-                Ok(()) => {
-                    emit(&merged.changed.cart, &merged.changed.events);
-                    for event in &merged.changed.events {
-                        if let CartEvent::CartMerged { policy, counts, .. } = event {
-                            self.metrics.merge_outcomes(policy.as_str(), counts);
-                        }
-                    }
-                    self.cache.put(&merged.changed.cart).await;
-                    self.cache.put(&absorbed).await;
-                    self.rehold_after_merge(tenant, &absorbed, &merged.changed.cart)
-                        .await;
-                    return Ok(MergeResult {
-                        cart: view,
-                        outcomes: merged.outcomes,
-                        policy,
-                        replayed: false,
-                    });
-                }
-                Err(StoreError::VersionConflict) => {
-                    self.cache.invalidate(tenant.id, target).await;
-                    self.cache.invalidate(tenant.id, source).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(CoreError::Contention)
-    }
-
-    /// After a merge the guest cart's holds go, and the customer cart's `reserve` lines
-    /// (some of them just merged in) hold their stock. The merge is already committed, so
-    /// a line that cannot be held now is not undone: the read shows it `out_of_stock` and
-    /// checkout holds (or refuses) it for sure.
-    async fn rehold_after_merge(&self, tenant: &Tenant, source: &Cart, target: &Cart) {
-        let until = self.clock.now_millis()
-            + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
-        // Whatever happens below moves held stock of these skus.
-        let touched = source.lines.iter().chain(&target.lines).map(|l| l.sku());
-        self.recent.forget_stock(tenant.id, touched.clone());
-        if let Err(e) = self
-            .inventory
-            .sync_line_holds(tenant.id, source.id, &[], until)
-            .await
-        {
-            tracing::warn!(error = %e, "could not release a merged cart's holds; the sweeper will");
-        }
-        let wanted = match self.price(tenant, target).await {
-            Ok(priced) => wanted_holds(target, &priced),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not price a merged cart to hold its stock");
-                return;
-            }
-        };
-        if wanted.is_empty() {
-            return;
-        }
-        let synced = self
-            .inventory
-            .sync_line_holds(tenant.id, target.id, &wanted, until)
-            .await;
-        self.recent.forget_stock(tenant.id, touched);
-        match synced {
-            Ok(shortages) if !shortages.is_empty() => {
-                tracing::info!(cart_id = %target.id, ?shortages, "merged reserve lines could not all be held");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not hold a merged cart's stock"),
-        }
-    }
-
-    /// The guest cart becomes the customer's own (they have no live cart yet).
-    async fn adopt(
-        &self,
-        shopper: &Shopper,
-        guest: &Shopper,
-        id: CartId,
-        customer: &str,
-        pre: Precondition,
-    ) -> Result<MergeResult, CoreError> {
-        let tenant = &shopper.tenant;
-        if let Some(existing) = self
-            .carts
-            .find_live_for_customer(tenant.id, customer)
-            .await?
-        {
-            if existing.id == id {
-                // Adopted before: answer as a replay.
-                let view = self.assemble(tenant, &existing).await?;
-                let outcomes = kept_outcomes(&existing);
-                return Ok(MergeResult {
-                    cart: view,
-                    outcomes,
-                    policy: tenant.config.merge_policy,
-                    replayed: true,
-                });
-            }
-            return Err(CoreError::InvalidInput(format!(
-                "the customer already has cart {}; merge this guest cart into it",
-                existing.id
-            )));
-        }
-        let customer = customer.to_owned();
-        let view = self
-            .mutate(guest, id, pre, |mut cart, rules| {
-                cart.ensure_active()?;
-                cart.owner = CartOwner::Customer(customer.clone());
-                Ok(cart.adopted(rules))
-            })
-            .await
-            .map_err(|e| match e {
-                // Another device adopted or created a cart for this customer meanwhile.
-                CoreError::Store(StoreError::UniqueViolation(_)) => CoreError::Contention,
-                other => other,
-            })?;
-        let cart = self
-            .carts
-            .load(tenant.id, id)
-            .await?
-            .ok_or(CoreError::CartNotFound)?;
-        Ok(MergeResult {
-            outcomes: kept_outcomes(&cart),
-            cart: view,
-            policy: tenant.config.merge_policy,
-            replayed: false,
-        })
-    }
-
     /// Load → authorize → check `If-Match` → apply → conditional save; on a lost race,
     /// start over from the stored state (or answer 412 if the caller pinned a version).
-    async fn mutate<F>(
+    pub(super) async fn mutate<F>(
         &self,
         shopper: &Shopper,
         id: CartId,
@@ -675,11 +448,13 @@ impl CartService {
     where
         F: Fn(Cart, &Rules) -> Result<Changed, CoreError>,
     {
-        self.mutate_from(shopper, id, pre, None, apply).await
+        let (view, _) = self.mutate_from(shopper, id, pre, None, apply).await?;
+        Ok(view)
     }
 
     /// [`Self::mutate`], with the first attempt working on `loaded` when the caller has
-    /// already read the cart through [`Self::load_for_write`].
+    /// already read the cart through [`Self::load_for_write`]; also answers the events of
+    /// the change that was stored (none when nothing changed).
     async fn mutate_from<F>(
         &self,
         shopper: &Shopper,
@@ -687,7 +462,7 @@ impl CartService {
         pre: Precondition,
         mut loaded: Option<Cart>,
         apply: F,
-    ) -> Result<CartView, CoreError>
+    ) -> Result<(CartView, Vec<CartEvent>), CoreError>
     where
         F: Fn(Cart, &Rules) -> Result<Changed, CoreError>,
     {
@@ -699,19 +474,29 @@ impl CartService {
             };
             let expected_version = cart.version;
             let rules = self.rules(tenant, &cart);
+            // Kept to tell a rejection this change causes from one the cart already had.
+            let before = cart.clone();
             let changed = apply(cart, &rules)?;
             if changed.events.is_empty() {
-                return self.assemble(tenant, &changed.cart).await;
+                return Ok((self.assemble(tenant, &changed.cart).await?, Vec::new()));
             }
-            // The order type judges the cart as it would be; a `reject` refuses a change that
-            // adds to the cart, and nothing is stored. Removals are never refused: they can
-            // only help.
+            // The order type judges the cart as it would be; a `reject` it is to blame for
+            // refuses a change that adds to the cart, and nothing is stored (the rule is in
+            // `domain::rejection`). Removals are never refused: they can only help.
             let mut priced = self.price(tenant, &changed.cart).await?;
             let grown = grown_lines(&changed.events);
             if !grown.is_empty() {
-                let violations = priced.view.rejections();
-                if !violations.is_empty() {
-                    return Err(CoreError::ValidationFailed { violations });
+                let after = priced.view.rejections();
+                if !after.is_empty() {
+                    let prior = if rejection::needs_prior(&after, &grown) {
+                        self.price(tenant, &before).await?.view.rejections()
+                    } else {
+                        Vec::new()
+                    };
+                    let violations = rejection::refusing(&after, &prior, &grown);
+                    if !violations.is_empty() {
+                        return Err(CoreError::ValidationFailed { violations });
+                    }
                 }
                 // `soft` lines are checked against stock when they grow; nothing is held.
                 let shortages = soft_shortages(&changed.cart, &priced, &grown);
@@ -748,7 +533,7 @@ impl CartService {
                 Ok(()) => {
                     emit(&changed.cart, &changed.events);
                     self.cache.put(&changed.cart).await;
-                    return Ok(view);
+                    return Ok((view, changed.events));
                 }
                 Err(StoreError::VersionConflict) => {
                     self.cache.invalidate(tenant.id, id).await;
@@ -802,7 +587,11 @@ impl CartService {
     /// Prices the cart against the catalog, decorates it with stock, then lets its order
     /// type judge it: what a read shows, from this node's recent catalog and stock reads
     /// ([`RecentInputs`]).
-    async fn assemble(&self, tenant: &Tenant, cart: &Cart) -> Result<CartView, CoreError> {
+    pub(super) async fn assemble(
+        &self,
+        tenant: &Tenant,
+        cart: &Cart,
+    ) -> Result<CartView, CoreError> {
         Ok(self.price_with(tenant, cart, Inputs::Recent).await?.view)
     }
 
@@ -909,6 +698,7 @@ fn releases(events: &[CartEvent]) -> bool {
             e,
             CartEvent::LineRemoved { .. }
                 | CartEvent::CartCleared { .. }
+                | CartEvent::CartReplaced(_)
                 | CartEvent::ReviewResolved { .. }
                 | CartEvent::LineQuantityChanged { .. }
         )
@@ -934,7 +724,7 @@ fn soft_shortages(cart: &Cart, priced: &Priced, grown: &[LineId]) -> Vec<crate::
 }
 
 /// The holds the cart's `reserve` lines should have.
-fn wanted_holds(cart: &Cart, priced: &Priced) -> Vec<WantedHold> {
+pub(super) fn wanted_holds(cart: &Cart, priced: &Priced) -> Vec<WantedHold> {
     cart.lines
         .iter()
         .filter(|l| claim_of(l.sku(), &priced.catalog, &priced.stock) == ClaimPolicy::Reserve)
@@ -946,25 +736,8 @@ fn wanted_holds(cart: &Cart, priced: &Priced) -> Vec<WantedHold> {
         .collect()
 }
 
-/// An adopted cart's lines: all kept as they were.
-fn kept_outcomes(cart: &Cart) -> Vec<LineOutcome> {
-    cart.lines
-        .iter()
-        .map(|l| LineOutcome {
-            line_key: l.key.canonical(),
-            sku: l.key.sku.to_string(),
-            line_id: Some(l.id),
-            outcome: crate::domain::merge::Outcome::KeptSource,
-            target_quantity: None,
-            source_quantity: Some(l.quantity.get()),
-            quantity: l.quantity.get(),
-            reason: Some("adopted".into()),
-        })
-        .collect()
-}
-
 /// Domain events go to the structured log for now; metrics and an outbox read them later.
-fn emit(cart: &Cart, events: &[CartEvent]) {
+pub(super) fn emit(cart: &Cart, events: &[CartEvent]) {
     for event in events {
         tracing::info!(
             tenant_id = %cart.tenant_id,

@@ -105,7 +105,8 @@ impl CheckoutService {
             let expires_at = now + Duration::minutes(i64::from(tenant.config.checkout_ttl_minutes));
             let snapshot = snapshot(&cart, &priced, now, expires_at);
             let expected = cart.version;
-            let frozen = cart.frozen_for_checkout(now);
+            // The lines take the prices the snapshot binds: accepted once, not asked again.
+            let frozen = cart.frozen_for_checkout(now, &priced.catalog);
             let mut wanted: BTreeMap<Sku, (u32, Vec<LineId>)> = BTreeMap::new();
             for line in &frozen.lines {
                 let entry = wanted.entry(line.sku().clone()).or_default();
@@ -188,6 +189,7 @@ impl CheckoutService {
             fees: snap.fees.clone(),
             subtotal: snap.subtotal,
             total: snap.total,
+            context: snap.context.clone(),
             created_at: now,
         };
         let outcome = self
@@ -363,6 +365,7 @@ fn snapshot(
         },
         reservations: Vec::new(),
         customer_id: cart.owner.customer_id().map(str::to_owned),
+        context: cart.context.clone(),
         validated_at: now,
         expires_at,
     }

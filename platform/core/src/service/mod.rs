@@ -7,15 +7,17 @@ pub mod catalog;
 pub mod checkout;
 pub mod inventory;
 pub mod judge;
+pub mod merge;
 pub mod plugins;
 pub mod recent;
 pub mod tenants;
 
-pub use carts::{AddLineRequest, CartService, CreatedCart, MergeResult, Precondition, Shopper};
+pub use carts::{AddLineRequest, AddedLine, CartService, CreatedCart, Precondition, Shopper};
 pub use catalog::CatalogService;
 pub use checkout::CheckoutService;
 pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
+pub use merge::{MergeResult, MergeSource};
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
 pub use tenants::{NewTenantCredentials, TenantService};

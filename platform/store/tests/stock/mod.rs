@@ -138,6 +138,7 @@ fn snapshot(cart: &Cart, expires_at: DateTime<Utc>) -> CheckoutSnapshot {
         plugin: None,
         reservations: Vec::new(),
         customer_id: cart.owner.customer_id().map(str::to_owned),
+        context: cart.context.clone(),
         validated_at: t(10),
         expires_at,
     }
@@ -190,6 +191,7 @@ fn order_of(snap: &CheckoutSnapshot, tenant: TenantId, at: i64) -> Order {
         fees: snap.fees.clone(),
         subtotal: snap.subtotal,
         total: snap.total,
+        context: snap.context.clone(),
         created_at: t(at),
     }
 }

@@ -4,7 +4,7 @@ use crate::domain::line_key::Attributes;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap()
 }
 
@@ -16,7 +16,7 @@ fn rules() -> Rules {
     }
 }
 
-fn item(sku: &str, cents: i64) -> CatalogItem {
+pub(super) fn item(sku: &str, cents: i64) -> CatalogItem {
     CatalogItem {
         sku: Sku::parse(sku).unwrap(),
         price: Price::from_minor_units(cents, Currency::Usd),
@@ -30,7 +30,7 @@ fn item(sku: &str, cents: i64) -> CatalogItem {
     }
 }
 
-fn key(sku: &str, attrs: &[(&str, &str)]) -> LineKey {
+pub(super) fn key(sku: &str, attrs: &[(&str, &str)]) -> LineKey {
     let map = attrs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -44,7 +44,7 @@ fn key(sku: &str, attrs: &[(&str, &str)]) -> LineKey {
     .unwrap()
 }
 
-fn empty_cart() -> Cart {
+pub(super) fn empty_cart() -> Cart {
     let owner = CartOwner::Customer("c1".into());
     Cart::new(
         TenantId::new(),
@@ -56,7 +56,12 @@ fn empty_cart() -> Cart {
     .0
 }
 
-fn add(cart: Cart, item: &CatalogItem, key: LineKey, qty: i64) -> Result<Changed, CoreError> {
+pub(super) fn add(
+    cart: Cart,
+    item: &CatalogItem,
+    key: LineKey,
+    qty: i64,
+) -> Result<Changed, CoreError> {
     cart.add_line(
         AddLine {
             key,
@@ -170,13 +175,51 @@ fn an_incompatible_order_type_is_refused_unless_replacing() {
         with("grocery", false, c.clone(), &milk, "MILK"),
         Err(CoreError::IncompatibleOrderType { .. })
     ));
+    let pizza_line = c.lines[0].clone();
     let replaced = with("grocery", true, c, &milk, "MILK").unwrap();
     assert_eq!(replaced.cart.order_type.as_deref(), Some("grocery"));
     assert_eq!(replaced.cart.lines.len(), 1);
-    assert!(matches!(
+    // The answer can say what went and why: the old order type and every removed line.
+    assert_eq!(
         replaced.events[0],
-        CartEvent::CartCleared { removed_lines: 1 }
-    ));
+        CartEvent::CartReplaced(Replaced {
+            previous_order_type: Some("food".into()),
+            order_type: Some("grocery".into()),
+            removed_lines: vec![RemovedLine {
+                line_id: pizza_line.id,
+                key: pizza_line.key,
+                title: None,
+                quantity: 1,
+            }],
+        })
+    );
+    assert!(matches!(replaced.events[1], CartEvent::LineAdded { .. }));
+}
+
+#[test]
+fn a_compatible_add_replaces_nothing_even_when_asked_to() {
+    let milk = item("MILK", 300);
+    let add = |cart: Cart| {
+        cart.add_line(
+            AddLine {
+                key: key("MILK", &[]),
+                quantity: 1,
+                item: &milk,
+                order_type: Some("grocery".into()),
+                replace_incompatible: true,
+            },
+            &rules(),
+        )
+        .unwrap()
+    };
+    let twice = add(add(empty_cart()).cart);
+    assert_eq!(twice.cart.lines[0].quantity.get(), 2);
+    assert!(
+        !twice
+            .events
+            .iter()
+            .any(|e| matches!(e, CartEvent::CartReplaced(_)))
+    );
 }
 
 #[test]

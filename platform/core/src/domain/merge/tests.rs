@@ -378,3 +378,45 @@ fn stock_caps_what_the_merge_adds() {
         ]
     );
 }
+
+#[test]
+fn another_order_type_is_left_in_the_guest_cart_not_dropped() {
+    let mut g = guest(&[("PIZZA", None, 2, 5), ("GONE", None, 1, 5)]);
+    g.order_type = Some("food".into());
+    let mut c = customer(&[("MILK", None, 1, 10)]);
+    c.order_type = Some("grocery".into());
+    // GONE left the catalog: it is left in the guest cart too (nothing moves at all).
+    let cat = catalog(&["PIZZA", "MILK"]);
+    for policy in [
+        MergePolicy::Sum,
+        MergePolicy::KeepSource,
+        MergePolicy::Review,
+    ] {
+        let merged = c
+            .clone()
+            .absorb(&g, policy, &cat, &HashMap::new(), &rules_at(30))
+            .unwrap();
+        assert!(!merged.absorbed);
+        assert!(merged.changed.events.is_empty(), "nothing to write");
+        assert_eq!(merged.changed.cart, c, "the customer cart is unchanged");
+        assert_eq!(
+            summary(&merged),
+            vec![
+                ("GONE".into(), 0, "left_in_source"),
+                ("MILK".into(), 1, "kept_target"),
+                ("PIZZA".into(), 0, "left_in_source"),
+            ]
+        );
+        let pizza = merged.outcomes.iter().find(|o| o.sku == "PIZZA").unwrap();
+        assert_eq!(pizza.reason.as_deref(), Some("incompatible_order_type"));
+        assert_eq!(pizza.source_quantity, Some(2));
+        assert_eq!(pizza.line_id, None);
+    }
+    // Into an empty customer cart the guest's order type simply comes along.
+    let empty = customer(&[]);
+    let merged = empty
+        .absorb(&g, MergePolicy::Sum, &cat, &HashMap::new(), &rules_at(30))
+        .unwrap();
+    assert!(merged.absorbed);
+    assert_eq!(merged.changed.cart.order_type.as_deref(), Some("food"));
+}
