@@ -23,5 +23,5 @@ mod operations;
 mod platform;
 mod plugins;
 mod rate_limits;
-mod reliability;
 mod rejections;
+mod reliability;
