@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod judge;
 pub mod plugins;
 pub mod recent;
+pub mod sweep;
 pub mod tenants;
 
 pub use carts::{AddLineRequest, CartService, CreatedCart, MergeResult, Precondition, Shopper};
@@ -18,4 +19,5 @@ pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
+pub use sweep::SweepService;
 pub use tenants::{NewTenantCredentials, TenantService};
