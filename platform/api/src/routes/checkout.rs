@@ -212,9 +212,11 @@ pub async fn get_order(
     Ok(HttpResponse::Ok().json(OrderResponse::from(&order)))
 }
 
-/// Runs one sweep now (the server also runs them periodically on every node): expires
-/// holds, checkouts and idle carts, deletes ended carts and checkouts past their tenant's
-/// `cart_retention_days`, and purges idempotency records older than 24 h.
+/// Runs one sweep now (the server also runs them periodically on every node).
+///
+/// Expires holds, checkouts and idle carts; deletes ended carts and checkouts past their
+/// tenant's `cart_retention_days` (orders stay); purges idempotency records older than 24 h.
+/// Counts are what this sweep did: rows another node's sweep handled first are not counted.
 #[utoipa::path(tag = "platform", security(("operator_token" = [])), responses(
     (status = 200, body = SweepResponse),
     (status = 401, body = Problem, content_type = "application/problem+json"),
