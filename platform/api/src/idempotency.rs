@@ -27,9 +27,8 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, HttpResponse, ResponseError, web};
 use sha2::{Digest, Sha256};
 
-use trolley_core::StoreError;
 use trolley_core::domain::{Receipt, Replay, secret};
-use trolley_core::ports::{IdempotencyLookup, IdempotencyStore, KeyKind, StoredResponse};
+use trolley_core::ports::{IdempotencyLookup, KeyKind, StoredResponse};
 
 use crate::auth::{API_KEY, CART_TOKEN, Storefront, bearer};
 use crate::error::{ApiError, Code};
@@ -38,29 +37,8 @@ use crate::state::AppState;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 
-/// How long a key is remembered (SPEC §2: at least 24 h).
-pub const RETENTION_HOURS: i64 = 24;
-/// Records deleted per statement when purging, and statements per sweep: a sweep never
-/// holds the table for long, and a backlog drains over a few sweeps.
-const PURGE_BATCH: u64 = 1_000;
-const PURGE_BATCHES_PER_SWEEP: usize = 20;
-
-/// Deletes records older than [`RETENTION_HOURS`], in bounded batches; how many.
-pub async fn purge_expired(
-    store: &dyn IdempotencyStore,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<u64, StoreError> {
-    let before = now - chrono::Duration::hours(RETENTION_HOURS);
-    let mut purged = 0;
-    for _ in 0..PURGE_BATCHES_PER_SWEEP {
-        let deleted = store.purge(before, PURGE_BATCH).await?;
-        purged += deleted;
-        if deleted < PURGE_BATCH {
-            break;
-        }
-    }
-    Ok(purged)
-}
+/// How long a key is remembered (SPEC §2: at least 24 h); the sweep purges older ones.
+pub use trolley_core::service::sweep::IDEMPOTENCY_RETENTION_HOURS as RETENTION_HOURS;
 
 /// An in-progress claim written by an earlier release still counts as running for this
 /// long (a node of that release may be working on it); after that it was abandoned.

@@ -8,7 +8,8 @@ use crate::outage::DatabaseGate;
 use crate::rate_limit::RateLimits;
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
 use trolley_core::service::{
-    CartService, CatalogService, CheckoutService, InventoryService, PluginService, TenantService,
+    CartService, CatalogService, CheckoutService, InventoryService, PluginService, SweepService,
+    TenantService,
 };
 use trolley_metrics::PrometheusMetrics;
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub plugins: PluginService,
     pub inventory: InventoryService,
     pub checkouts: CheckoutService,
+    /// Expiry and retention (`POST /v1/platform/sweep`).
+    pub sweeper: SweepService,
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Idempotency keys whose requests are running on this node.
     pub in_flight: InFlightKeys,

@@ -5,12 +5,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Activation, Actor, AuditAction, AuditEntry, Cart, CartId, CatalogItem, CatalogItemInput,
-    Checkout, CheckoutId, CheckoutSnapshot, Evaluation, LineId, Order, OrderId, PluginCart,
-    PluginError, PluginId, PluginInfo, PluginLimits, PluginRecord, RateDecision, RateLimit,
-    Receipt, Replay, Seal, Shortage, Sku, StockLevel, Tenant, TenantConfig, TenantId,
+    Activation, Actor, AuditAction, AuditEntry, Cart, CartId, CartOwner, CatalogItem,
+    CatalogItemInput, Checkout, CheckoutId, CheckoutSnapshot, Evaluation, LineId, Order, OrderId,
+    PluginCart, PluginError, PluginId, PluginInfo, PluginLimits, PluginRecord, RateDecision,
+    RateLimit, Receipt, Replay, Seal, Shortage, Sku, StockLevel, Tenant, TenantConfig, TenantId,
 };
 use crate::error::StoreError;
+
+mod retention;
+pub use retention::RetentionRepository;
 
 /// A clock that only moves when told to: tests use it to expire holds, checkouts and carts
 /// without sleeping.
@@ -210,6 +213,18 @@ pub trait CartRepository: Send + Sync {
 
     /// How many carts are `active`, across every tenant (for the active-carts gauge).
     async fn count_active(&self) -> Result<u64, StoreError>;
+
+    /// A read's renewal of an active cart's idle deadline: one conditional UPDATE of
+    /// `expires_at` only (`… WHERE status = 'active' AND expires_at < due_before AND
+    /// expires_at > now`); the version, `updated_at` and the lines are untouched, so ETags
+    /// and caches stay valid. `false` when it was not due any more (renewed or changed by
+    /// someone else).
+    async fn renew_expiry(
+        &self,
+        tenant: TenantId,
+        id: CartId,
+        renewal: &crate::domain::lifecycle::Renewal,
+    ) -> Result<bool, StoreError>;
 }
 
 /// A merge as remembered, so merging the same source again answers the first result.
@@ -480,7 +495,8 @@ pub enum CancelCheckout {
     NotFound,
 }
 
-/// What one expiry sweep did.
+/// What one sweep did: expiry (by the [`CheckoutRepository`]) and retention (by the
+/// sweep use case).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepReport {
     /// Reserve-line holds past their expiry, released.
@@ -489,6 +505,12 @@ pub struct SweepReport {
     pub checkouts_expired: u64,
     /// Idle carts past their TTL: expired, holds released.
     pub carts_expired: u64,
+    /// Ended carts past their tenant's retention, deleted with their lines.
+    pub carts_deleted: u64,
+    /// Ended checkouts past their tenant's retention, deleted (orders stay).
+    pub checkouts_deleted: u64,
+    /// Idempotency records past their 24 h, deleted.
+    pub idempotency_records_purged: u64,
     /// Every cart whose stored state changed (for cache invalidation).
     pub carts_touched: Vec<(TenantId, CartId)>,
 }
@@ -529,7 +551,14 @@ pub trait CheckoutRepository: Send + Sync {
         id: CheckoutId,
         now: DateTime<Utc>,
     ) -> Result<CancelCheckout, StoreError>;
-    async fn order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>, StoreError>;
+    /// The order, and who may read it: the owner of its cart when it was placed, kept
+    /// with the order so it outlives the cart (`None` only for an order whose owner was
+    /// never recorded: its cart is then the proof).
+    async fn order(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+    ) -> Result<Option<(Order, Option<CartOwner>)>, StoreError>;
     /// Releases expired line holds, expires pending checkouts past their expiry (holds
     /// released, carts back to `active`), and expires idle `active` carts past their
     /// `expires_at` (holds released). Every step is a conditional update, so sweeps on
@@ -624,6 +653,30 @@ impl CacheEvent {
     }
 }
 
+/// What a sweep removed, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweptKind {
+    CartsDeleted,
+    CheckoutsDeleted,
+    IdempotencyRecordsPurged,
+}
+
+impl SweptKind {
+    pub const ALL: [SweptKind; 3] = [
+        SweptKind::CartsDeleted,
+        SweptKind::CheckoutsDeleted,
+        SweptKind::IdempotencyRecordsPurged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweptKind::CartsDeleted => "carts_deleted",
+            SweptKind::CheckoutsDeleted => "checkouts_deleted",
+            SweptKind::IdempotencyRecordsPurged => "idempotency_records_purged",
+        }
+    }
+}
+
 /// Business and adapter metrics the use cases and adapters report. The implementation
 /// (Prometheus) lives outside core; [`NoMetrics`] drops everything.
 pub trait Metrics: Send + Sync {
@@ -642,6 +695,8 @@ pub trait Metrics: Send + Sync {
     fn reservations(&self, event: ReservationEvent, units: u64);
     fn cache(&self, event: CacheEvent);
     fn rate_limited(&self, scope: &'static str);
+    /// Rows a sweep removed (on this node), by kind.
+    fn swept(&self, kind: SweptKind, count: u64);
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -661,4 +716,5 @@ impl Metrics for NoMetrics {
     fn reservations(&self, _: ReservationEvent, _: u64) {}
     fn cache(&self, _: CacheEvent) {}
     fn rate_limited(&self, _: &'static str) {}
+    fn swept(&self, _: SweptKind, _: u64) {}
 }

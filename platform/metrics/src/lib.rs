@@ -18,6 +18,7 @@
 //! | `trolley_merge_outcomes_total` | counter | `policy`, `outcome` |
 //! | `trolley_reservations_total` | counter | `event` = `held` \| `released` \| `sold` \| `expired` \| `line_hold_expired` |
 //! | `trolley_rate_limited_total` | counter | `scope` |
+//! | `trolley_swept_total` | counter | `kind` = `carts_deleted` \| `checkouts_deleted` \| `idempotency_records_purged` |
 //! | `trolley_active_carts` | gauge | none |
 //!
 //! - `route` is the route *pattern* (`/v1/carts/{cart_id}/lines`), never the raw path, and
@@ -34,11 +35,14 @@
 //! - `trolley_reservations_total`: reservations by what happened to them (a checkout's
 //!   reservation held, released by a cancel, sold, expired unpaid; a reserve line's hold
 //!   expired).
+//! - `trolley_swept_total`: rows the sweeps of this node removed, by kind: ended carts and
+//!   checkouts past their tenant's retention, idempotency records past 24 h. Summed over
+//!   nodes it counts each row once (a row another node deleted first is not counted).
 //! - `trolley_active_carts`: carts in status `active`, across tenants, as last read from the
 //!   database (the endpoint refreshes it at most every few seconds).
 //!
 //! A family appears in the exposition once it has a series. The cache results, reservation
-//! events and the `storefront` rate-limit scope exist at zero from the start; the others
+//! events, sweep kinds and the `storefront` rate-limit scope exist at zero from the start; the others
 //! appear with their first observation.
 //!
 //! Latency buckets run from 50 µs to 10 s: plugin calls and cache hits live at the low
@@ -56,7 +60,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use trolley_core::domain::TenantId;
-use trolley_core::ports::{CacheEvent, Metrics, PluginCallOutcome, ReservationEvent};
+use trolley_core::ports::{CacheEvent, Metrics, PluginCallOutcome, ReservationEvent, SweptKind};
 
 /// The content type of [`PrometheusMetrics::render`]'s output (OpenMetrics text 1.0).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -122,6 +126,11 @@ struct RateLimitLabels {
     scope: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SweptLabels {
+    kind: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every Trolley metric, in one registry. Cheap to share (`Arc`); recording takes no lock
@@ -137,6 +146,7 @@ pub struct PrometheusMetrics {
     merge_outcomes: Family<MergeLabels, Counter>,
     reservations: Family<ReservationLabels, Counter>,
     rate_limited: Family<RateLimitLabels, Counter>,
+    swept: Family<SweptLabels, Counter>,
     active_carts: Gauge,
 }
 
@@ -158,6 +168,7 @@ impl PrometheusMetrics {
             merge_outcomes: Family::default(),
             reservations: Family::default(),
             rate_limited: Family::default(),
+            swept: Family::default(),
             active_carts: Gauge::default(),
         };
         // Series that always exist, at zero until something happens, so a hit ratio or a
@@ -177,6 +188,11 @@ impl PrometheusMetrics {
         ] {
             let _ = metrics.reservations.get_or_create(&ReservationLabels {
                 event: event.as_str(),
+            });
+        }
+        for kind in SweptKind::ALL {
+            let _ = metrics.swept.get_or_create(&SweptLabels {
+                kind: kind.as_str(),
             });
         }
         // The one scope the storefront limiter reports today.
@@ -230,6 +246,11 @@ impl PrometheusMetrics {
             "trolley_rate_limited",
             "Requests refused by a rate limit, by scope",
             self.rate_limited.clone(),
+        );
+        r.register(
+            "trolley_swept",
+            "Rows removed by sweeps by kind (carts_deleted, checkouts_deleted, idempotency_records_purged)",
+            self.swept.clone(),
         );
         r.register(
             "trolley_active_carts",
@@ -346,6 +367,14 @@ impl Metrics for PrometheusMetrics {
             .get_or_create(&RateLimitLabels { scope })
             .inc();
     }
+
+    fn swept(&self, kind: SweptKind, count: u64) {
+        self.swept
+            .get_or_create(&SweptLabels {
+                kind: kind.as_str(),
+            })
+            .inc_by(count);
+    }
 }
 
 #[cfg(test)]
@@ -380,6 +409,7 @@ mod tests {
             ("trolley_merge_outcomes", "counter"),
             ("trolley_reservations", "counter"),
             ("trolley_rate_limited", "counter"),
+            ("trolley_swept", "counter"),
             ("trolley_active_carts", "gauge"),
         ] {
             assert!(
@@ -399,6 +429,10 @@ mod tests {
         );
         assert_eq!(
             sample(&text, "trolley_rate_limited_total{scope=\"storefront\"}"),
+            Some(0.0)
+        );
+        assert_eq!(
+            sample(&text, "trolley_swept_total{kind=\"carts_deleted\"}"),
             Some(0.0)
         );
     }
@@ -473,6 +507,8 @@ mod tests {
         m.cache(CacheEvent::Hit);
         m.cache(CacheEvent::Fallback);
         m.rate_limited("tenant");
+        m.swept(SweptKind::CheckoutsDeleted, 3);
+        m.swept(SweptKind::CheckoutsDeleted, 2);
         m.set_active_carts(42);
         let text = m.render();
 
@@ -548,6 +584,10 @@ mod tests {
             (
                 r#"trolley_rate_limited_total{scope="tenant"}"#.to_owned(),
                 1.0,
+            ),
+            (
+                r#"trolley_swept_total{kind="checkouts_deleted"}"#.to_owned(),
+                5.0,
             ),
             ("trolley_active_carts".to_owned(), 42.0),
         ];

@@ -23,14 +23,14 @@ use trolley_core::ports::{
 };
 use trolley_core::service::{
     CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge, PluginService,
-    RecentInputs, TenantService,
+    RecentInputs, SweepService, TenantService,
 };
 use trolley_metrics::PrometheusMetrics;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
     Database, DatabaseHealth, DatabaseOptions, SqlCartRepository, SqlCatalogRepository,
     SqlCheckoutRepository, SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository,
-    SqlTenantRepository,
+    SqlRetentionRepository, SqlTenantRepository,
 };
 
 use crate::settings::Settings;
@@ -44,6 +44,9 @@ pub struct Services {
     pub plugins: PluginService,
     pub inventory: InventoryService,
     pub checkouts: CheckoutService,
+    /// Expiry and retention, run periodically on every node and by the operator's
+    /// `POST /v1/platform/sweep`.
+    pub sweeper: SweepService,
     pub runtime: Arc<WasmRuntime>,
     /// Every metric of this process; `/metrics` renders it.
     pub metrics: Arc<PrometheusMetrics>,
@@ -125,17 +128,26 @@ impl Services {
             recent.clone(),
         )
         .with_metrics(metrics.clone());
+        let checkout_service = CheckoutService::new(cart_service.clone(), checkouts);
+        let idempotency = Arc::new(SqlIdempotencyStore::new(conn.clone()));
+        let sweeper = SweepService::new(
+            checkout_service.clone(),
+            tenants.clone(),
+            Arc::new(SqlRetentionRepository::new(conn)),
+            idempotency.clone(),
+        );
         Ok(Self {
             tenants: TenantService::new(tenants, clock.clone()),
             catalog: CatalogService::new(catalog, clock.clone(), recent.clone()),
-            checkouts: CheckoutService::new(cart_service.clone(), checkouts),
+            checkouts: checkout_service,
+            sweeper,
             carts: cart_service,
             inventory: InventoryService::new(inventory, clock.clone(), recent),
             plugins: PluginService::new(plugin_repo, runtime.clone(), judge, clock.clone()),
             runtime,
             shared,
             metrics,
-            idempotency: Arc::new(SqlIdempotencyStore::new(conn)),
+            idempotency,
             clock,
             database,
         })
@@ -253,6 +265,7 @@ impl Application {
             plugins: services.plugins.clone(),
             inventory: services.inventory.clone(),
             checkouts: services.checkouts.clone(),
+            sweeper: services.sweeper.clone(),
             idempotency: services.idempotency.clone(),
             in_flight: InFlightKeys::default(),
             trusted_proxies: settings.trusted_proxies.clone().unwrap_or_default(),
@@ -298,12 +311,7 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         if let Some(every) = settings.sweep_interval() {
-            spawn_sweeper(
-                services.checkouts.clone(),
-                services.idempotency.clone(),
-                services.clock.clone(),
-                every,
-            );
+            spawn_sweeper(services.sweeper.clone(), every);
         }
         tracing::info!(port, "listening");
         Ok(Self {
@@ -328,28 +336,18 @@ impl Application {
     }
 }
 
-/// Releases expired holds, expires stale checkouts and idle carts, on every node: each step
-/// is a conditional update, so concurrent sweeps never release anything twice.
-fn spawn_sweeper(
-    checkouts: CheckoutService,
-    idempotency: Arc<SqlIdempotencyStore>,
-    clock: Arc<dyn Clock>,
-    every: std::time::Duration,
-) {
+/// Sweeps on every node (see [`SweepService`]): each step is a conditional update or a
+/// delete of rows this node locked, so concurrent sweeps never release or count anything
+/// twice.
+fn spawn_sweeper(sweeper: SweepService, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = checkouts.sweep().await {
-                tracing::warn!(error = %e, "expiry sweep failed; retrying next tick");
-            }
-            match trolley_api::idempotency::purge_expired(idempotency.as_ref(), clock.now()).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "idempotency records past retention deleted"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "idempotency purge failed; retrying next tick")
-                }
+            // The sweep logs what it did and each failing step; the next tick retries.
+            if let Err(e) = sweeper.sweep().await {
+                tracing::debug!(error = %e, "sweep failed; retrying next tick");
             }
         }
     });

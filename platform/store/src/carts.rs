@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use trolley_core::StoreError;
 use trolley_core::domain::MergePolicy;
+use trolley_core::domain::lifecycle::Renewal;
 use trolley_core::domain::{
     Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, Price,
     Quantity, ReviewSide, Seal, Sku, TenantId,
@@ -353,6 +354,33 @@ impl CartRepository for SqlCartRepository {
             .count(&self.db)
             .await
             .map_err(db_err)
+    }
+
+    /// One statement, no transaction: on SQLite it waits for the write lock like any
+    /// write, on PostgreSQL it takes the row lock for an instant. A concurrent save simply
+    /// wins or loses the row; neither can be corrupted by the other (this touches only
+    /// `expires_at`, and only while it is still due).
+    #[tracing::instrument(name = "db.carts.renew_expiry", level = "debug", skip_all, fields(tenant_id = %tenant, cart_id = %id))]
+    async fn renew_expiry(
+        &self,
+        tenant: TenantId,
+        id: CartId,
+        renewal: &Renewal,
+    ) -> Result<bool, StoreError> {
+        let updated = carts::Entity::update_many()
+            .col_expr(
+                carts::Column::ExpiresAt,
+                Expr::value(to_millis(renewal.until)),
+            )
+            .filter(carts::Column::Id.eq(id.0))
+            .filter(carts::Column::TenantId.eq(tenant.0))
+            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
+            .filter(carts::Column::ExpiresAt.lt(to_millis(renewal.due_before)))
+            .filter(carts::Column::ExpiresAt.gt(to_millis(renewal.now)))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(updated.rows_affected == 1)
     }
 }
 

@@ -34,8 +34,8 @@ use sea_orm::{
 use trolley_core::StoreError;
 use trolley_core::domain::checkout::SnapshotReservation;
 use trolley_core::domain::{
-    Cart, CartId, CartStatus, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, LineId,
-    Order, OrderId, Seal, Shortage, Sku, TenantId,
+    Cart, CartId, CartOwner, CartStatus, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus,
+    LineId, Order, OrderId, Seal, Shortage, Sku, TenantId,
 };
 use trolley_core::ports::{
     BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
@@ -539,6 +539,14 @@ impl CheckoutRepository for SqlCheckoutRepository {
                 stock::commit(&txn, tenant, &sku, quantity).await?;
             }
 
+            // The guest's proof of ownership goes with the order: it outlives the cart.
+            let cart_token_hash: Option<Option<String>> = carts::Entity::find_by_id(row.cart_id)
+                .select_only()
+                .column(carts::Column::CartTokenHash)
+                .into_tuple()
+                .one(&txn)
+                .await
+                .map_err(db_err)?;
             let inserted = orders::Entity::insert(
                 orders::Model {
                     id: order.order_id.0,
@@ -547,6 +555,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
                     cart_id: row.cart_id,
                     body: body.clone(),
                     created_at: to_millis(order.created_at),
+                    cart_token_hash: cart_token_hash.flatten(),
                 }
                 .into_active_model(),
             )
@@ -641,14 +650,26 @@ impl CheckoutRepository for SqlCheckoutRepository {
     }
 
     #[tracing::instrument(name = "db.checkouts.order", level = "debug", skip_all, fields(tenant_id = %tenant, order_id = %id))]
-    async fn order(&self, tenant: TenantId, id: OrderId) -> Result<Option<Order>, StoreError> {
-        orders::Entity::find_by_id(id.0)
+    async fn order(
+        &self,
+        tenant: TenantId,
+        id: OrderId,
+    ) -> Result<Option<(Order, Option<CartOwner>)>, StoreError> {
+        let Some(row) = orders::Entity::find_by_id(id.0)
             .filter(orders::Column::TenantId.eq(tenant.0))
             .one(&self.db)
             .await
             .map_err(db_err)?
-            .map(|row| from_json(&row.body, "order"))
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let order: Order = from_json(&row.body, "order")?;
+        let owner = match (&order.customer_id, row.cart_token_hash) {
+            (Some(customer), _) => Some(CartOwner::Customer(customer.clone())),
+            (None, Some(token_hash)) => Some(CartOwner::Guest { token_hash }),
+            (None, None) => None,
+        };
+        Ok(Some((order, owner)))
     }
 
     #[tracing::instrument(name = "db.checkouts.sweep", level = "debug", skip_all)]

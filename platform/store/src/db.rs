@@ -10,7 +10,8 @@ use trolley_migrations::{Migrator, MigratorTrait};
 use crate::error::db_err;
 use crate::{
     DatabaseHealth, SqlCartRepository, SqlCatalogRepository, SqlCheckoutRepository,
-    SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository, SqlTenantRepository,
+    SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository, SqlRetentionRepository,
+    SqlTenantRepository,
 };
 
 /// A pooled connection idle for longer than this is pinged before it is handed out.
@@ -175,6 +176,10 @@ impl Database {
 
     pub fn checkouts(&self) -> SqlCheckoutRepository {
         SqlCheckoutRepository::new(self.conn.clone())
+    }
+
+    pub fn retention(&self) -> SqlRetentionRepository {
+        SqlRetentionRepository::new(self.conn.clone())
     }
 
     pub fn health(&self) -> DatabaseHealth {

@@ -30,6 +30,7 @@ mod health;
 mod idempotency;
 mod inventory;
 mod plugins;
+mod retention;
 mod stock;
 mod tenants;
 
@@ -41,6 +42,7 @@ pub use health::DatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;
 pub use inventory::SqlInventoryRepository;
 pub use plugins::SqlPluginRepository;
+pub use retention::SqlRetentionRepository;
 pub use tenants::SqlTenantRepository;
 
 pub use sea_orm::{DatabaseConnection, DbBackend};

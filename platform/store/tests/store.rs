@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod retention;
 mod stock;
 
 use std::time::Duration as StdDuration;
@@ -34,6 +35,7 @@ use trolley_store::entity::{
 use trolley_store::{Database, DatabaseOptions};
 
 use common::*;
+use retention::*;
 use stock::*;
 
 /// One test per scenario and backend: `sqlite::<scenario>` and `postgres::<scenario>`.
@@ -102,6 +104,11 @@ on_both_backends!(
     sweep_releases_expires_and_reports,
     concurrent_sweeps_release_each_hold_once,
     snapshot_and_order_round_trip_exactly,
+    retention_deletes_old_ended_carts_with_lines_holds_and_merges,
+    retention_batches_are_bounded_and_leave_pending_checkouts,
+    concurrent_retention_sweeps_delete_each_row_once,
+    renew_expiry_moves_only_the_deadline_once,
+    orders_stay_readable_by_their_owner_after_retention,
 );
 
 // ---- infrastructure ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use trolley_core::domain::checkout::{SnapshotFee, SnapshotLine};
 use trolley_core::domain::{Checkout, Order, StockLevel};
+use trolley_core::ports::SweepReport;
 
 /// `PUT /v1/admin/inventory/{sku}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -234,12 +235,32 @@ impl From<&Order> for OrderResponse {
     }
 }
 
-/// What one expiry sweep did.
+/// What one sweep did (on this node; another node's concurrent sweep counts its own).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SweepResponse {
+    /// Reserve-line holds past their expiry, released.
     pub holds_released: u64,
+    /// Pending checkouts past their expiry: holds released, carts unfrozen.
     pub checkouts_expired: u64,
+    /// Idle carts past their TTL, expired.
     pub carts_expired: u64,
+    /// Ended carts past their tenant's `cart_retention_days`, deleted with their lines.
+    pub carts_deleted: u64,
+    /// Ended checkouts past their tenant's `cart_retention_days`, deleted (orders stay).
+    pub checkouts_deleted: u64,
     /// Idempotency records older than their 24 h retention, deleted.
     pub idempotency_records_purged: u64,
+}
+
+impl From<&SweepReport> for SweepResponse {
+    fn from(r: &SweepReport) -> Self {
+        Self {
+            holds_released: r.holds_released,
+            checkouts_expired: r.checkouts_expired,
+            carts_expired: r.carts_expired,
+            carts_deleted: r.carts_deleted,
+            checkouts_deleted: r.checkouts_deleted,
+            idempotency_records_purged: r.idempotency_records_purged,
+        }
+    }
 }

@@ -175,6 +175,12 @@ pub struct TenantConfigDto {
     /// (the operator's maximum still applies).
     #[serde(default = "defaults::shopper_rate_limit")]
     pub shopper_rate_limit: RateLimitDto,
+    /// Days an ended cart (expired, merged, converted) or an ended checkout (completed,
+    /// cancelled, expired) is kept before the sweeper deletes it, counted from when it
+    /// ended (1–3650, default 30). Orders are kept forever and stay readable.
+    #[serde(default = "defaults::cart_retention_days")]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub cart_retention_days: u32,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second` (each 1–10000000).
@@ -251,6 +257,9 @@ mod defaults {
     pub fn shopper_rate_limit() -> RateLimitDto {
         d().shopper_rate_limit
     }
+    pub fn cart_retention_days() -> u32 {
+        d().cart_retention_days
+    }
 }
 
 impl From<MergePolicyDto> for MergePolicy {
@@ -292,6 +301,7 @@ impl From<&TenantConfig> for TenantConfigDto {
             plugin_memory_mib: c.plugin_memory_mib,
             rate_limit: c.rate_limit.into(),
             shopper_rate_limit: c.shopper_rate_limit.into(),
+            cart_retention_days: c.cart_retention_days,
         }
     }
 }
@@ -317,6 +327,7 @@ impl From<TenantConfigDto> for TenantConfig {
             plugin_memory_mib: d.plugin_memory_mib,
             rate_limit: d.rate_limit.into(),
             shopper_rate_limit: d.shopper_rate_limit.into(),
+            cart_retention_days: d.cart_retention_days,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::dto::checkout::{
 };
 use crate::error::{ApiError, Code, Problem, Result};
 use crate::extract::{IfMatch, optional_json};
-use crate::idempotency::{IDEMPOTENCY_KEY, purge_expired};
+use crate::idempotency::IDEMPOTENCY_KEY;
 use crate::state::AppState;
 
 /// Sets a sku's on-hand stock (tracking starts with the first count).
@@ -212,19 +212,17 @@ pub async fn get_order(
     Ok(HttpResponse::Ok().json(OrderResponse::from(&order)))
 }
 
-/// Runs one expiry sweep now (the server also runs them periodically on every node).
+/// Runs one sweep now (the server also runs them periodically on every node).
+///
+/// Expires holds, checkouts and idle carts; deletes ended carts and checkouts past their
+/// tenant's `cart_retention_days` (orders stay); purges idempotency records older than 24 h.
+/// Counts are what this sweep did: rows another node's sweep handled first are not counted.
 #[utoipa::path(tag = "platform", security(("operator_token" = [])), responses(
     (status = 200, body = SweepResponse),
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/platform/sweep")]
 pub async fn sweep(_: Operator, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let report = state.checkouts.sweep().await?;
-    let purged = purge_expired(state.idempotency.as_ref(), state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(SweepResponse {
-        holds_released: report.holds_released,
-        checkouts_expired: report.checkouts_expired,
-        carts_expired: report.carts_expired,
-        idempotency_records_purged: purged,
-    }))
+    let report = state.sweeper.sweep().await?;
+    Ok(HttpResponse::Ok().json(SweepResponse::from(&report)))
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod ids;
 pub mod inventory;
+pub mod lifecycle;
 pub mod line_key;
 pub mod merge;
 pub mod money;

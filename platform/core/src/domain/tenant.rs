@@ -115,6 +115,9 @@ pub struct TenantConfig {
     /// Requests per second one customer or guest cart may make (the operator's maximum
     /// still applies).
     pub shopper_rate_limit: RateLimit,
+    /// How long an ended cart (expired, merged, converted) or an ended checkout (completed,
+    /// cancelled, expired) is kept before the sweeper deletes it. Orders are kept forever.
+    pub cart_retention_days: u32,
 }
 
 impl Default for TenantConfig {
@@ -142,6 +145,7 @@ impl Default for TenantConfig {
                 per_second: 50,
                 burst: 100,
             },
+            cart_retention_days: 30,
         }
     }
 }
@@ -159,6 +163,9 @@ impl TenantConfig {
         if !(1..=365).contains(&self.guest_ttl_days) || !(1..=365).contains(&self.customer_ttl_days)
         {
             return bad("cart TTLs must be between 1 and 365 days");
+        }
+        if !(1..=3650).contains(&self.cart_retention_days) {
+            return bad("cart_retention_days must be between 1 and 3650");
         }
         if !(1..=1440).contains(&self.checkout_ttl_minutes) {
             return bad("checkout_ttl_minutes must be between 1 and 1440");

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::domain::cart::{AddLine, Rules};
+use crate::domain::lifecycle::read_renewal;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Changed, LineId,
     LineKey, Receipt, Replaced, Replay, Seal, Sku, Tenant,
@@ -70,7 +71,12 @@ impl Shopper {
 
     /// A customer may touch their own carts; a guest only the cart whose token they hold.
     pub(crate) fn authorize(&self, cart: &Cart) -> Result<(), CoreError> {
-        match &cart.owner {
+        self.authorize_owner(&cart.owner)
+    }
+
+    /// [`Self::authorize`] for what a cart's owner owns (its orders too).
+    pub(crate) fn authorize_owner(&self, owner: &CartOwner) -> Result<(), CoreError> {
+        match owner {
             CartOwner::Customer(owner) => match &self.customer_id {
                 Some(me) if me == owner => Ok(()),
                 Some(_) => Err(CoreError::Forbidden(
@@ -309,6 +315,7 @@ impl CartService {
     pub async fn get(&self, shopper: &Shopper, id: CartId) -> Result<CartView, CoreError> {
         let cart = self.load_cached(shopper, id).await?;
         shopper.authorize(&cart)?;
+        let cart = self.renew_on_read(&shopper.tenant, cart).await;
         self.assemble(&shopper.tenant, &cart).await
     }
 
@@ -324,7 +331,36 @@ impl CartService {
             .find_live_for_customer(shopper.tenant.id, customer)
             .await?
             .ok_or(CoreError::CartNotFound)?;
+        let cart = self.renew_on_read(&shopper.tenant, cart).await;
         self.assemble(&shopper.tenant, &cart).await
+    }
+
+    /// A shopper who keeps reading a cart keeps it alive: when the cart's idle deadline is
+    /// due for renewal ([`read_renewal`], at most once a day) it is pushed out by one
+    /// conditional UPDATE of `expires_at` alone — no version bump, the ETag stays. The
+    /// common read finds nothing due and writes nothing. A failed renewal never fails the
+    /// read: the next read (or a write) renews.
+    async fn renew_on_read(&self, tenant: &Tenant, mut cart: Cart) -> Cart {
+        let ttl = Self::idle_ttl(tenant, &cart.owner);
+        let Some(renewal) = read_renewal(&cart, self.clock.now_millis(), ttl) else {
+            return cart;
+        };
+        match self.carts.renew_expiry(tenant.id, cart.id, &renewal).await {
+            Ok(true) => {
+                cart.expires_at = renewal.until;
+                // Same version: the cache takes it unless a write has put a newer one.
+                self.cache.put(&cart).await;
+            }
+            Ok(false) => {
+                // Renewed elsewhere or changed since it was read: the cached copy is behind
+                // the database, so the next read loads the truth.
+                self.cache.invalidate(tenant.id, cart.id).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, cart_id = %cart.id, "could not renew a read cart's deadline")
+            }
+        }
+        cart
     }
 
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id, sku = %req.sku))]

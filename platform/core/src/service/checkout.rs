@@ -30,6 +30,10 @@ impl CheckoutService {
         Self { carts, checkouts }
     }
 
+    pub(crate) fn carts(&self) -> &CartService {
+        &self.carts
+    }
+
     /// Validates, prices and holds the cart, and freezes it behind an immutable snapshot.
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
     pub async fn begin(
@@ -250,14 +254,22 @@ impl CheckoutService {
         }
     }
 
-    /// An order, for the shopper who owns it.
+    /// An order, for the shopper who owns it. The owner is kept with the order, so the
+    /// order stays readable after retention deleted its cart and checkout.
     pub async fn order_for_shopper(
         &self,
         shopper: &Shopper,
         id: OrderId,
     ) -> Result<Order, CoreError> {
-        let order = self.order_for_tenant(&shopper.tenant, id).await?;
-        self.authorize(shopper, order.cart_id).await?;
+        let (order, owner) = self
+            .checkouts
+            .order(shopper.tenant.id, id)
+            .await?
+            .ok_or(CoreError::OrderNotFound)?;
+        match owner {
+            Some(owner) => shopper.authorize_owner(&owner)?,
+            None => self.authorize(shopper, order.cart_id).await?,
+        }
         Ok(order)
     }
 
@@ -266,6 +278,7 @@ impl CheckoutService {
         self.checkouts
             .order(tenant.id, id)
             .await?
+            .map(|(order, _)| order)
             .ok_or(CoreError::OrderNotFound)
     }
 

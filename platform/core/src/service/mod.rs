@@ -10,6 +10,7 @@ pub mod judge;
 pub mod merge;
 pub mod plugins;
 pub mod recent;
+pub mod sweep;
 pub mod tenants;
 
 pub use carts::{AddLineRequest, AddedLine, CartService, CreatedCart, Precondition, Shopper};
@@ -20,4 +21,5 @@ pub use judge::OrderTypeJudge;
 pub use merge::{MergeResult, MergeSource};
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
+pub use sweep::SweepService;
 pub use tenants::{NewTenantCredentials, TenantService};

@@ -13,6 +13,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub body: String,
     pub created_at: i64,
+    /// SHA-256 of the guest cart token that placed it (`None` for a customer's order,
+    /// whose body names the customer): who may read the order once its cart is gone.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub cart_token_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -31,7 +31,7 @@ fn level(sku_: &str, on_hand: i64, reserved: i64) -> StockLevel {
     }
 }
 
-fn want(line_id: LineId, sku_: &str, quantity: u32) -> WantedHold {
+pub(crate) fn want(line_id: LineId, sku_: &str, quantity: u32) -> WantedHold {
     WantedHold {
         line_id,
         sku: sku(sku_),
@@ -43,11 +43,11 @@ async fn stock(db: &Database, tenant: TenantId, sku_: &str) -> Option<StockLevel
     db.inventory().get(tenant, &sku(sku_)).await.unwrap()
 }
 
-async fn reserved(db: &Database, tenant: TenantId, sku_: &str) -> i64 {
+pub(crate) async fn reserved(db: &Database, tenant: TenantId, sku_: &str) -> i64 {
     stock(db, tenant, sku_).await.unwrap().reserved
 }
 
-async fn set(db: &Database, tenant: TenantId, sku_: &str, on_hand: i64) {
+pub(crate) async fn set(db: &Database, tenant: TenantId, sku_: &str, on_hand: i64) {
     db.inventory()
         .set_on_hand(tenant, &sku(sku_), on_hand, t(1), &Actor::Operator)
         .await
@@ -55,7 +55,7 @@ async fn set(db: &Database, tenant: TenantId, sku_: &str, on_hand: i64) {
         .unwrap();
 }
 
-async fn sync(
+pub(crate) async fn sync(
     db: &Database,
     tenant: TenantId,
     cart: CartId,
@@ -84,7 +84,7 @@ async fn holds_by_line(
 }
 
 /// A stored customer cart with one line per `(sku, quantity)`.
-async fn stored_cart(db: &Database, tenant: TenantId, lines: &[(&str, u32)]) -> Cart {
+pub(crate) async fn stored_cart(db: &Database, tenant: TenantId, lines: &[(&str, u32)]) -> Cart {
     let mut cart = customer_cart(tenant, &format!("c-{}", uuid::Uuid::new_v4().simple()));
     for (i, (sku_, quantity)) in lines.iter().enumerate() {
         let mut l = line(sku_, "2.50", *quantity, i64::try_from(i).unwrap());
@@ -157,7 +157,11 @@ fn wanted_of(cart: &Cart) -> Vec<(Sku, u32, Vec<LineId>)> {
 
 /// Starts a checkout of `cart` (stored, active) expiring at `expires_at`; returns the
 /// frozen cart and the stored snapshot.
-async fn begin(db: &Database, cart: &Cart, expires_at: DateTime<Utc>) -> (Cart, CheckoutSnapshot) {
+pub(crate) async fn begin(
+    db: &Database,
+    cart: &Cart,
+    expires_at: DateTime<Utc>,
+) -> (Cart, CheckoutSnapshot) {
     let next = frozen(cart, 10);
     let snap = snapshot(cart, expires_at);
     match db
@@ -178,7 +182,7 @@ async fn begin(db: &Database, cart: &Cart, expires_at: DateTime<Utc>) -> (Cart, 
     }
 }
 
-fn order_of(snap: &CheckoutSnapshot, tenant: TenantId, at: i64) -> Order {
+pub(crate) fn order_of(snap: &CheckoutSnapshot, tenant: TenantId, at: i64) -> Order {
     Order {
         order_id: OrderId::new(),
         tenant_id: tenant,
@@ -702,7 +706,13 @@ pub(crate) async fn begin_then_complete_commits_stock_and_converts_the_cart(db: 
             .order(tenant.id, order.order_id)
             .await
             .unwrap(),
-        Some(order.clone())
+        // The owner is kept with the order, so it outlives the cart.
+        Some((
+            order.clone(),
+            Some(trolley_core::domain::CartOwner::Customer(
+                customer.to_owned()
+            ))
+        ))
     );
     assert_eq!(
         db.checkouts()
@@ -1210,7 +1220,7 @@ pub(crate) async fn snapshot_and_order_round_trip_exactly(db: &Database) {
             .unwrap(),
         CompleteCheckout::Completed(order.clone())
     );
-    let read = db
+    let (read, _) = db
         .checkouts()
         .order(tenant.id, order.order_id)
         .await
