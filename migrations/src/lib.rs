@@ -31,6 +31,7 @@ mod m20261122_000014_create_orders;
 mod m20261202_000015_add_idempotency_replay;
 mod m20261202_000020_create_audit_log;
 mod m20261202_000021_add_tenants_config_revision;
+mod m20261202_000050_add_key_names_and_token_secrets;
 
 /// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_add_idempotency_replay::Migration),
             Box::new(m20261202_000020_create_audit_log::Migration),
             Box::new(m20261202_000021_add_tenants_config_revision::Migration),
+            Box::new(m20261202_000050_add_key_names_and_token_secrets::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod catalog;
 mod checkout;
 mod concurrency;
 mod config_audit;
+mod keys;
 mod merge;
 mod observability;
 mod operations;

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod credentials;
 mod stock;
 
 use std::time::Duration as StdDuration;
@@ -33,6 +34,7 @@ use trolley_store::entity::{
 use trolley_store::{Database, DatabaseOptions};
 
 use common::*;
+use credentials::*;
 use stock::*;
 
 /// One test per scenario and backend: `sqlite::<scenario>` and `postgres::<scenario>`.
@@ -101,6 +103,11 @@ on_both_backends!(
     sweep_releases_expires_and_reports,
     concurrent_sweeps_release_each_hold_once,
     snapshot_and_order_round_trip_exactly,
+    api_keys_are_created_listed_and_revoked_with_audit,
+    concurrent_admin_key_revocations_keep_one_admin_key,
+    last_use_is_recorded_at_most_once_a_minute,
+    customer_token_secrets_rotate_and_mirror_the_newest,
+    migration_moves_secrets_and_names_existing_keys,
 );
 
 // ---- infrastructure ---------------------------------------------------------------------
@@ -138,7 +145,7 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
         repo.find_by_key(KeyKind::Storefront, &sf)
             .await
             .unwrap()
-            .map(|(tenant, _)| tenant),
+            .map(|owner| owner.tenant),
         Some(a.clone())
     );
     assert_eq!(repo.find_by_key(KeyKind::Admin, &sf).await.unwrap(), None);
@@ -146,7 +153,7 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
         repo.find_by_key(KeyKind::Admin, &format!("ad-{}", b.id))
             .await
             .unwrap()
-            .map(|(t, _)| t.id),
+            .map(|owner| owner.tenant.id),
         Some(b.id)
     );
     assert_eq!(
@@ -233,6 +240,7 @@ async fn duplicate_key_hash_is_a_unique_violation(db: &Database) {
     let keys = [trolley_core::ports::ApiKeyRecord {
         id: uuid::Uuid::now_v7(),
         kind: KeyKind::Storefront,
+        name: "copy".into(),
         key_hash: format!("sf-{}", a.id),
     }];
     let err = repo.create(&b, &keys).await.unwrap_err();

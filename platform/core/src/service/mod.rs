@@ -18,4 +18,4 @@ pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
-pub use tenants::{NewTenantCredentials, TenantService};
+pub use tenants::{NewApiKey, NewTenantCredentials, TenantService};
