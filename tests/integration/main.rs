@@ -16,6 +16,7 @@ mod checkout_terms;
 mod concurrency;
 mod config_audit;
 mod cross_tenant;
+mod keys;
 mod lifecycle;
 mod merge;
 mod merge_order_types;

@@ -114,23 +114,41 @@ struct CustomerClaims {
 pub struct Storefront(pub Shopper);
 
 impl Storefront {
+    /// The customer a token names, when one of the tenant's current customer-token secrets
+    /// signed it (newest first: that is the one storefronts sign new tokens with, so it
+    /// usually matches at the first try).
     pub(crate) fn verify_customer(tenant: &Tenant, token: &str) -> Result<String, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let key = DecodingKey::from_secret(tenant.customer_token_secret.as_bytes());
-        let data = jsonwebtoken::decode::<CustomerClaims>(token, &key, &validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => {
-                    ApiError::new(Code::TokenExpired, "the customer token has expired")
+        let invalid = || {
+            ApiError::new(
+                Code::InvalidToken,
+                "the customer token is not a valid HS256 token of this tenant",
+            )
+        };
+        let mut verified = None;
+        for secret in &tenant.customer_token_secrets {
+            let key = DecodingKey::from_secret(secret.secret.as_bytes());
+            match jsonwebtoken::decode::<CustomerClaims>(token, &key, &validation) {
+                Ok(data) => {
+                    verified = Some(data);
+                    break;
                 }
-                _ => ApiError::new(
-                    Code::InvalidToken,
-                    "the customer token is not a valid HS256 token of this tenant",
-                ),
-            },
-        )?;
-        let sub = data.claims.sub;
+                // Another secret may have signed it.
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => continue,
+                // The signature is checked before the claims, so this secret signed it.
+                Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
+                    return Err(ApiError::new(
+                        Code::TokenExpired,
+                        "the customer token has expired",
+                    ));
+                }
+                // Malformed, wrong algorithm, missing claims: no secret will change that.
+                Err(_) => return Err(invalid()),
+            }
+        }
+        let sub = verified.ok_or_else(invalid)?.claims.sub;
         if sub.is_empty() || sub.len() > 128 {
             return Err(ApiError::new(
                 Code::InvalidToken,

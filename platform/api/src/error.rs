@@ -45,6 +45,11 @@ error_codes! {
     NotFound => (NOT_FOUND, "not_found", "No such resource"),
     MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
     CartNotFound => (NOT_FOUND, "cart_not_found", "Cart not found"),
+    ApiKeyNotFound => (NOT_FOUND, "api_key_not_found", "API key not found"),
+    CustomerTokenSecretNotFound => (NOT_FOUND, "customer_token_secret_not_found", "Customer-token secret not found"),
+    CannotRevokeOwnKey => (CONFLICT, "cannot_revoke_own_key", "A request cannot revoke the key it is authenticated with"),
+    LastAdminKey => (CONFLICT, "last_admin_key", "The tenant's last active admin key cannot be revoked"),
+    LastCustomerTokenSecret => (CONFLICT, "last_customer_token_secret", "The tenant's only customer-token secret cannot be deleted"),
     LineNotFound => (NOT_FOUND, "line_not_found", "Line not found"),
     TenantNotFound => (NOT_FOUND, "tenant_not_found", "Tenant not found"),
     ItemNotFound => (NOT_FOUND, "item_not_found", "Catalog item not found"),
@@ -238,6 +243,15 @@ impl From<CoreError> for ApiError {
             CoreError::Forbidden(_) => ApiError::new(Code::Forbidden, detail),
             CoreError::TenantSuspended => ApiError::new(Code::TenantSuspended, detail),
             CoreError::CartNotFound => ApiError::new(Code::CartNotFound, detail),
+            CoreError::ApiKeyNotFound => ApiError::new(Code::ApiKeyNotFound, detail),
+            CoreError::CustomerTokenSecretNotFound => {
+                ApiError::new(Code::CustomerTokenSecretNotFound, detail)
+            }
+            CoreError::CannotRevokeOwnKey => ApiError::new(Code::CannotRevokeOwnKey, detail),
+            CoreError::LastAdminKey => ApiError::new(Code::LastAdminKey, detail),
+            CoreError::LastCustomerTokenSecret => {
+                ApiError::new(Code::LastCustomerTokenSecret, detail)
+            }
             CoreError::LineNotFound => ApiError::new(Code::LineNotFound, detail),
             CoreError::TenantNotFound => ApiError::new(Code::TenantNotFound, detail),
             CoreError::ItemNotFound(_) => ApiError::new(Code::ItemNotFound, detail),

@@ -21,6 +21,7 @@ use crate::error::Problem;
         (name = "checkout", description = "Storefront: checkout snapshots and orders"),
         (name = "inventory", description = "Tenant admin: stock"),
         (name = "audit", description = "Tenant admin: who changed what, before and after"),
+        (name = "keys", description = "Tenant admin: API keys and customer-token secrets"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -64,6 +64,21 @@ pub enum CoreError {
     #[error("this tenant is suspended")]
     TenantSuspended,
 
+    #[error("no API key of this tenant has this id")]
+    ApiKeyNotFound,
+    #[error("no customer-token secret of this tenant has this id")]
+    CustomerTokenSecretNotFound,
+    #[error(
+        "a request cannot revoke the admin key it is authenticated with; use another admin key"
+    )]
+    CannotRevokeOwnKey,
+    #[error(
+        "this is the tenant's last active admin key; create another admin key before revoking it"
+    )]
+    LastAdminKey,
+    #[error("this is the tenant's only customer-token secret; add another before deleting it")]
+    LastCustomerTokenSecret,
+
     #[error("cart not found")]
     CartNotFound,
     #[error("line not found")]

@@ -63,30 +63,10 @@ impl Clock for SystemClock {
     }
 }
 
-/// Which kind of tenant credential a key is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KeyKind {
-    Storefront,
-    Admin,
-}
-
-impl KeyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyKind::Storefront => "storefront",
-            KeyKind::Admin => "admin",
-        }
-    }
-}
-
-/// An API key as stored: only its hash.
-#[derive(Debug, Clone)]
-pub struct ApiKeyRecord {
-    /// What the audit log names the key by (never its secret).
-    pub id: uuid::Uuid,
-    pub kind: KeyKind,
-    pub key_hash: String,
-}
+mod credentials;
+pub use credentials::{
+    ApiKeyRecord, CredentialRepository, KeyKind, KeyOwner, KeyRevocation, SecretDeletion,
+};
 
 /// What a conditional config write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +81,7 @@ pub enum ConfigWrite {
 /// Every change made here (creation, name/status, config) writes its audit entry in the
 /// same transaction.
 #[async_trait]
-pub trait TenantRepository: Send + Sync {
+pub trait TenantRepository: CredentialRepository {
     /// Inserts a tenant with its first keys, atomically. Only the platform operator creates
     /// tenants, so the entry names the operator.
     async fn create(&self, tenant: &Tenant, keys: &[ApiKeyRecord]) -> Result<(), StoreError>;
@@ -110,12 +90,12 @@ pub trait TenantRepository: Send + Sync {
     /// Writes name and status (the operator's changes; config goes through
     /// [`TenantRepository::update_config`]).
     async fn update(&self, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError>;
-    /// The tenant a live key of this kind belongs to, and the key's id.
+    /// The tenant a live (unrevoked) key of this kind belongs to, and the key.
     async fn find_by_key(
         &self,
         kind: KeyKind,
         key_hash: &str,
-    ) -> Result<Option<(Tenant, uuid::Uuid)>, StoreError>;
+    ) -> Result<Option<KeyOwner>, StoreError>;
     /// The tenant's config as stored now and its revision (`None`: no such tenant).
     async fn config(&self, id: TenantId) -> Result<Option<(TenantConfig, i64)>, StoreError>;
     /// Replaces the config only if it is still at `expected_revision` (one conditional

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `openapi`, `tenant …`.
+//! The command line: `serve`, `migrate`, `openapi`, `tenant …`, `plugin …`, `api-key …`.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -36,6 +36,75 @@ pub enum Command {
         command: TenantCommand,
         #[command(flatten)]
         settings: Settings,
+    },
+    /// Manage a tenant's API keys over HTTP with its admin key (TROLLEY_ADMIN_KEY).
+    #[command(
+        name = "api-key",
+        after_help = "Examples:\n  export TROLLEY_ADMIN_KEY=tak_…\n  trolley api-key list\n  trolley api-key create --kind storefront --name \"mobile app\"\n  trolley api-key revoke 0193c0de-…\n  trolley api-key list --json --url https://trolley.example.com"
+    )]
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// Where and as whom the HTTP commands talk, and how they print.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Remote {
+    /// The Trolley server (any node).
+    #[arg(
+        long,
+        env = "TROLLEY_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// The tenant's admin key.
+    #[arg(long, env = "TROLLEY_ADMIN_KEY", hide_env_values = true, global = true)]
+    pub admin_key: Option<String>,
+    /// Print the API's JSON instead of text, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyKindArg {
+    Storefront,
+    Admin,
+}
+
+impl KeyKindArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKindArg::Storefront => "storefront",
+            KeyKindArg::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// List the tenant's keys, revoked ones included (never their secrets).
+    #[command(after_help = "Example: trolley api-key list --json")]
+    List,
+    /// Create a key; it is printed this once.
+    #[command(
+        after_help = "Example: trolley api-key create --kind storefront --name \"mobile app\""
+    )]
+    Create {
+        #[arg(long, value_enum)]
+        kind: KeyKindArg,
+        /// 1–100 characters.
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke a key (not the one you are using, nor the tenant's last admin key).
+    #[command(after_help = "Example: trolley api-key revoke 0193c0de-5f1e-7c2a-9d1b-3f6a2b8c4e10")]
+    Revoke {
+        /// The key's `key_id` (from `list`).
+        key_id: uuid::Uuid,
     },
 }
 

@@ -100,6 +100,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::ApiKey { command, remote } => {
+            trolley::remote::api_key(command, remote).await?;
+        }
         Command::Tenant { command, settings } => {
             let services = Services::connect(&settings).await?;
             match command {

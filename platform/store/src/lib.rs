@@ -23,6 +23,7 @@ mod carts;
 mod catalog;
 mod checkouts;
 mod convert;
+mod credentials;
 mod db;
 pub mod entity;
 mod error;

@@ -1,4 +1,5 @@
-//! [`TenantRepository`] on the `tenants` and `api_keys` tables.
+//! [`TenantRepository`] on the `tenants`, `api_keys` and `customer_token_secrets` tables
+//! (the credential changes themselves are in `credentials.rs`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,20 +11,22 @@ use sea_orm::{
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
 use trolley_core::domain::{
-    Actor, AuditAction, AuditEntry, Currency, Tenant, TenantConfig, TenantId, TenantStatus,
+    Actor, AuditAction, AuditEntry, Currency, CustomerTokenSecret, Tenant, TenantConfig, TenantId,
+    TenantStatus,
 };
-use trolley_core::ports::{ApiKeyRecord, ConfigWrite, KeyKind, TenantRepository};
+use trolley_core::ports::{ApiKeyRecord, ConfigWrite, KeyKind, KeyOwner, TenantRepository};
 use uuid::Uuid;
 
 use crate::audit;
 use crate::convert::{from_json, from_millis, to_json, to_millis};
+use crate::credentials::{secret_row, secrets_of};
 use crate::db::write_txn;
-use crate::entity::{api_keys, tenants};
+use crate::entity::{api_keys, customer_token_secrets, tenants};
 use crate::error::{corrupt, db_err};
 
 #[derive(Debug, Clone)]
 pub struct SqlTenantRepository {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
 }
 
 impl SqlTenantRepository {
@@ -33,33 +36,53 @@ impl SqlTenantRepository {
 }
 
 fn to_row(tenant: &Tenant) -> Result<tenants::Model, StoreError> {
+    let newest = tenant
+        .customer_token_secrets
+        .first()
+        .ok_or_else(|| StoreError::Internal("a tenant needs a customer-token secret".into()))?;
     Ok(tenants::Model {
         id: tenant.id.0,
         name: tenant.name.clone(),
         currency: tenant.currency.code().to_owned(),
         status: tenant.status.as_str().to_owned(),
-        customer_token_secret: tenant.customer_token_secret.clone(),
+        customer_token_secret: newest.secret.clone(),
         config: to_json(&tenant.config, "tenant config")?,
         created_at: to_millis(tenant.created_at),
         config_revision: 1,
     })
 }
 
-fn from_row(row: tenants::Model) -> Result<Tenant, StoreError> {
+/// `secrets`: the tenant's rows of `customer_token_secrets`, newest first.
+pub(crate) fn from_row(
+    row: tenants::Model,
+    secrets: Vec<CustomerTokenSecret>,
+) -> Result<Tenant, StoreError> {
     let currency: Currency = row
         .currency
         .parse()
         .map_err(|_| corrupt(format!("tenant {} has currency `{}`", row.id, row.currency)))?;
     let status = TenantStatus::parse(&row.status)
         .ok_or_else(|| corrupt(format!("tenant {} has status `{}`", row.id, row.status)))?;
+    let created_at = from_millis(row.created_at, "tenants.created_at")?;
+    let customer_token_secrets = if secrets.is_empty() {
+        // Created by a node of the previous release after the migration: its one secret is
+        // the column, named the way the migration names moved secrets.
+        vec![CustomerTokenSecret {
+            id: row.id,
+            secret: row.customer_token_secret,
+            created_at,
+        }]
+    } else {
+        secrets
+    };
     Ok(Tenant {
         id: TenantId(row.id),
         name: row.name,
         currency,
         status,
-        customer_token_secret: row.customer_token_secret,
+        customer_token_secrets,
         config: from_json(&row.config, "tenant config")?,
-        created_at: from_millis(row.created_at, "tenants.created_at")?,
+        created_at,
     })
 }
 
@@ -77,6 +100,8 @@ impl TenantRepository for SqlTenantRepository {
                     key_hash: k.key_hash.clone(),
                     created_at: row.created_at,
                     revoked_at: None,
+                    name: k.name.clone(),
+                    last_used_at: None,
                 }
                 .into_active_model()
             })
@@ -97,6 +122,14 @@ impl TenantRepository for SqlTenantRepository {
                 .await
                 .map_err(db_err)?;
         }
+        let secret_rows = tenant
+            .customer_token_secrets
+            .iter()
+            .map(|s| secret_row(tenant.id, s).into_active_model());
+        customer_token_secrets::Entity::insert_many(secret_rows)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db_err)?;
         let entry = AuditEntry::new(
             tenant.id,
             Actor::Operator,
@@ -111,24 +144,34 @@ impl TenantRepository for SqlTenantRepository {
     }
 
     async fn list(&self) -> Result<Vec<Tenant>, StoreError> {
-        tenants::Entity::find()
+        let rows = tenants::Entity::find()
             .order_by_asc(tenants::Column::CreatedAt)
             .order_by_asc(tenants::Column::Id)
             .all(&self.db)
             .await
-            .map_err(db_err)?
-            .into_iter()
-            .map(from_row)
+            .map_err(db_err)?;
+        let mut secrets = secrets_of(&self.db, None).await?;
+        rows.into_iter()
+            .map(|row| {
+                let own = secrets.remove(&row.id).unwrap_or_default();
+                from_row(row, own)
+            })
             .collect()
     }
 
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-        tenants::Entity::find_by_id(id.0)
+        let Some(row) = tenants::Entity::find_by_id(id.0)
             .one(&self.db)
             .await
             .map_err(db_err)?
-            .map(from_row)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let secrets = secrets_of(&self.db, Some(id))
+            .await?
+            .remove(&id.0)
+            .unwrap_or_default();
+        from_row(row, secrets).map(Some)
     }
 
     async fn update(&self, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -148,7 +191,8 @@ impl TenantRepository for SqlTenantRepository {
                 tenant.id
             )));
         };
-        let before = from_row(before)?;
+        // The snapshot holds no secret, so the secrets need not be read.
+        let before = from_row(before, Vec::new())?;
         tenants::Entity::update_many()
             .col_expr(tenants::Column::Name, Expr::value(tenant.name.clone()))
             .col_expr(tenants::Column::Status, Expr::value(tenant.status.as_str()))
@@ -273,17 +317,30 @@ impl TenantRepository for SqlTenantRepository {
         &self,
         kind: KeyKind,
         key_hash: &str,
-    ) -> Result<Option<(Tenant, Uuid)>, StoreError> {
-        api_keys::Entity::find()
+    ) -> Result<Option<KeyOwner>, StoreError> {
+        let found = api_keys::Entity::find()
             .find_also_related(tenants::Entity)
             .filter(api_keys::Column::KeyHash.eq(key_hash))
             .filter(api_keys::Column::Kind.eq(kind.as_str()))
             .filter(api_keys::Column::RevokedAt.is_null())
             .one(&self.db)
             .await
-            .map_err(db_err)?
-            .and_then(|(key, tenant)| tenant.map(|t| (t, key.id)))
-            .map(|(tenant, key_id)| Ok((from_row(tenant)?, key_id)))
-            .transpose()
+            .map_err(db_err)?;
+        let Some((key, Some(tenant))) = found else {
+            return Ok(None);
+        };
+        let id = TenantId(tenant.id);
+        let secrets = secrets_of(&self.db, Some(id))
+            .await?
+            .remove(&id.0)
+            .unwrap_or_default();
+        Ok(Some(KeyOwner {
+            tenant: from_row(tenant, secrets)?,
+            key_id: key.id,
+            last_used_at: key
+                .last_used_at
+                .map(|ms| from_millis(ms, "api_keys.last_used_at"))
+                .transpose()?,
+        }))
     }
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod credentials;
 mod retention;
 mod stock;
 
@@ -35,6 +36,7 @@ use trolley_store::entity::{
 use trolley_store::{Database, DatabaseOptions};
 
 use common::*;
+use credentials::*;
 use retention::*;
 use stock::*;
 
@@ -109,6 +111,11 @@ on_both_backends!(
     concurrent_retention_sweeps_delete_each_row_once,
     renew_expiry_moves_only_the_deadline_once,
     orders_stay_readable_by_their_owner_after_retention,
+    api_keys_are_created_listed_and_revoked_with_audit,
+    concurrent_admin_key_revocations_keep_one_admin_key,
+    last_use_is_recorded_at_most_once_a_minute,
+    customer_token_secrets_rotate_and_mirror_the_newest,
+    migration_moves_secrets_and_names_existing_keys,
 );
 
 // ---- infrastructure ---------------------------------------------------------------------
@@ -146,7 +153,7 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
         repo.find_by_key(KeyKind::Storefront, &sf)
             .await
             .unwrap()
-            .map(|(tenant, _)| tenant),
+            .map(|owner| owner.tenant),
         Some(a.clone())
     );
     assert_eq!(repo.find_by_key(KeyKind::Admin, &sf).await.unwrap(), None);
@@ -154,7 +161,7 @@ async fn tenants_round_trip_and_resolve_keys(db: &Database) {
         repo.find_by_key(KeyKind::Admin, &format!("ad-{}", b.id))
             .await
             .unwrap()
-            .map(|(t, _)| t.id),
+            .map(|owner| owner.tenant.id),
         Some(b.id)
     );
     assert_eq!(
@@ -241,6 +248,7 @@ async fn duplicate_key_hash_is_a_unique_violation(db: &Database) {
     let keys = [trolley_core::ports::ApiKeyRecord {
         id: uuid::Uuid::now_v7(),
         kind: KeyKind::Storefront,
+        name: "copy".into(),
         key_hash: format!("sf-{}", a.id),
     }];
     let err = repo.create(&b, &keys).await.unwrap_err();

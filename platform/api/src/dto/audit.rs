@@ -26,9 +26,11 @@ pub struct AuditEntryResponse {
     pub actor: String,
     /// `catalog.upsert`, `catalog.delete`, `inventory.set`, `config.put`, `config.patch`,
     /// `plugin.upload`, `order_type.activate`, `order_type.rollback`, `tenant.create`,
-    /// `tenant.update`.
+    /// `tenant.update`, `api_key.create`, `api_key.revoke`, `customer_token_secret.create`,
+    /// `customer_token_secret.delete`.
     pub action: String,
-    /// A sku, an order type, a plugin id, `config`, or the tenant id.
+    /// A sku, an order type, a plugin id, `config`, the tenant id, a key id or a
+    /// customer-token secret id.
     pub target: String,
     /// The thing before the change; `null` when it did not exist.
     #[schema(value_type = Option<Object>)]

@@ -5,5 +5,6 @@ pub mod audit;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;
+pub mod credentials;
 pub mod plugins;
 pub mod tenants;

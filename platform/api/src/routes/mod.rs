@@ -4,6 +4,7 @@
 mod admin;
 mod carts;
 mod checkout;
+mod credentials;
 mod metrics;
 mod ops;
 mod platform;
@@ -46,6 +47,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(admin::put_config)
             .service(admin::patch_config)
             .service(admin::list_audit)
+            .service(credentials::list_api_keys)
+            .service(credentials::create_api_key)
+            .service(credentials::revoke_api_key)
+            .service(credentials::list_customer_token_secrets)
+            .service(credentials::add_customer_token_secret)
+            .service(credentials::delete_customer_token_secret)
             .service(plugins::upload_plugin)
             .service(plugins::list_plugins)
             .service(plugins::get_plugin)

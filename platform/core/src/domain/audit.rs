@@ -11,6 +11,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use super::catalog::CatalogItem;
+use super::credentials::{ApiKeyInfo, CustomerTokenSecret};
 use super::ids::TenantId;
 use super::inventory::StockLevel;
 use super::plugin::{Activation, PluginRecord};
@@ -58,6 +59,10 @@ pub enum AuditAction {
     OrderTypeRollback,
     TenantCreate,
     TenantUpdate,
+    ApiKeyCreate,
+    ApiKeyRevoke,
+    CustomerTokenSecretCreate,
+    CustomerTokenSecretDelete,
 }
 
 impl AuditAction {
@@ -73,6 +78,10 @@ impl AuditAction {
             AuditAction::OrderTypeRollback => "order_type.rollback",
             AuditAction::TenantCreate => "tenant.create",
             AuditAction::TenantUpdate => "tenant.update",
+            AuditAction::ApiKeyCreate => "api_key.create",
+            AuditAction::ApiKeyRevoke => "api_key.revoke",
+            AuditAction::CustomerTokenSecretCreate => "customer_token_secret.create",
+            AuditAction::CustomerTokenSecretDelete => "customer_token_secret.delete",
         }
     }
 }
@@ -177,6 +186,25 @@ pub mod snapshot {
             "plugin_id": activation.plugin.id.to_string(),
             "version": activation.plugin.info.version,
             "config": activation.config,
+        })
+    }
+
+    /// A key as `GET /v1/admin/api-keys` lists it: never its secret (nor its hash).
+    pub fn api_key(key: &ApiKeyInfo) -> Value {
+        json!({
+            "key_id": key.id.to_string(),
+            "kind": key.kind.as_str(),
+            "name": key.name,
+            "created_at": key.created_at.to_rfc3339(),
+            "revoked_at": key.revoked_at.map(|t| t.to_rfc3339()),
+        })
+    }
+
+    /// Its id and age only: the log is readable by every admin key.
+    pub fn customer_token_secret(secret: &CustomerTokenSecret) -> Value {
+        json!({
+            "secret_id": secret.id.to_string(),
+            "created_at": secret.created_at.to_rfc3339(),
         })
     }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod credentials;
 pub mod ids;
 pub mod inventory;
 pub mod lifecycle;
@@ -28,6 +29,7 @@ pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
 pub use checkout::{
     Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Order, OrderId, Shortage,
 };
+pub use credentials::{ApiKeyInfo, CustomerTokenSecret, KeyKind, KeyName};
 pub use ids::{CartId, LineId, TenantId};
 pub use inventory::StockLevel;
 pub use line_key::{Attributes, LineKey, Sku};

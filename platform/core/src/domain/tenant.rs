@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::catalog::ClaimPolicy;
+use super::credentials::CustomerTokenSecret;
 use super::ids::TenantId;
 use super::money::Currency;
 use super::quantity::CartLimits;
@@ -213,9 +214,9 @@ pub struct Tenant {
     pub name: String,
     pub currency: Currency,
     pub status: TenantStatus,
-    /// HS256 key that verifies customer tokens. Unlike API keys it cannot be stored hashed:
-    /// verifying an HMAC needs the key itself.
-    pub customer_token_secret: String,
+    /// HS256 keys that verify customer tokens, newest first (never empty). Unlike API keys
+    /// they cannot be stored hashed: verifying an HMAC needs the key itself.
+    pub customer_token_secrets: Vec<CustomerTokenSecret>,
     pub config: TenantConfig,
     pub created_at: DateTime<Utc>,
 }

@@ -22,4 +22,4 @@ pub use merge::{MergeResult, MergeSource};
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
 pub use sweep::SweepService;
-pub use tenants::{NewTenantCredentials, TenantService};
+pub use tenants::{NewApiKey, NewTenantCredentials, TenantService};

@@ -8,12 +8,17 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use crate::domain::audit::{DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
+use crate::domain::credentials::last_used_is_stale;
 use crate::domain::secret;
 use crate::domain::{
-    Actor, AuditAction, AuditPage, Currency, Tenant, TenantConfig, TenantId, TenantStatus,
+    Actor, AuditAction, AuditPage, Currency, CustomerTokenSecret, Tenant, TenantConfig, TenantId,
+    TenantStatus,
 };
 use crate::error::CoreError;
-use crate::ports::{ApiKeyRecord, Clock, ConfigWrite, KeyKind, TenantRepository};
+use crate::ports::{ApiKeyRecord, Clock, ConfigWrite, KeyKind, KeyOwner, TenantRepository};
+
+mod credentials;
+pub use credentials::NewApiKey;
 
 /// The secrets of a new tenant, shown once and never again.
 #[derive(Debug, Clone)]
@@ -28,7 +33,9 @@ pub struct NewTenantCredentials {
 
 /// How long a node trusts what it read about a key's tenant. Every storefront request
 /// authenticates, so without this each would cost a database query; a change made on this
-/// node applies here at once, on other nodes within this time.
+/// node applies here at once, on other nodes within this time. That includes revoking a
+/// key and adding or deleting a customer-token secret: a revoked key is refused by every
+/// node at most this long after the revocation.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Keys remembered before the cache starts over.
 const KEY_CACHE_CAPACITY: usize = 10_000;
@@ -75,31 +82,36 @@ impl TenantService {
                 "name must be 1-200 characters".into(),
             ));
         }
+        let now = self.clock.now_millis();
+        let first_secret = CustomerTokenSecret::generate(now);
         let credentials = NewTenantCredentials {
-            storefront_key: secret::generate("tsk_"),
-            admin_key: secret::generate("tak_"),
-            admin_key_id: Uuid::now_v7(),
+            storefront_key: secret::generate(KeyKind::Storefront.prefix()),
+            admin_key: secret::generate(KeyKind::Admin.prefix()),
+            // In this order, so listings (by creation, then id) show the storefront key first.
             storefront_key_id: Uuid::now_v7(),
-            customer_token_secret: secret::generate("tcs_"),
+            admin_key_id: Uuid::now_v7(),
+            customer_token_secret: first_secret.secret.clone(),
         };
         let tenant = Tenant {
             id: TenantId::new(),
             name: name.to_owned(),
             currency,
             status: TenantStatus::Active,
-            customer_token_secret: credentials.customer_token_secret.clone(),
+            customer_token_secrets: vec![first_secret],
             config: TenantConfig::default(),
-            created_at: self.clock.now_millis(),
+            created_at: now,
         };
         let keys = [
             ApiKeyRecord {
                 id: credentials.storefront_key_id,
                 kind: KeyKind::Storefront,
+                name: KeyKind::Storefront.initial_name().to_owned(),
                 key_hash: secret::hash(&credentials.storefront_key),
             },
             ApiKeyRecord {
                 id: credentials.admin_key_id,
                 kind: KeyKind::Admin,
+                name: KeyKind::Admin.initial_name().to_owned(),
                 key_hash: secret::hash(&credentials.admin_key),
             },
         ];
@@ -261,11 +273,22 @@ impl TenantService {
         let (tenant, key_id) = match cached {
             Some(found) => found,
             None => {
-                let (tenant, key_id) = self
+                let KeyOwner {
+                    tenant,
+                    key_id,
+                    last_used_at,
+                } = self
                     .tenants
                     .find_by_key(kind, &key.1)
                     .await?
                     .ok_or(CoreError::Unauthenticated)?;
+                // Checked only when the key is read from the database (at most once per
+                // KEY_CACHE_TTL per node while it is in use), and written at most once per
+                // LAST_USED_RESOLUTION: never a write per request.
+                let now = self.clock.now_millis();
+                if last_used_is_stale(last_used_at, now) {
+                    self.touch(key_id, now).await;
+                }
                 if let Ok(mut keys) = self.keys.write() {
                     if keys.len() >= KEY_CACHE_CAPACITY {
                         keys.clear();

@@ -14,6 +14,11 @@ pub struct Model {
     pub key_hash: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// What the admin calls it (1–100 characters).
+    #[sea_orm(column_type = "Text")]
+    pub name: String,
+    /// Written at most once a minute per key (`LAST_USED_RESOLUTION`).
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

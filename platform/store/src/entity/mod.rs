@@ -10,6 +10,7 @@ pub mod cart_merges;
 pub mod carts;
 pub mod catalog_items;
 pub mod checkouts;
+pub mod customer_token_secrets;
 pub mod idempotency_records;
 pub mod inventory;
 pub mod order_type_activations;

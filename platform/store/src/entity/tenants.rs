@@ -13,6 +13,9 @@ pub struct Model {
     /// `active` | `suspended`.
     #[sea_orm(column_type = "Text")]
     pub status: String,
+    /// The newest of `customer_token_secrets`, kept in step with that table for nodes of
+    /// the release before it, which read only this column. This release reads it only for a
+    /// tenant with no row there (one such a node created during the upgrade).
     #[sea_orm(column_type = "Text")]
     pub customer_token_secret: String,
     /// serde_json of `TenantConfig`.

@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use trolley_core::domain::{
-    Attributes, Cart, CartOwner, CatalogItemInput, ClaimPolicy, Currency, Line, LineId, LineKey,
-    PluginId, PluginInfo, PluginRecord, Price, Quantity, Sku, Tenant, TenantConfig, TenantId,
-    TenantStatus,
+    Attributes, Cart, CartOwner, CatalogItemInput, ClaimPolicy, Currency, CustomerTokenSecret,
+    Line, LineId, LineKey, PluginId, PluginInfo, PluginRecord, Price, Quantity, Sku, Tenant,
+    TenantConfig, TenantId, TenantStatus,
 };
 use trolley_core::ports::{ApiKeyRecord, KeyKind, TenantRepository};
 use trolley_store::{Database, DatabaseOptions};
@@ -162,7 +162,11 @@ pub fn tenant(name: &str) -> Tenant {
         name: name.to_owned(),
         currency: Currency::Usd,
         status: TenantStatus::Active,
-        customer_token_secret: format!("tcs_{}", uuid::Uuid::new_v4().simple()),
+        customer_token_secrets: vec![CustomerTokenSecret {
+            id: uuid::Uuid::now_v7(),
+            secret: format!("tcs_{}", uuid::Uuid::new_v4().simple()),
+            created_at: t(0),
+        }],
         config,
         created_at: t(0),
     }
@@ -175,11 +179,13 @@ pub async fn create_tenant(db: &Database, name: &str) -> Tenant {
         ApiKeyRecord {
             id: uuid::Uuid::now_v7(),
             kind: KeyKind::Storefront,
+            name: "initial storefront key".into(),
             key_hash: format!("sf-{}", tenant.id),
         },
         ApiKeyRecord {
             id: uuid::Uuid::now_v7(),
             kind: KeyKind::Admin,
+            name: "initial admin key".into(),
             key_hash: format!("ad-{}", tenant.id),
         },
     ];
