@@ -65,7 +65,8 @@ run() {
   local name=$1; shift
   log "schemathesis: $name (${BUDGET_SECS}s, seed $SEED)"
   # From the scratch dir: schemathesis keeps a cache (.schemathesis/) where it runs.
-  (cd "$work" && "$VENV/bin/schemathesis" run "$base/openapi.json" --checks "$checks" \
+  # Unbuffered, so its report reaches a log file whole (its exit code is the verdict).
+  (cd "$work" && PYTHONUNBUFFERED=1 "$VENV/bin/schemathesis" run "$base/openapi.json" --checks "$checks" \
     --max-time "$BUDGET_SECS" --max-examples 20 --seed "$SEED" --no-color "$@")
 }
 status=0
