@@ -454,8 +454,9 @@ async fn plugin_fuel_is_measured_when_metering_is_on(app: TestApp) {
     );
 }
 
-/// A read that would show the plugin exactly what it answered last time reuses that answer;
-/// any change to what it is shown asks it again.
+/// A read that would show the plugin exactly what it answered last time reuses the answer
+/// kept beside the cached cart; any change to what it is shown (a price, an activation, a
+/// rollback, a context) asks it again.
 async fn the_same_question_is_not_asked_twice(app: TestApp) {
     let t = app.grocery_tenant().await;
     app.put_item_with(&t, "APPLE", json!({"price": "1.50", "category": "grocery"}))
@@ -486,6 +487,55 @@ async fn the_same_question_is_not_asked_twice(app: TestApp) {
         after_add + 1.0,
         "a new price is a new question: {text}"
     );
+    // The new answer is kept: reading again asks nothing.
+    assert_eq!(app.get_cart(&cart).await, repriced);
+
+    // A new activation (here a new config) is a new question, and so is the rollback.
+    let types = body(
+        app.admin(&t, Method::GET, "/v1/admin/order-types")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let res = app
+        .admin(&t, Method::POST, "/v1/admin/order-types/grocery/activate")
+        .json(&json!({"plugin_id": types[0]["plugin_id"], "config": {"small_basket_fee": "1.50"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "activate");
+    let activated = app.get_cart(&cart).await;
+    assert_ne!(activated["total"], repriced["total"], "{activated}");
+    assert_eq!(app.get_cart(&cart).await, activated);
+    let res = app
+        .admin(&t, Method::POST, "/v1/admin/order-types/grocery/rollback")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "rollback");
+    let rolled_back = app.get_cart(&cart).await;
+    assert_eq!(rolled_back["total"], repriced["total"]);
+    let (text, m) = app.scrape().await;
+    assert_eq!(
+        calls(&m),
+        after_add + 3.0,
+        "an activation and a rollback are new questions: {text}"
+    );
+
+    // A new context is a new question: the write that sets it asks, and the read after it
+    // shows that answer without asking again.
+    let res = app
+        .cart_req(&cart, Method::PUT, "/context")
+        .json(&json!({"delivery_slot": "2026-11-23T10:00/12:00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let with_slot = body(res).await;
+    assert_eq!(app.get_cart(&cart).await, with_slot);
+    let (text, m) = app.scrape().await;
+    assert_eq!(calls(&m), after_add + 4.0, "{text}");
 }
 
 mod plugin_fuel_is_measured_when_metering_is_on {

@@ -2,13 +2,16 @@
 //! timeout, and after a failure a [`Breaker`] refuses calls at once until a probe finds
 //! Redis answering again.
 //!
-//! Each worker thread keeps one multiplexed connection and pipelines all its calls on it.
-//! We used deadpool-redis's pool before: its recycle check sends `UNWATCH` + `PING` before
-//! handing out a connection, one extra round trip per call (two per cached cart read), and
-//! its wait for a free connection counted against the call's timeout, so a busy node
-//! tripped its own breaker (BENCHMARKS.md). A multiplexed connection needs neither: it is
-//! shared by every request on the thread, and it is only replaced after a failure.
+//! Connections come from a deadpool-redis pool, and each worker thread takes one the first
+//! time it calls and keeps it: a multiplexed connection pipelines every call of the thread's
+//! requests, and its reader task runs on that thread's runtime, so a worker reads its answers
+//! itself instead of waiting for another worker to be scheduled. deadpool-redis's own
+//! recycle check sends `UNWATCH` + `PING` before handing out a connection, one extra round
+//! trip per checkout (two per cached cart read, BENCHMARKS.md); [`Opener`] keeps its
+//! `create` and recycles without a round trip, and a connection that failed is detached from
+//! the pool (never handed out again) rather than checked on every use.
 
+use deadpool::managed::{self, Object, Pool, RecycleResult};
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 use std::future::Future;
@@ -53,11 +56,37 @@ impl std::fmt::Display for Unavailable {
     }
 }
 
+/// More connections than threads that ever call Redis (actix workers and the runtime's
+/// threads), so taking one never waits for another thread to give one back.
+const MAX_CONNECTIONS: usize = 256;
+
+/// deadpool-redis's manager for opening connections, recycling without a round trip.
+struct Opener(deadpool_redis::Manager);
+
+impl managed::Manager for Opener {
+    type Type = MultiplexedConnection;
+    type Error = redis::RedisError;
+
+    async fn create(&self) -> Result<MultiplexedConnection, redis::RedisError> {
+        managed::Manager::create(&self.0).await
+    }
+
+    /// A connection goes back to the pool only while it works: one that failed was taken
+    /// out of it ([`Object::take`]) when the failure was seen.
+    async fn recycle(
+        &self,
+        _: &mut MultiplexedConnection,
+        _: &managed::Metrics,
+    ) -> RecycleResult<redis::RedisError> {
+        Ok(())
+    }
+}
+
 pub struct RedisLink {
     client: redis::Client,
-    /// One connection per worker thread that has called, so a worker reads its answers
-    /// itself instead of waiting for another worker to be scheduled.
-    connections: Mutex<HashMap<ThreadId, MultiplexedConnection>>,
+    pool: Pool<Opener>,
+    /// The connection each worker thread took from the pool.
+    connections: Mutex<HashMap<ThreadId, Object<Opener>>>,
     settings: RedisSettings,
     breaker: Breaker,
 }
@@ -68,8 +97,15 @@ impl RedisLink {
     pub fn new(settings: RedisSettings) -> Result<Self, String> {
         let client = redis::Client::open(settings.url.as_str())
             .map_err(|e| format!("invalid Redis URL: {e}"))?;
+        let opener = deadpool_redis::Manager::new(settings.url.as_str())
+            .map_err(|e| format!("invalid Redis URL: {e}"))?;
+        let pool = Pool::builder(Opener(opener))
+            .max_size(MAX_CONNECTIONS)
+            .build()
+            .map_err(|e| format!("cannot build the Redis pool: {e}"))?;
         Ok(Self {
             client,
+            pool,
             connections: Mutex::new(HashMap::new()),
             breaker: Breaker::new(settings.cool_down),
             settings,
@@ -118,33 +154,55 @@ impl RedisLink {
                 if was_closed {
                     tracing::warn!(error = %e, "redis failed; serving without it until it answers");
                 }
-                if let Ok(mut connections) = self.connections.lock() {
-                    connections.clear();
-                }
+                self.detach_all();
                 self.breaker.failed();
             }
         }
         result
     }
 
-    /// This thread's connection, opened (within the timeout) on first use.
+    /// This thread's connection, taken from the pool (within the timeout) on first use.
     async fn connection(&self) -> Result<MultiplexedConnection, Unavailable> {
         let thread = std::thread::current().id();
         if let Some(conn) = self
             .connections
             .lock()
             .ok()
-            .and_then(|connections| connections.get(&thread).cloned())
+            .and_then(|connections| connections.get(&thread).map(|conn| (**conn).clone()))
         {
             return Ok(conn);
         }
-        let conn = self
-            .within_timeout(self.client.get_multiplexed_async_connection())
-            .await?;
-        if let Ok(mut connections) = self.connections.lock() {
-            connections.insert(thread, conn.clone());
+        let taken = tokio::time::timeout(self.settings.timeout, self.pool.get()).await;
+        let object = match taken {
+            Ok(Ok(object)) => object,
+            Ok(Err(e)) => return Err(Unavailable(e.to_string())),
+            Err(_) => {
+                return Err(Unavailable(format!(
+                    "no connection within {} ms",
+                    self.settings.timeout.as_millis()
+                )));
+            }
+        };
+        let conn = (*object).clone();
+        if let Ok(mut connections) = self.connections.lock()
+            && let Some(replaced) = connections.insert(thread, object)
+        {
+            // Another call on this thread took one meanwhile; keep one per thread.
+            drop(Object::take(replaced));
         }
         Ok(conn)
+    }
+
+    /// After a failure every connection is suspect: they leave the pool for good, and the
+    /// next calls (after the breaker's cool-down) open fresh ones.
+    fn detach_all(&self) {
+        let taken: Vec<_> = match self.connections.lock() {
+            Ok(mut connections) => connections.drain().map(|(_, object)| object).collect(),
+            Err(_) => return,
+        };
+        for object in taken {
+            drop(Object::take(object));
+        }
     }
 
     async fn within_timeout<T>(

@@ -1,6 +1,9 @@
 //! Cache-aside in Redis for the durable part of carts, shared by every node.
 //!
-//! Each entry is a hash `{gen, ver, body}` under `prefix:cart:{tenant}:{cart}`:
+//! Each entry is a hash `{gen, ver, body, judged}` under `prefix:cart:{tenant}:{cart}`,
+//! `judged` being the order type's last answer about the cart (used only for the very
+//! question it answers, `trolley_core::domain::judged`), so a read on any node asks no
+//! plugin while nothing it depends on changed:
 //! - **Versions only move forward.** A write stores its new version before it is
 //!   acknowledged; a reader that loaded an older row from the database concurrently can
 //!   never put it back over the newer one (the put script compares versions).
@@ -18,26 +21,30 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use trolley_core::domain::{Cart, CartId, TenantId};
-use trolley_core::ports::{CacheEvent, CartCache, Metrics};
+use trolley_core::domain::{Cart, CartId, Judged, TenantId};
+use trolley_core::ports::{CacheEvent, CachedCart, CartCache, Metrics};
 
 use crate::link::{RedisLink, Unavailable};
 
-/// Returns the body if the entry was written under the current generation.
+/// Returns `{body, judged}` if the entry was written under the current generation.
 const GET: &str = r"
 local gen = redis.call('GET', KEYS[1]) or '0'
-local entry = redis.call('HMGET', KEYS[2], 'gen', 'body')
-if entry[1] == gen then return entry[2] end
+local entry = redis.call('HMGET', KEYS[2], 'gen', 'body', 'judged')
+if entry[1] == gen and entry[2] then return {entry[2], entry[3] or ''} end
 return false
 ";
 
 /// Stores `ARGV[2]` at version `ARGV[1]` unless a newer version of this generation is
-/// there; `ARGV[3]` is the TTL in ms. Returns 1 when stored.
+/// there; `ARGV[3]` is the TTL in ms; a non-empty `ARGV[4]` replaces the kept answer (an
+/// empty one leaves it, unless the entry was of an older generation). Returns 1 when
+/// stored.
 const PUT: &str = r"
 local gen = redis.call('GET', KEYS[1]) or '0'
 local entry = redis.call('HMGET', KEYS[2], 'gen', 'ver')
 if entry[1] == gen and entry[2] and tonumber(entry[2]) > tonumber(ARGV[1]) then return 0 end
+if entry[1] ~= gen then redis.call('HDEL', KEYS[2], 'judged') end
 redis.call('HSET', KEYS[2], 'gen', gen, 'ver', ARGV[1], 'body', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'judged', ARGV[4]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1
 ";
@@ -156,21 +163,25 @@ async fn heal(link: &RedisLink, generation_key: &str, missed: &Missed) -> Result
 #[async_trait]
 impl CartCache for RedisCartCache {
     #[tracing::instrument(name = "cache.get", skip_all)]
-    async fn get(&self, tenant: TenantId, id: CartId) -> Option<Cart> {
+    async fn get(&self, tenant: TenantId, id: CartId) -> Option<CachedCart> {
         let mut invocation = self.get.prepare_invoke();
         invocation
             .key(&self.generation_key)
             .key(self.key(tenant, id));
         let found = self
             .call_healed(|mut conn| async move {
-                invocation.invoke_async::<Option<Vec<u8>>>(&mut conn).await
+                invocation
+                    .invoke_async::<Option<(Vec<u8>, Vec<u8>)>>(&mut conn)
+                    .await
             })
             .await;
         match found {
-            Ok(Some(body)) => match serde_json::from_slice::<Cart>(&body) {
+            Ok(Some((body, judged))) => match serde_json::from_slice::<Cart>(&body) {
                 Ok(cart) if cart.tenant_id == tenant && cart.id == id => {
                     self.metrics.cache(CacheEvent::Hit);
-                    Some(cart)
+                    // An unreadable answer (another release's shape) is only asked again.
+                    let judged = serde_json::from_slice::<Judged>(&judged).ok();
+                    Some(CachedCart { cart, judged })
                 }
                 _ => {
                     tracing::warn!(%tenant, cart_id = %id, "unreadable cart cache entry; ignored");
@@ -190,7 +201,7 @@ impl CartCache for RedisCartCache {
     }
 
     #[tracing::instrument(name = "cache.put", skip_all)]
-    async fn put(&self, cart: &Cart) {
+    async fn put(&self, cart: &Cart, judged: Option<&Judged>) {
         let body = match serde_json::to_vec(cart) {
             Ok(body) => body,
             Err(e) => {
@@ -198,6 +209,9 @@ impl CartCache for RedisCartCache {
                 return;
             }
         };
+        let judged = judged
+            .and_then(|judged| serde_json::to_vec(judged).ok())
+            .unwrap_or_default();
         let ttl_ms = self.ttl.as_millis() as u64;
         let mut invocation = self.put.prepare_invoke();
         invocation
@@ -205,7 +219,8 @@ impl CartCache for RedisCartCache {
             .key(self.key(cart.tenant_id, cart.id))
             .arg(cart.version)
             .arg(body)
-            .arg(ttl_ms.max(1));
+            .arg(ttl_ms.max(1))
+            .arg(judged);
         let result = self
             .call_healed(|mut conn| async move {
                 invocation.invoke_async::<i64>(&mut conn).await.map(drop)

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use trolley_cache::{RedisCartCache, RedisLink, RedisRateLimiter, RedisSettings};
-use trolley_core::domain::{Cart, CartOwner, Currency, RateLimit, TenantId};
-use trolley_core::ports::{CartCache, NoMetrics, RateLimiter};
+use trolley_core::domain::{Cart, CartOwner, Currency, Evaluation, Judged, RateLimit, TenantId};
+use trolley_core::ports::{CachedCart, CartCache, NoMetrics, RateLimiter};
 
 fn url() -> String {
     std::env::var("TROLLEY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -62,16 +62,30 @@ async fn a_cart_round_trips_and_versions_only_move_forward() {
     let newer = cart(5);
     let mut older = newer.clone();
     older.version = 4;
-    cache.put(&newer).await;
-    cache.put(&older).await;
+    cache.put(&newer, None).await;
+    cache.put(&older, None).await;
+    assert_eq!(
+        cache.get(newer.tenant_id, newer.id).await.map(|c| c.cart),
+        Some(newer.clone())
+    );
+    // The order type's answer is kept beside it, and stays through a put without one.
+    let judged = Judged {
+        question: "q1".into(),
+        evaluation: Evaluation::default(),
+    };
+    cache.put(&newer, Some(&judged)).await;
+    cache.put(&newer, None).await;
     assert_eq!(
         cache.get(newer.tenant_id, newer.id).await,
-        Some(newer.clone())
+        Some(CachedCart {
+            cart: newer.clone(),
+            judged: Some(judged)
+        })
     );
     cache.invalidate(newer.tenant_id, newer.id).await;
     assert_eq!(cache.get(newer.tenant_id, newer.id).await, None);
     // Another tenant never sees it, even under the same cart id.
-    cache.put(&newer).await;
+    cache.put(&newer, None).await;
     assert_eq!(cache.get(TenantId::new(), newer.id).await, None);
 }
 
@@ -84,8 +98,11 @@ async fn a_write_missed_during_an_outage_is_never_served_stale_afterwards() {
     let (x, y) = (cache(link(&prefix)), cache(link(&prefix)));
     require_redis(&link(&prefix)).await;
     let v1 = cart(1);
-    x.put(&v1).await;
-    assert_eq!(y.get(v1.tenant_id, v1.id).await, Some(v1.clone()));
+    x.put(&v1, None).await;
+    assert_eq!(
+        y.get(v1.tenant_id, v1.id).await.map(|c| c.cart),
+        Some(v1.clone())
+    );
 
     // Redis stops answering (every client) for 400 ms: X's write of v2 times out.
     let admin = redis::Client::open(url()).unwrap();
@@ -99,7 +116,7 @@ async fn a_write_missed_during_an_outage_is_never_served_stale_afterwards() {
         .unwrap();
     let mut v2 = v1.clone();
     v2.version = 2;
-    x.put(&v2).await;
+    x.put(&v2, None).await;
 
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(
@@ -108,8 +125,8 @@ async fn a_write_missed_during_an_outage_is_never_served_stale_afterwards() {
         "v1 must not be served after a write of v2 missed the cache"
     );
     // And the cache works again for everyone.
-    x.put(&v2).await;
-    assert_eq!(y.get(v1.tenant_id, v1.id).await, Some(v2));
+    x.put(&v2, None).await;
+    assert_eq!(y.get(v1.tenant_id, v1.id).await.map(|c| c.cart), Some(v2));
 }
 
 #[tokio::test]
@@ -257,7 +274,7 @@ async fn an_unreachable_redis_falls_back_at_once() {
     let link = Arc::new(RedisLink::new(settings).unwrap());
     let cache = cache(link.clone());
     let c = cart(1);
-    cache.put(&c).await;
+    cache.put(&c, None).await;
     assert!(!link.is_up());
     let started = std::time::Instant::now();
     for _ in 0..100 {

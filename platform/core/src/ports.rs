@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Activation, Actor, AuditAction, AuditEntry, Cart, CartId, CartOwner, CatalogItem,
-    CatalogItemInput, Checkout, CheckoutId, CheckoutSnapshot, Evaluation, LineId, Order, OrderId,
-    PluginCart, PluginError, PluginId, PluginInfo, PluginLimits, PluginRecord, RateDecision,
-    RateLimit, Receipt, Replay, Seal, Shortage, Sku, StockLevel, Tenant, TenantConfig, TenantId,
+    CatalogItemInput, Checkout, CheckoutId, CheckoutSnapshot, Evaluation, Judged, LineId, Order,
+    OrderId, PluginCart, PluginError, PluginId, PluginInfo, PluginLimits, PluginRecord,
+    RateDecision, RateLimit, Receipt, Replay, Seal, Shortage, Sku, StockLevel, Tenant,
+    TenantConfig, TenantId,
 };
 use crate::error::StoreError;
 
@@ -218,12 +219,23 @@ pub struct MergeRecord {
     pub created_at: DateTime<Utc>,
 }
 
-/// Cache-aside storage for the durable part of carts. A miss or an error is never fatal:
-/// callers fall back to the repository.
+/// A cached cart, and the order type's last answer about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedCart {
+    pub cart: Cart,
+    /// Used only for the very question it answers ([`Judged::answer`]).
+    pub judged: Option<Judged>,
+}
+
+/// Cache-aside storage for the durable part of carts, with the order type's last answer
+/// beside each. A miss or an error is never fatal: callers fall back to the repository.
 #[async_trait]
 pub trait CartCache: Send + Sync {
-    async fn get(&self, tenant: TenantId, id: CartId) -> Option<Cart>;
-    async fn put(&self, cart: &Cart);
+    async fn get(&self, tenant: TenantId, id: CartId) -> Option<CachedCart>;
+    /// Stores `cart` unless a newer version of it is cached. With `judged`, that answer is
+    /// kept beside it; without, whatever answer is kept stays (an answer is only ever used
+    /// for its own question, so an old one is never wrong, only useless).
+    async fn put(&self, cart: &Cart, judged: Option<&Judged>);
     async fn invalidate(&self, tenant: TenantId, id: CartId);
 }
 

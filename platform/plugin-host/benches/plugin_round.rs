@@ -45,7 +45,8 @@ fn rounds(c: &mut Criterion) {
                 )
             })
         });
-        // Through the async port: the call hops to the blocking pool and back.
+        // Through the async port, as a request runs it: on the caller's task (no hop to a
+        // blocking thread since session 6).
         group.bench_with_input(
             BenchmarkId::new("grocery_async", lines),
             &cart,

@@ -2,9 +2,9 @@
 //! calls run, and parks (no wake-ups) once none has run for [`PARK_AFTER_IDLE_TICKS`]
 //! ticks. The grace period keeps a busy service from paying a futex wake per call.
 //!
-//! A call's deadline is a number of ticks from the epoch current when it starts, so it is
+//! Every tick makes a running call yield to its executor and check its deadline, so it is
 //! interrupted between `deadline` and `deadline + tick` after it starts (see
-//! [`SandboxPolicy::epoch_tick`](crate::SandboxPolicy::epoch_tick)).
+//! [`SandboxPolicy::epoch_tick`](crate::SandboxPolicy::epoch_tick) and `sandbox.rs`).
 
 use std::io;
 use std::sync::Arc;
@@ -33,17 +33,18 @@ pub(crate) struct Ticks {
 
 impl Ticks {
     /// Marks a call as running until the guard is dropped.
-    pub fn running(&self) -> Running<'_> {
+    pub fn running(&self) -> Running {
         if self.state.running.fetch_add(1, Ordering::AcqRel) == 0 {
             self.thread.unpark();
         }
-        Running(self)
+        Running(self.clone())
     }
 }
 
-pub(crate) struct Running<'a>(&'a Ticks);
+/// A running call: owned, because the call it guards may yield and move between polls.
+pub(crate) struct Running(Ticks);
 
-impl Drop for Running<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
         self.0.state.running.fetch_sub(1, Ordering::AcqRel);
     }

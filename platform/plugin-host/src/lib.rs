@@ -8,18 +8,23 @@
 //!
 //! # Decisions
 //! - **Deadline**: epoch interruption, advanced by a `plugin-epoch` thread every
-//!   [`SandboxPolicy::epoch_tick`] (1 ms) while a call runs; it parks while none does. A call
-//!   is interrupted between its deadline and one tick later (`DeadlineExceeded`).
+//!   [`SandboxPolicy::epoch_tick`] (1 ms) while a call runs; it parks while none does. At
+//!   every tick a call yields to its executor, and once its deadline has passed it is
+//!   interrupted (`DeadlineExceeded`).
 //! - **Fuel**: off unless the operator sets [`SandboxPolicy::max_fuel`], because metering is
 //!   engine-wide and costs ~12–16% per call and ~45% compile time. When off,
 //!   `PluginLimits::fuel` is ignored; when on, running out is reported as `DeadlineExceeded`.
 //! - **Memory**: `StoreLimits` with `trap_on_grow_failure(true)` caps each call's linear
 //!   memory; a refused grow is reported as `OutOfMemory` (not as the guest's abort trap). The
 //!   pool's per-memory maximum is the operator's cap.
-//! - **Where calls run**: on tokio's blocking pool, at most `pool_size` at once (a semaphore
-//!   sized like the instance pool); a call that cannot get a slot within
-//!   [`SandboxPolicy::queue_timeout`] fails with `Unavailable`. Async workers only await.
-//!   [`WasmRuntime::evaluate_blocking`] runs a call on the caller's thread.
+//! - **Where calls run**: on the request's own task, as a wasmtime async fiber (no hop to a
+//!   blocking thread: under load that hop queued for milliseconds for ~20–100 µs of work,
+//!   BENCHMARKS.md). A call yields to the executor at every epoch tick, so a plugin that
+//!   loops until its deadline delays the requests sharing its worker by at most a tick at a
+//!   time. At most `pool_size` calls run at once (a semaphore sized like the instance pool);
+//!   a call that cannot get a slot within [`SandboxPolicy::queue_timeout`] fails with
+//!   `Unavailable`. [`WasmRuntime::evaluate_blocking`] runs a call on the caller's thread.
+//!   Compiling a module still runs on the blocking pool: it takes hundreds of milliseconds.
 //! - **Output**: counted after the call as the sum of all string lengths plus
 //!   [`ELEMENT_BYTES`] per list element, against `PluginLimits::output_bytes`
 //!   (`OutputTooLarge`); the memory cap bounds what a guest can hand back before it is

@@ -25,8 +25,7 @@ pub struct SandboxPolicy {
     /// ~45% compile time, and the epoch deadline already bounds a call. `Some(max)` turns it
     /// on; a call then gets `limits.fuel` (or `max` when the tenant sets none), at most `max`.
     pub max_fuel: Option<u64>,
-    /// Plugin calls that may run at once: the size of the instance pool and of the blocking
-    /// pool that runs calls. Default 16.
+    /// Plugin calls that may run at once: the size of the instance pool. Default 16.
     pub pool_size: u32,
     /// How long a call waits for a free pool slot before failing with
     /// `PluginError::Unavailable`. Default 250 ms.
@@ -76,8 +75,6 @@ impl Default for SandboxPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CallLimits {
     pub deadline: Duration,
-    /// Epoch ticks until the call is interrupted.
-    pub deadline_ticks: u64,
     pub memory_bytes: usize,
     pub output_bytes: usize,
     /// `None` when the engine does not meter fuel.
@@ -88,13 +85,8 @@ impl SandboxPolicy {
     /// `limits` clamped to this policy.
     pub(crate) fn clamp(&self, limits: &PluginLimits) -> CallLimits {
         let deadline = Duration::from_millis(limits.deadline_ms).min(self.max_deadline);
-        let tick = self.epoch_tick.max(Duration::from_micros(100));
-        // The first tick may come right after the deadline is set, so one more tick keeps the
-        // call running for at least `deadline`.
-        let ticks = deadline.as_nanos().div_ceil(tick.as_nanos()) + 1;
         CallLimits {
             deadline,
-            deadline_ticks: u64::try_from(ticks).unwrap_or(u64::MAX),
             memory_bytes: limits.memory_bytes.min(self.max_memory_bytes),
             output_bytes: limits.output_bytes.min(self.max_output_bytes),
             fuel: self
@@ -129,7 +121,6 @@ mod tests {
         };
         let got = policy.clamp(&asked);
         assert_eq!(got.deadline, Duration::from_millis(50));
-        assert_eq!(got.deadline_ticks, 51);
         assert_eq!(got.memory_bytes, 1 << 20);
         assert_eq!(got.output_bytes, 1000);
         assert_eq!(got.fuel, Some(10));

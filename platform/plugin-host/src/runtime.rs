@@ -94,7 +94,7 @@ struct Plugin {
 /// - Each module is compiled once per SHA-256 and kept as an `InstancePre` in memory, and as a
 ///   precompiled artifact on disk when the policy has a `cache_dir`.
 /// - Every call gets a fresh instance in its own store (no state survives a call) and runs
-///   on tokio's blocking pool, at most `pool_size` at once; async workers only await it.
+///   on the caller's task, yielding at every epoch tick; at most `pool_size` at once.
 pub struct WasmRuntime {
     policy: SandboxPolicy,
     sandbox: Sandbox,
@@ -125,6 +125,8 @@ impl WasmRuntime {
         pool.total_component_instances(pool_size)
             .total_core_instances(pool_size.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
             .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            // One fiber stack per call that may run at once (calls run as async fibers).
+            .total_stacks(pool_size)
             .total_memories(pool_size.saturating_mul(MEMORIES_PER_COMPONENT))
             .max_memories_per_component(MEMORIES_PER_COMPONENT)
             .total_tables(pool_size.saturating_mul(TABLES_PER_COMPONENT))
@@ -210,9 +212,9 @@ impl WasmRuntime {
             .is_some()
     }
 
-    /// [`PluginRuntime::evaluate`] on the calling thread, for callers that already run on a
-    /// thread allowed to block (and for benchmarks). Fails with `Unavailable` at once when
-    /// every pool slot is busy.
+    /// [`PluginRuntime::evaluate`] on the calling thread, for callers outside an async
+    /// runtime (benchmarks, stress tests). Fails with `Unavailable` at once when every pool
+    /// slot is busy.
     pub fn evaluate_blocking(
         &self,
         sha256: &str,
@@ -227,7 +229,7 @@ impl WasmRuntime {
         let config = config_json(config)?;
         let cart = CartArena::new(cart);
         let span = evaluate_span(&plugin, &cart);
-        evaluate_in_sandbox(
+        futures_executor::block_on(evaluate_in_sandbox(
             &span,
             &self.sandbox,
             &self.counters,
@@ -235,7 +237,7 @@ impl WasmRuntime {
             &cart,
             &config,
             &self.policy.clamp(limits),
-        )
+        ))
     }
 
     fn plugin(&self, sha256: &str) -> Option<Arc<Plugin>> {
@@ -365,16 +367,16 @@ impl WasmRuntime {
 
     /// Calls `describe` in a sandbox and checks its answer. Every failure refuses the module.
     async fn describe(&self, pre: &OrderTypePre<HostState>) -> Result<PluginInfo, PluginError> {
-        let slot = self.slot().await?;
-        let sandbox = self.sandbox.clone();
-        let pre = pre.clone();
+        let _slot = self.slot().await?;
         let limits = self.policy.clamp(&self.policy.describe_limits);
-        let raw = blocking(move || {
-            let _slot = slot;
-            sandbox
-                .call(&pre, &limits, |store, plugin| plugin.call_describe(store))
-                .map(|called| called.value)
-        })
+        let raw = async {
+            let mut call = self.sandbox.prepare(&limits)?;
+            let instance = call.instantiate(pre).await?;
+            instance
+                .call_describe(call.store())
+                .await
+                .map_err(|e| call.failed(&e))
+        }
         .await
         .map_err(|e| match e {
             PluginError::Unavailable(_) => e,
@@ -390,9 +392,7 @@ impl WasmRuntime {
     }
 }
 
-/// The span of one evaluation: a child of the caller's span (the request's), made on the
-/// caller's thread because the sandbox runs on tokio's blocking pool, where the caller's
-/// span is not current.
+/// The span of one evaluation: a child of the caller's span (the request's).
 fn evaluate_span(plugin: &Plugin, cart: &CartArena) -> tracing::Span {
     tracing::info_span!(
         "plugin.evaluate",
@@ -406,7 +406,7 @@ fn evaluate_span(plugin: &Plugin, cart: &CartArena) -> tracing::Span {
 }
 
 /// One evaluation in a fresh instance, inside `span` (see [`evaluate_span`]).
-fn evaluate_in_sandbox(
+async fn evaluate_in_sandbox(
     span: &tracing::Span,
     sandbox: &Sandbox,
     counters: &Counters,
@@ -415,24 +415,29 @@ fn evaluate_in_sandbox(
     config: &str,
     limits: &CallLimits,
 ) -> Result<Evaluation, PluginError> {
-    let _entered = span.enter();
     let started = Instant::now();
-    let result = sandbox
-        .call(&plugin.pre, limits, |store, instance| {
-            cart.with_cart(|cart| instance.call_evaluate(store, cart, config))
-        })
-        .and_then(|called| {
-            let raw = called.value.map_err(|reason| {
-                if reason.len() > limits.output_bytes {
-                    PluginError::OutputTooLarge(limits.output_bytes)
-                } else {
-                    PluginError::ConfigRejected(crate::sandbox::bounded(reason))
-                }
-            })?;
-            let mut evaluation = output::evaluation(raw, cart, limits.output_bytes)?;
-            evaluation.fuel_used = called.fuel_used;
-            Ok(evaluation)
-        });
+    let result = async {
+        let mut call = sandbox.prepare(limits)?;
+        let instance = call.instantiate(&plugin.pre).await?;
+        let context = cart.context();
+        let answer = instance
+            .call_evaluate(call.store(), cart.cart(&context), config)
+            .await
+            .map_err(|e| call.failed(&e))?;
+        let raw = answer.map_err(|reason| {
+            if reason.len() > limits.output_bytes {
+                PluginError::OutputTooLarge(limits.output_bytes)
+            } else {
+                PluginError::ConfigRejected(crate::sandbox::bounded(reason))
+            }
+        })?;
+        let mut evaluation = output::evaluation(raw, cart, limits.output_bytes)?;
+        evaluation.fuel_used = call.fuel_used();
+        Ok(evaluation)
+    }
+    .instrument(span.clone())
+    .await;
+    let _entered = span.enter();
     let elapsed = started.elapsed();
     span.record("elapsed_us", elapsed.as_micros() as u64);
     if let Ok(Evaluation {
@@ -549,13 +554,16 @@ impl PluginRuntime for WasmRuntime {
         let limits = self.policy.clamp(limits);
         // The span covers the wait for a pool slot as well as the call.
         let span = evaluate_span(&plugin, &cart);
-        let slot = self.slot().instrument(span.clone()).await?;
-        let sandbox = self.sandbox.clone();
-        let counters = Arc::clone(&self.counters);
-        blocking(move || {
-            let _slot = slot;
-            evaluate_in_sandbox(&span, &sandbox, &counters, &plugin, &cart, &config, &limits)
-        })
+        let _slot = self.slot().instrument(span.clone()).await?;
+        evaluate_in_sandbox(
+            &span,
+            &self.sandbox,
+            &self.counters,
+            &plugin,
+            &cart,
+            &config,
+            &limits,
+        )
         .await
     }
 }

@@ -5,11 +5,15 @@
 //! limit or an incompatibility and becomes `Trapped` / `DeadlineExceeded` / `OutOfMemory`;
 //! the inner `result<_, string>` is the plugin's own answer and is handled by the caller.
 
-use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use std::time::Instant;
+
+use wasmtime::{
+    Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline,
+};
 
 use trolley_core::domain::PluginError;
 
-use crate::epoch::Ticks;
+use crate::epoch::{Running, Ticks};
 use crate::policy::CallLimits;
 use crate::wit::{OrderType, OrderTypePre};
 
@@ -97,19 +101,28 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// Runs `f` against a fresh instance of `pre` under `limits`. The store (and with it the
-    /// instance and its memory) is dropped before this returns: nothing survives a call.
-    pub fn call<R>(
-        &self,
-        pre: &OrderTypePre<HostState>,
-        limits: &CallLimits,
-        f: impl FnOnce(&mut Store<HostState>, &OrderType) -> wasmtime::Result<R>,
-    ) -> Result<Metered<R>, PluginError> {
-        let _running = self.ticks.running();
+    /// A fresh store under `limits`, for one call. The store (and with it the instance and
+    /// its memory) is dropped with the [`Call`]: nothing survives a call.
+    ///
+    /// The call runs on the caller's task, not on a blocking thread: at every epoch tick
+    /// (1 ms) the guest yields to the executor, so a plugin that loops shares its worker
+    /// with the requests around it, and once `limits.deadline` has passed the next tick
+    /// interrupts it (between `deadline` and `deadline + tick` after it started, as long
+    /// as the executor resumes it).
+    pub fn prepare(&self, limits: &CallLimits) -> Result<Call, PluginError> {
+        let running = self.ticks.running();
         let mut store = Store::new(&self.engine, HostState::new(limits.memory_bytes));
         store.limiter(|state| state);
-        store.set_epoch_deadline(limits.deadline_ticks);
-        store.epoch_deadline_trap();
+        let started = Instant::now();
+        let deadline = limits.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if started.elapsed() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
         let fuel_given = if self.fuel {
             let fuel = limits.fuel.unwrap_or(u64::MAX);
             store
@@ -119,25 +132,49 @@ impl Sandbox {
         } else {
             None
         };
-        let instance = match pre.instantiate(&mut store) {
-            Ok(instance) => instance,
-            Err(e) => return Err(classify(&e, store.data(), true)),
-        };
-        let value = f(&mut store, &instance).map_err(|e| classify(&e, store.data(), false))?;
-        // Instantiation is counted too: it runs the component's start code, which is part
-        // of what the call cost. `get_fuel` only fails when the engine does not meter.
-        let fuel_used =
-            fuel_given.and_then(|given| Some(given.saturating_sub(store.get_fuel().ok()?)));
-        Ok(Metered { value, fuel_used })
+        Ok(Call {
+            store,
+            fuel_given,
+            _running: running,
+        })
     }
 }
 
-/// What a sandboxed call returned, and the instruction fuel it consumed (`None` when the
-/// engine does not meter fuel).
-#[derive(Debug)]
-pub(crate) struct Metered<R> {
-    pub value: R,
-    pub fuel_used: Option<u64>,
+/// One call's store, from [`Sandbox::prepare`].
+pub(crate) struct Call {
+    store: Store<HostState>,
+    fuel_given: Option<u64>,
+    _running: Running,
+}
+
+impl Call {
+    /// A fresh instance of `pre` in this call's store.
+    pub async fn instantiate(
+        &mut self,
+        pre: &OrderTypePre<HostState>,
+    ) -> Result<OrderType, PluginError> {
+        match pre.instantiate_async(&mut self.store).await {
+            Ok(instance) => Ok(instance),
+            Err(e) => Err(classify(&e, self.store.data(), true)),
+        }
+    }
+
+    pub fn store(&mut self) -> &mut Store<HostState> {
+        &mut self.store
+    }
+
+    /// What went wrong in a call into the instance, typed.
+    pub fn failed(&self, error: &wasmtime::Error) -> PluginError {
+        classify(error, self.store.data(), false)
+    }
+
+    /// The instruction fuel consumed so far (`None` when the engine does not meter fuel).
+    /// Instantiation is counted too: it runs the component's start code, which is part of
+    /// what the call cost. `get_fuel` only fails when the engine does not meter.
+    pub fn fuel_used(&self) -> Option<u64> {
+        let given = self.fuel_given?;
+        Some(given.saturating_sub(self.store.get_fuel().ok()?))
+    }
 }
 
 pub(crate) fn bounded(mut message: String) -> String {

@@ -17,6 +17,9 @@ wasmtime::component::bindgen!({
     path: "../../plugin-sdk/wit",
     world: "order-type",
     ownership: Borrowing { duplicate_if_necessary: true },
+    // Calls run on the request's own task and yield to it at every epoch tick
+    // (`sandbox.rs`), instead of hopping to a blocking thread.
+    exports: { default: async },
 });
 
 // `Cart`, `Evaluation`, `PluginInfo` … are already in scope: the world `use`s them.
@@ -71,8 +74,7 @@ fn range_wit(range: &Range<usize>) -> WitSpan {
 }
 
 /// A cart packed for the boundary: every string in one buffer, lines and attribute pairs
-/// already in their wire shape. Owned and `Send`, so it moves to the thread that runs the
-/// call.
+/// already in their wire shape.
 #[derive(Debug)]
 pub(crate) struct CartArena {
     text: String,
@@ -195,25 +197,28 @@ impl CartArena {
         self.lines.len()
     }
 
-    /// Calls `f` with the cart as the generated bindings want it.
-    pub fn with_cart<R>(&self, f: impl FnOnce(Cart<'_>) -> R) -> R {
-        let context: Vec<Pair<'_>> = self
-            .context
+    /// The context pairs as the generated bindings want them, for [`Self::cart`].
+    pub fn context(&self) -> Vec<Pair<'_>> {
+        self.context
             .iter()
             .map(|&(key, value)| Pair {
                 key: self.str(key),
                 value: self.str(value),
             })
-            .collect();
-        f(Cart {
+            .collect()
+    }
+
+    /// The cart as the generated bindings want it, borrowing `context` from [`Self::context`].
+    pub fn cart<'a>(&'a self, context: &'a [Pair<'a>]) -> Cart<'a> {
+        Cart {
             cart_id: self.str(self.cart_id),
             currency: self.str(self.currency),
             subtotal: self.str(self.subtotal),
             text: &self.text,
             lines: &self.lines,
             attributes: &self.attributes,
-            context: &context,
-        })
+            context,
+        }
     }
 }
 
@@ -252,7 +257,9 @@ mod tests {
             context: BTreeMap::from([("distance_km".into(), "3".into())]),
         };
         let arena = CartArena::new(&cart);
-        arena.with_cart(|c| {
+        let context = arena.context();
+        {
+            let c = arena.cart(&context);
             let text = |s: WitSpan| &c.text[s.start as usize..(s.start + s.len) as usize];
             let opt = |s: OptSpan| {
                 s.has.then(|| {
@@ -286,7 +293,7 @@ mod tests {
             assert_eq!(pairs(l.line_attributes), [("size", "1l")]);
             assert_eq!(c.attributes.len(), 2);
             assert_eq!((c.context[0].key, c.context[0].value), ("distance_km", "3"));
-        });
+        }
         assert_eq!(arena.line_ids().collect::<Vec<_>>(), ["l1"]);
     }
 }

@@ -379,6 +379,38 @@ async fn an_activation_on_one_node_prices_on_the_other_within_a_second() {
     );
 }
 
+/// The order type's answer is kept beside the cart in the shared cache: a node that never
+/// judged the cart reads it without calling the plugin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_made_on_one_node_serves_reads_on_the_other() {
+    let redis = Redis::start();
+    let c = Cluster::start(&redis).await;
+    let t = c.tenant().await;
+    let res = c
+        .admin(&c.a, &t, Method::PUT, "/v1/admin/config")
+        .json(&json!({"category_order_types": {"grocery": "grocery"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    c.item(&t, "MILK", "grocery").await;
+    c.activate(&c.a, &t, "grocery", grocery(), json!({})).await;
+    let cart = c.cart(&c.a, &t).await;
+    let written = c.add(&c.a, &t, &cart, "MILK", 2).await;
+    assert_eq!(written["plugin_status"], "ok", "{written}");
+    assert!(plugin_calls(&c, &c.a).await >= 1.0);
+    for _ in 0..3 {
+        let read = c.read(&c.b, &t, &cart).await;
+        assert_eq!(read["fees"], written["fees"]);
+        assert_eq!(read["total"], written["total"]);
+    }
+    assert_eq!(
+        plugin_calls(&c, &c.b).await,
+        0.0,
+        "B answered from the kept answer"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_are_shared_by_every_node() {
     let redis = Redis::start();
@@ -511,6 +543,23 @@ async fn a_redis_outage_degrades_nothing_but_speed_and_heals() {
         cache_hits(&c, &c.b).await > hits_before,
         "B serves from the shared cache again"
     );
+}
+
+/// Order-type plugin calls `node` made, whatever their outcome.
+async fn plugin_calls(c: &Cluster, node: &Node) -> f64 {
+    let metrics = c
+        .req(node, Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("trolley_plugin_calls_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 async fn cache_hits(c: &Cluster, node: &Node) -> f64 {

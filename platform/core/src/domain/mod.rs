@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod credentials;
 pub mod ids;
 pub mod inventory;
+pub mod judged;
 pub mod lifecycle;
 pub mod line_key;
 pub mod merge;
@@ -32,6 +33,7 @@ pub use checkout::{
 pub use credentials::{ApiKeyInfo, CustomerTokenSecret, KeyKind, KeyName};
 pub use ids::{CartId, LineId, TenantId};
 pub use inventory::StockLevel;
+pub use judged::{Judged, Question};
 pub use line_key::{Attributes, LineKey, Sku};
 pub use money::{Currency, Price};
 pub use plugin::{

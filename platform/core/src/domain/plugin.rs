@@ -69,7 +69,7 @@ pub struct PluginCart {
 }
 
 /// How an order type allows the cart to be fulfilled.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FulfillmentRules {
     /// Empty means any mode.
     pub allowed_modes: Vec<String>,
@@ -81,7 +81,7 @@ pub struct FulfillmentRules {
 }
 
 /// A plugin's whole answer for one cart.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     pub violations: Vec<Violation>,
     pub fees: Vec<Fee>,

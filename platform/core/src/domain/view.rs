@@ -59,14 +59,14 @@ impl Availability {
 }
 
 /// A fee an order type charges (delivery, bag, small basket …).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fee {
     pub code: String,
     pub label: String,
     pub amount: Decimal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     /// Refuses the mutation that caused it.
     Reject,
@@ -87,7 +87,7 @@ impl Severity {
 }
 
 /// An order type's finding about a cart.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Violation {
     pub code: String,
     pub message: String,

@@ -10,13 +10,14 @@ use crate::domain::cart::{AddLine, Rules};
 use crate::domain::lifecycle::read_renewal;
 use crate::domain::secret;
 use crate::domain::{
-    Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, LineId, LineKey,
+    Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Judged, LineId, LineKey,
     Receipt, Replaced, Replay, Seal, Sku, Tenant,
 };
 use crate::domain::{ClaimPolicy, StockView};
 use crate::error::{CoreError, StoreError};
 use crate::ports::{
-    CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, Metrics, NoMetrics,
+    CachedCart, CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, Metrics,
+    NoMetrics,
 };
 use crate::service::judge::OrderTypeJudge;
 use crate::service::recent::RecentInputs;
@@ -154,6 +155,8 @@ pub struct CartService {
 /// A cart as a read assembles it, with what went into it.
 pub(crate) struct Priced {
     pub view: CartView,
+    /// The plugin's new answer, to keep beside the cached cart.
+    pub fresh: Option<Judged>,
     pub catalog: HashMap<Sku, CatalogItem>,
     pub stock: StockView,
 }
@@ -305,7 +308,7 @@ impl CartService {
             Err(e) => return Err(e.into()),
         }
         emit(&cart, &[event]);
-        self.cache.put(&cart).await;
+        self.cache.put(&cart, None).await;
         Ok(CreatedCart {
             view: self.assemble(tenant, &cart).await?,
             cart_token: token,
@@ -316,10 +319,18 @@ impl CartService {
     /// The assembled cart.
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
     pub async fn get(&self, shopper: &Shopper, id: CartId) -> Result<CartView, CoreError> {
-        let cart = self.load_cached(shopper, id).await?;
+        let CachedCart { cart, judged } = self.load_cached(shopper, id).await?;
         shopper.authorize(&cart)?;
         let cart = self.renew_on_read(&shopper.tenant, cart).await;
-        self.assemble(&shopper.tenant, &cart).await
+        let priced = self
+            .price_with(&shopper.tenant, &cart, Inputs::Recent, judged.as_ref())
+            .await?;
+        // A new answer is kept beside the cart, so the next read of it, on any node, asks
+        // no plugin.
+        if priced.fresh.is_some() {
+            self.cache.put(&cart, priced.fresh.as_ref()).await;
+        }
+        Ok(priced.view)
     }
 
     /// The signed-in customer's live cart, from any device.
@@ -352,7 +363,7 @@ impl CartService {
             Ok(true) => {
                 cart.expires_at = renewal.until;
                 // Same version: the cache takes it unless a write has put a newer one.
-                self.cache.put(&cart).await;
+                self.cache.put(&cart, None).await;
             }
             Ok(false) => {
                 // Renewed elsewhere or changed since it was read: the cached copy is behind
@@ -475,18 +486,18 @@ impl CartService {
         .await
     }
 
-    async fn load_cached(&self, shopper: &Shopper, id: CartId) -> Result<Cart, CoreError> {
+    async fn load_cached(&self, shopper: &Shopper, id: CartId) -> Result<CachedCart, CoreError> {
         let tenant = shopper.tenant.id;
-        if let Some(cart) = self.cache.get(tenant, id).await {
-            return Ok(cart);
+        if let Some(cached) = self.cache.get(tenant, id).await {
+            return Ok(cached);
         }
         let cart = self
             .carts
             .load(tenant, id)
             .await?
             .ok_or(CoreError::CartNotFound)?;
-        self.cache.put(&cart).await;
-        Ok(cart)
+        self.cache.put(&cart, None).await;
+        Ok(CachedCart { cart, judged: None })
     }
 
     /// Prices the cart against the catalog, decorates it with stock, then lets its order
@@ -497,21 +508,27 @@ impl CartService {
         tenant: &Tenant,
         cart: &Cart,
     ) -> Result<CartView, CoreError> {
-        Ok(self.price_with(tenant, cart, Inputs::Recent).await?.view)
+        Ok(self
+            .price_with(tenant, cart, Inputs::Recent, None)
+            .await?
+            .view)
     }
 
     /// [`Self::assemble`] from the database, keeping the catalog items and stock it was made
     /// from: what writes and checkout decide with. One query for the catalog, one for stock
     /// levels, one for holds when a line reserves.
     pub(crate) async fn price(&self, tenant: &Tenant, cart: &Cart) -> Result<Priced, CoreError> {
-        self.price_with(tenant, cart, Inputs::Fresh).await
+        self.price_with(tenant, cart, Inputs::Fresh, None).await
     }
 
+    /// Prices and judges `cart`; `remembered` is the order type's answer kept beside the
+    /// cached cart, used if it answers the same question.
     async fn price_with(
         &self,
         tenant: &Tenant,
         cart: &Cart,
         inputs: Inputs,
+        remembered: Option<&Judged>,
     ) -> Result<Priced, CoreError> {
         let mut stock = StockView {
             default_claim: tenant.config.default_claim_policy,
@@ -559,9 +576,13 @@ impl CartService {
                 .collect();
         }
         let view = CartView::assemble(cart, &catalog).with_stock(&stock, &catalog);
-        let view = self.judge.judge(tenant, cart, view, &catalog).await?;
+        let verdict = self
+            .judge
+            .judge(tenant, cart, view, &catalog, remembered)
+            .await?;
         Ok(Priced {
-            view,
+            view: verdict.view,
+            fresh: verdict.fresh,
             catalog,
             stock,
         })

@@ -135,7 +135,7 @@ impl CheckoutService {
                 .await
             {
                 Ok(BeginCheckout::Started(snapshot)) => {
-                    self.carts.cache().put(&frozen).await;
+                    self.carts.cache().put(&frozen, None).await;
                     self.carts
                         .recent()
                         .forget_stock(tenant.id, wanted.iter().map(|(sku, _, _)| sku));

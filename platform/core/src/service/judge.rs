@@ -12,15 +12,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use crate::domain::{
-    Activation, Cart, CartView, CatalogItem, Judgement, PluginCart, PluginFailMode, PluginLimits,
-    PluginLine, PricedBy, Sku, Tenant, TenantId,
+    Activation, Cart, CartView, CatalogItem, Judged, Judgement, PluginCart, PluginFailMode,
+    PluginLimits, PluginLine, PricedBy, Question, Sku, Tenant, TenantId,
 };
 use crate::error::CoreError;
 use crate::ports::{
     ActivationNotifier, Clock, Metrics, NoMetrics, NoNotifier, PluginCallOutcome, PluginRepository,
     PluginRuntime,
 };
-use crate::service::answers::Answers;
 
 /// How long a node trusts its cached view of which plugin serves an order type when it is
 /// not receiving change notices.
@@ -32,6 +31,14 @@ type ActivationKey = (TenantId, String);
 /// When an activation was read, and what it was (`None`: no plugin serves the order type).
 type CachedActivation = (chrono::DateTime<chrono::Utc>, Option<Activation>);
 
+/// A judged cart view, and the plugin's answer to keep beside the cached cart when the
+/// plugin was asked for it (`None`: no plugin, a failure, or the kept answer was reused).
+#[derive(Debug)]
+pub struct Verdict {
+    pub view: CartView,
+    pub fresh: Option<Judged>,
+}
+
 pub struct OrderTypeJudge {
     plugins: Arc<dyn PluginRepository>,
     runtime: Arc<dyn PluginRuntime>,
@@ -40,8 +47,6 @@ pub struct OrderTypeJudge {
     activations: RwLock<HashMap<ActivationKey, CachedActivation>>,
     notifier: Arc<dyn ActivationNotifier>,
     metrics: Arc<dyn Metrics>,
-    /// The last answer each cart got, reused for the very same question.
-    answers: Answers,
 }
 
 impl OrderTypeJudge {
@@ -59,7 +64,6 @@ impl OrderTypeJudge {
             activations: RwLock::new(HashMap::new()),
             notifier: Arc::new(NoNotifier),
             metrics: Arc::new(NoMetrics),
-            answers: Answers::default(),
         }
     }
 
@@ -124,23 +128,36 @@ impl OrderTypeJudge {
     /// Judges `view` (the assembled `cart`) with its order type's active plugin. A plugin
     /// failure is `PluginFailed` when the tenant fails closed, and an `Unavailable`
     /// judgement when it fails open.
+    ///
+    /// `remembered` is the answer kept beside the cached cart: when it answers the very
+    /// question this judgement would ask ([`Question`]), it is used and no plugin runs. The
+    /// verdict carries a new answer to keep when the plugin was asked.
     pub async fn judge(
         &self,
         tenant: &Tenant,
         cart: &Cart,
         view: CartView,
         catalog: &HashMap<Sku, CatalogItem>,
-    ) -> Result<CartView, CoreError> {
+        remembered: Option<&Judged>,
+    ) -> Result<Verdict, CoreError> {
+        let unjudged = |view| Verdict { view, fresh: None };
         let Some(order_type) = cart.order_type.as_deref() else {
-            return Ok(view);
+            return Ok(unjudged(view));
         };
         let Some(activation) = self.activation(tenant.id, order_type).await? else {
-            return Ok(view);
+            return Ok(unjudged(view));
         };
         let input = plugin_cart(cart, &view, catalog);
         let limits = tenant.config.plugin_limits(self.limits);
-        let remembered = self.answers.recall(tenant.id, &activation, &input, &limits);
-        let result = match remembered {
+        let question = Question {
+            module: &activation.plugin.sha256,
+            config: &activation.config,
+            limits: &limits,
+            cart: &input,
+        }
+        .digest();
+        let mut fresh = None;
+        let result = match remembered.and_then(|judged| judged.answer(&question)) {
             Some(evaluation) => Ok(evaluation),
             None => {
                 let started = std::time::Instant::now();
@@ -156,9 +173,12 @@ impl OrderTypeJudge {
                     outcome,
                     fuel_used,
                 );
+                // Failures are never kept: the next read asks again.
                 if let Ok(evaluation) = &result {
-                    self.answers
-                        .remember(tenant.id, &activation, input, limits, evaluation);
+                    fresh = Some(Judged {
+                        question,
+                        evaluation: evaluation.clone(),
+                    });
                 }
                 result
             }
@@ -171,7 +191,10 @@ impl OrderTypeJudge {
                     version: activation.plugin.info.version.clone(),
                     sha256: activation.plugin.sha256.clone(),
                 };
-                Ok(view.judged(evaluation, by))
+                Ok(Verdict {
+                    view: view.judged(evaluation, by),
+                    fresh,
+                })
             }
             Err(source) => {
                 tracing::warn!(
@@ -193,7 +216,7 @@ impl OrderTypeJudge {
                             order_type: order_type.to_owned(),
                             reason: source.to_string(),
                         };
-                        Ok(view)
+                        Ok(unjudged(view))
                     }
                 }
             }

@@ -184,8 +184,8 @@ impl CartService {
                             self.metrics.merge_outcomes(policy.as_str(), counts);
                         }
                     }
-                    self.cache.put(&merged.changed.cart).await;
-                    self.cache.put(&absorbed).await;
+                    self.cache.put(&merged.changed.cart, None).await;
+                    self.cache.put(&absorbed, None).await;
                     self.rehold_after_merge(tenant, &absorbed, &merged.changed.cart)
                         .await;
                     return Ok(MergeResult {

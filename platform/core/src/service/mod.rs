@@ -1,7 +1,6 @@
 //! Use cases: what the HTTP layer calls. Each takes already-parsed input and an
 //! authenticated caller, and returns domain values or a [`CoreError`](crate::CoreError).
 
-mod answers;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;

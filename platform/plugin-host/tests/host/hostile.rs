@@ -296,3 +296,47 @@ async fn fuel_cuts_a_loop_when_metering_is_on() {
         .await
         .unwrap();
 }
+
+/// A call runs on its caller's task (an actix worker is a single-threaded runtime) and
+/// yields at every epoch tick: a plugin looping until its deadline does not hold the thread,
+/// so another tenant's calls on the same thread finish while it still loops.
+#[test]
+fn a_loop_shares_its_thread_with_other_calls() {
+    let thread = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    thread.block_on(async {
+        let loaded = loaded();
+        let slow = PluginLimits {
+            deadline_ms: 400,
+            ..PluginLimits::default()
+        };
+        let looping_config = json!({"mode": "loop"});
+        let one_line = cart(1);
+        let looping = loaded
+            .runtime
+            .evaluate(&loaded.hostile, &one_line, &looping_config, &slow);
+        let neighbour = async {
+            // Let the loop start first, so it holds the thread if it does not yield.
+            tokio::task::yield_now().await;
+            let mut finished = Vec::new();
+            for _ in 0..20 {
+                loaded
+                    .runtime
+                    .evaluate(&loaded.grocery, &cart(5), &json!({}), &roomy())
+                    .await
+                    .unwrap();
+                finished.push(Instant::now());
+            }
+            finished
+        };
+        let ((looped, loop_ended), finished) =
+            tokio::join!(async { (looping.await, Instant::now()) }, neighbour);
+        assert_eq!(looped, Err(PluginError::DeadlineExceeded));
+        assert!(
+            finished.iter().all(|at| *at < loop_ended),
+            "every neighbour call finished while the loop was still running"
+        );
+    });
+}

@@ -100,7 +100,7 @@ impl CartService {
                 }
                 priced = self.price(tenant, &changed.cart).await?;
             }
-            let view = priced.view;
+            let Priced { view, fresh, .. } = priced;
             let replay = Replay::Cart(id);
             match self
                 .carts
@@ -109,7 +109,7 @@ impl CartService {
             {
                 Ok(()) => {
                     emit(&changed.cart, &changed.events);
-                    self.cache.put(&changed.cart).await;
+                    self.cache.put(&changed.cart, fresh.as_ref()).await;
                     return Ok((view, changed.events));
                 }
                 Err(StoreError::VersionConflict) => {
