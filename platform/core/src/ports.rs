@@ -164,12 +164,14 @@ pub trait CartRepository: Send + Sync {
         customer_id: &str,
     ) -> Result<Option<Cart>, StoreError>;
     /// Writes `cart` (and `seal`'s idempotency record, in the same transaction) if the
-    /// stored version is still `expected_version`, else [`StoreError::VersionConflict`]
-    /// and nothing is written.
+    /// stored version is still `stored.version`, else [`StoreError::VersionConflict`]
+    /// and nothing is written. `stored` is the cart as it was read: its lines are what the
+    /// database holds at that version, so only the difference is written, without reading
+    /// the lines again.
     async fn save(
         &self,
         cart: &Cart,
-        expected_version: i64,
+        stored: &Cart,
         seal: Option<Seal<'_>>,
     ) -> Result<(), StoreError>;
 
@@ -179,9 +181,9 @@ pub trait CartRepository: Send + Sync {
     async fn save_merge(
         &self,
         target: &Cart,
-        target_expected: i64,
+        target_stored: &Cart,
         source: &Cart,
-        source_expected: i64,
+        source_stored: &Cart,
         record: &MergeRecord,
     ) -> Result<(), StoreError>;
 
@@ -510,8 +512,8 @@ pub struct SweepReport {
 /// Checkout snapshots, their reservations, and orders.
 #[async_trait]
 pub trait CheckoutRepository: Send + Sync {
-    /// One transaction: `cart` (status `checking_out`, next version) written if still at
-    /// `expected_version`; the cart's line holds released; every tracked sku in `wanted`
+    /// One transaction: `cart` (status `checking_out`, next version) written if `stored` (the
+    /// cart as read) is still the stored version; the cart's line holds released; every tracked sku in `wanted`
     /// (sku, quantity, the lines asking) reserved until `snapshot.expires_at`, all or nothing;
     /// the snapshot stored `pending`; `seal`'s idempotency record written beside them. A
     /// moved version → `VersionConflict`.
@@ -519,7 +521,7 @@ pub trait CheckoutRepository: Send + Sync {
         &self,
         tenant: TenantId,
         cart: &Cart,
-        expected_version: i64,
+        stored: &Cart,
         snapshot: &CheckoutSnapshot,
         wanted: &[(Sku, u32, Vec<LineId>)],
         seal: Option<Seal<'_>>,

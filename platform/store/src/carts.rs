@@ -251,11 +251,11 @@ impl CartRepository for SqlCartRepository {
         .await
     }
 
-    #[tracing::instrument(name = "db.carts.save", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id, expected_version = expected_version))]
+    #[tracing::instrument(name = "db.carts.save", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id, expected_version = stored.version))]
     async fn save(
         &self,
         cart: &Cart,
-        expected_version: i64,
+        stored: &Cart,
         seal: Option<Seal<'_>>,
     ) -> Result<(), StoreError> {
         let txn = self
@@ -265,7 +265,7 @@ impl CartRepository for SqlCartRepository {
             .map_err(db_err)?;
         let written = async {
             seal_opt(&txn, seal).await?;
-            save_in(&txn, cart, expected_version).await
+            save_in(&txn, cart, stored).await
         }
         .await;
         if let Err(e) = written {
@@ -279,9 +279,9 @@ impl CartRepository for SqlCartRepository {
     async fn save_merge(
         &self,
         target: &Cart,
-        target_expected: i64,
+        target_stored: &Cart,
         source: &Cart,
-        source_expected: i64,
+        source_stored: &Cart,
         record: &MergeRecord,
     ) -> Result<(), StoreError> {
         let row = cart_merges::Model {
@@ -298,8 +298,8 @@ impl CartRepository for SqlCartRepository {
             .await
             .map_err(db_err)?;
         let written = async {
-            save_in(&txn, target, target_expected).await?;
-            save_in(&txn, source, source_expected).await?;
+            save_in(&txn, target, target_stored).await?;
+            save_in(&txn, source, source_stored).await?;
             cart_merges::Entity::insert(row.into_active_model())
                 .exec_without_returning(&txn)
                 .await
@@ -385,13 +385,15 @@ impl CartRepository for SqlCartRepository {
 }
 
 /// The conditional write of one cart inside `txn`: the version-guarded UPDATE first (it
-/// takes the row lock on PostgreSQL, the write lock on SQLite), then its lines replaced.
-/// A moved version is [`StoreError::VersionConflict`]; the caller rolls back.
+/// takes the row lock on PostgreSQL, the write lock on SQLite), then the lines that differ
+/// from `stored`'s written. A moved version is [`StoreError::VersionConflict`]; the caller
+/// rolls back.
 pub(crate) async fn save_in(
     txn: &DatabaseTransaction,
     cart: &Cart,
-    expected_version: i64,
+    stored: &Cart,
 ) -> Result<(), StoreError> {
+    let expected_version = stored.version;
     let row = cart_row(cart)?;
     let lines = line_rows(cart)?;
     // First statement: the conditional update. It takes the row lock (PostgreSQL) or
@@ -426,14 +428,10 @@ pub(crate) async fn save_in(
 
     // Only the lines that changed are written. Rewriting them all made an add O(lines) in
     // written rows and index entries (a 20-line cart wrote 21 rows to add one), most of an
-    // add's database cost (BENCHMARKS.md). The stored lines are read under the row lock
-    // just taken, so the difference is exact.
-    let stored = cart_lines::Entity::find()
-        .filter(cart_lines::Column::CartId.eq(row.id))
-        .all(txn)
-        .await
-        .map_err(db_err)?;
-    let writes = LineWrites::between(stored, lines);
+    // add's database cost (BENCHMARKS.md). The UPDATE above matched `stored`'s version, and
+    // a cart's lines only change with its version, so `stored`'s lines are exactly the rows
+    // there: the difference needs no read.
+    let writes = LineWrites::between(line_rows(stored)?, lines);
     if !writes.removed.is_empty() {
         cart_lines::Entity::delete_many()
             .filter(cart_lines::Column::CartId.eq(row.id))

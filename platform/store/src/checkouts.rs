@@ -248,7 +248,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
         &self,
         tenant: TenantId,
         cart: &Cart,
-        expected_version: i64,
+        stored: &Cart,
         snapshot: &CheckoutSnapshot,
         wanted: &[(Sku, u32, Vec<LineId>)],
         seal: Option<Seal<'_>>,
@@ -289,7 +289,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
             seal_opt(&txn, seal).await?;
             lock_cart(&txn, cart.id.0).await?;
             // The first write: a moved version changes nothing.
-            save_in(&txn, cart, expected_version).await?;
+            save_in(&txn, cart, stored).await?;
 
             // The line holds give way to the checkout's: count what they had per sku, then
             // one pass over the skus in order holds (or gives back) only the difference.

@@ -463,7 +463,7 @@ async fn cart_round_trips_with_lines_in_order(db: &Database) {
     next.order_type = None;
     next.status = CartStatus::Merged;
     next.merged_into = Some(CartId::new());
-    repo.save(&next, cart.version, None).await.unwrap();
+    repo.save(&next, &cart, None).await.unwrap();
     assert_eq!(
         repo.load(tenant.id, cart.id).await.unwrap(),
         Some(next.clone())
@@ -472,7 +472,7 @@ async fn cart_round_trips_with_lines_in_order(db: &Database) {
     // Emptying the cart.
     let mut empty = bumped(next.clone(), 20);
     empty.lines.clear();
-    repo.save(&empty, next.version, None).await.unwrap();
+    repo.save(&empty, &next, None).await.unwrap();
     assert_eq!(repo.load(tenant.id, cart.id).await.unwrap(), Some(empty));
 
     assert_eq!(repo.load(tenant.id, CartId::new()).await.unwrap(), None);
@@ -487,13 +487,13 @@ async fn stale_save_is_a_conflict_and_writes_nothing(db: &Database) {
 
     let mut v2 = bumped(cart.clone(), 5);
     v2.lines.push(line("B", "2.00", 2, 5));
-    repo.save(&v2, 1, None).await.unwrap();
+    repo.save(&v2, &cart, None).await.unwrap();
 
     // A writer that still holds version 1.
     let mut stale = bumped(cart.clone(), 6);
     stale.lines.clear();
     stale.status = CartStatus::Converted;
-    let err = repo.save(&stale, 1, None).await.unwrap_err();
+    let err = repo.save(&stale, &cart, None).await.unwrap_err();
     assert!(matches!(err, StoreError::VersionConflict), "{err:?}");
     assert_eq!(
         repo.load(tenant.id, cart.id).await.unwrap(),
@@ -502,12 +502,12 @@ async fn stale_save_is_a_conflict_and_writes_nothing(db: &Database) {
 
     // Expecting a version from the future is a conflict too; so is an unknown cart.
     assert!(matches!(
-        repo.save(&bumped(v2.clone(), 7), 99, None).await,
+        repo.save(&bumped(v2.clone(), 7), &at_version(&v2, 99), None).await,
         Err(StoreError::VersionConflict)
     ));
     let ghost = customer_cart(tenant.id, "ghost");
     assert!(matches!(
-        repo.save(&ghost, 1, None).await,
+        repo.save(&ghost, &ghost, None).await,
         Err(StoreError::VersionConflict)
     ));
     assert_eq!(repo.load(tenant.id, cart.id).await.unwrap(), Some(v2));
@@ -527,9 +527,9 @@ async fn concurrent_saves_from_one_version_have_one_winner(db: &Database) {
             let repo = db.carts();
             let mut mine = bumped(loaded.clone(), 100 + round);
             mine.lines.push(line(&format!("W{w}"), "1.00", 1, 100));
-            let expected = loaded.version;
+            let stored = loaded.clone();
             tasks.push(tokio::spawn(async move {
-                (repo.save(&mine, expected, None).await, mine)
+                (repo.save(&mine, &stored, None).await, mine)
             }));
         }
         let mut winners = Vec::new();
@@ -563,7 +563,7 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     // Checking out is still live.
     let mut checking_out = bumped(first.clone(), 1);
     checking_out.status = CartStatus::CheckingOut;
-    repo.save(&checking_out, first.version, None).await.unwrap();
+    repo.save(&checking_out, &first, None).await.unwrap();
     assert!(matches!(
         repo.insert(&customer_cart(tenant.id, "alice"), None).await,
         Err(StoreError::UniqueViolation(_))
@@ -589,7 +589,7 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     // Once converted, the slot is free again.
     let mut converted = bumped(checking_out.clone(), 2);
     converted.status = CartStatus::Converted;
-    repo.save(&converted, checking_out.version, None)
+    repo.save(&converted, &checking_out, None)
         .await
         .unwrap();
     assert_eq!(
@@ -619,7 +619,7 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     let mut revived = bumped(converted.clone(), 3);
     revived.status = CartStatus::Active;
     let err = repo
-        .save(&revived, converted.version, None)
+        .save(&revived, &converted, None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
@@ -671,7 +671,7 @@ async fn carts_are_invisible_to_other_tenants(db: &Database) {
     hijack.tenant_id = b.id;
     hijack.lines.clear();
     assert!(matches!(
-        repo.save(&hijack, cart.version, None).await,
+        repo.save(&hijack, &cart, None).await,
         Err(StoreError::VersionConflict)
     ));
     assert_eq!(repo.load(a.id, cart.id).await.unwrap(), Some(cart));
@@ -691,7 +691,7 @@ async fn count_active_counts_active_carts_of_every_tenant(db: &Database) {
     // Only `active` counts: a cart checking out is not shopping any more.
     let mut frozen = bumped(checking_out.clone(), 1);
     frozen.status = CartStatus::CheckingOut;
-    repo.save(&frozen, checking_out.version, None)
+    repo.save(&frozen, &checking_out, None)
         .await
         .unwrap();
     assert_eq!(repo.count_active().await.unwrap(), 2);
@@ -769,7 +769,7 @@ async fn idempotency_records_commit_with_their_change(db: &Database) {
         replay: &replay,
     };
     db.carts()
-        .save(&bumped(cart.clone(), 1), 1, Some(seal))
+        .save(&bumped(cart.clone(), 1), &cart, Some(seal))
         .await
         .unwrap();
     assert_eq!(
@@ -790,7 +790,7 @@ async fn idempotency_records_commit_with_their_change(db: &Database) {
     // The same key again: refused, and the cart is not written.
     let again = db
         .carts()
-        .save(&bumped(bumped(cart.clone(), 1), 2), 2, Some(seal))
+        .save(&bumped(bumped(cart.clone(), 1), 2), &bumped(cart.clone(), 1), Some(seal))
         .await
         .unwrap_err();
     assert!(
@@ -813,7 +813,7 @@ async fn idempotency_records_commit_with_their_change(db: &Database) {
         .carts()
         .save(
             &bumped(cart.clone(), 1),
-            1,
+            &cart,
             Some(Seal {
                 receipt: &lost,
                 replay: &replay,
@@ -1791,7 +1791,7 @@ async fn sqlite_locked_database_is_unavailable() {
         .unwrap();
     let err = db
         .carts()
-        .save(&bumped(cart.clone(), 1), 1, None)
+        .save(&bumped(cart.clone(), 1), &cart, None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -1801,7 +1801,7 @@ async fn sqlite_locked_database_is_unavailable() {
         db.carts().load(tenant.id, cart.id).await.unwrap(),
         Some(cart.clone())
     );
-    db.carts().save(&bumped(cart, 1), 1, None).await.unwrap();
+    db.carts().save(&bumped(cart.clone(), 1), &cart, None).await.unwrap();
     test_db.cleanup().await;
 }
 

@@ -108,9 +108,9 @@ impl CheckoutService {
             let now = self.carts.clock().now_millis();
             let expires_at = now + Duration::minutes(i64::from(tenant.config.checkout_ttl_minutes));
             let snapshot = snapshot(&cart, &priced, now, expires_at);
-            let expected = cart.version;
             // The lines take the prices the snapshot binds: accepted once, not asked again.
-            let frozen = cart.frozen_for_checkout(now, &priced.catalog);
+            // `cart` stays as read: the write is conditional on it.
+            let frozen = cart.clone().frozen_for_checkout(now, &priced.catalog);
             let mut wanted: BTreeMap<Sku, (u32, Vec<LineId>)> = BTreeMap::new();
             for line in &frozen.lines {
                 let entry = wanted.entry(line.sku().clone()).or_default();
@@ -127,7 +127,7 @@ impl CheckoutService {
                 .begin(
                     tenant.id,
                     &frozen,
-                    expected,
+                    &cart,
                     &snapshot,
                     &wanted,
                     shopper.seal(&replay),

@@ -127,9 +127,11 @@ impl CartService {
                 })
                 .map(|level| (level.sku.clone(), level.available()))
                 .collect();
-            let (target_expected, source_expected) = (target_cart.version, source_cart.version);
             let rules = self.rules(tenant, &target_cart);
-            let merged = target_cart.absorb(&source_cart, policy, &catalog, &stock, &rules)?;
+            // Both carts stay as read: the write is conditional on them.
+            let merged = target_cart
+                .clone()
+                .absorb(&source_cart, policy, &catalog, &stock, &rules)?;
             let view = self.assemble(tenant, &merged.changed.cart).await?;
             if !merged.absorbed {
                 // Another order type: nothing moved and nothing is written; the guest cart
@@ -153,7 +155,7 @@ impl CartService {
                     ),
                 });
             }
-            let mut absorbed = source_cart;
+            let mut absorbed = source_cart.clone();
             absorbed.status = CartStatus::Merged;
             absorbed.merged_into = Some(target);
             absorbed.version += 1;
@@ -170,9 +172,9 @@ impl CartService {
                 .carts
                 .save_merge(
                     &merged.changed.cart,
-                    target_expected,
+                    &target_cart,
                     &absorbed,
-                    source_expected,
+                    &source_cart,
                     &record,
                 )
                 .await

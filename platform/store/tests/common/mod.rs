@@ -252,6 +252,13 @@ pub fn line(sku_: &str, price: &str, quantity: u32, at: i64) -> Line {
 }
 
 /// `cart` after one more mutation, as the domain would produce it.
+/// `cart` as if it had been read at `version` (a stale or made-up read, for conflicts).
+pub fn at_version(cart: &Cart, version: i64) -> Cart {
+    let mut cart = cart.clone();
+    cart.version = version;
+    cart
+}
+
 pub fn bumped(mut cart: Cart, at: i64) -> Cart {
     cart.version += 1;
     cart.updated_at = t(at);

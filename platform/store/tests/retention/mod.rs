@@ -319,7 +319,7 @@ pub(crate) async fn concurrent_retention_sweeps_delete_each_row_once(db: &Databa
         tokio::spawn(async move {
             for i in 0..20 {
                 let next = bumped(live.clone(), 100 + i);
-                repo.save(&next, live.version, None).await.unwrap();
+                repo.save(&next, &live, None).await.unwrap();
                 live = next;
             }
         })

@@ -169,7 +169,7 @@ pub(crate) async fn begin(
         .begin(
             cart.tenant_id,
             &next,
-            cart.version,
+            &cart,
             &snap,
             &wanted_of(cart),
             None,
@@ -408,7 +408,7 @@ pub(crate) async fn sync_line_holds_follows_the_lines(db: &Database) {
         next
     };
     db.carts()
-        .save(&expired, stored.version, None)
+        .save(&expired, &stored, None)
         .await
         .unwrap();
     stored = expired;
@@ -561,7 +561,7 @@ pub(crate) async fn begin_with_a_short_sku_holds_nothing(db: &Database) {
         .begin(
             tenant.id,
             &next,
-            cart.version,
+            &cart,
             &snap,
             &wanted_of(&cart),
             None,
@@ -596,7 +596,7 @@ pub(crate) async fn begin_with_a_short_sku_holds_nothing(db: &Database) {
         .begin(
             tenant.id,
             &frozen(&cart, 11),
-            cart.version - 1,
+            &at_version(&cart, cart.version - 1),
             &snap,
             &[],
             None,
@@ -1182,7 +1182,7 @@ pub(crate) async fn snapshot_and_order_round_trip_exactly(db: &Database) {
         .begin(
             tenant.id,
             &next,
-            cart.version,
+            &cart,
             &snap,
             &wanted_of(&cart),
             None,

@@ -49,7 +49,6 @@ impl CartService {
                 Some(cart) => cart,
                 None => self.load_for_write(shopper, id, pre).await?,
             };
-            let expected_version = cart.version;
             let rules = self.rules(tenant, &cart);
             // Kept to tell a rejection this change causes from one the cart already had.
             let before = cart.clone();
@@ -104,7 +103,7 @@ impl CartService {
             let replay = Replay::Cart(id);
             match self
                 .carts
-                .save(&changed.cart, expected_version, shopper.seal(&replay))
+                .save(&changed.cart, &before, shopper.seal(&replay))
                 .await
             {
                 Ok(()) => {
