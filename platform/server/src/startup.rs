@@ -119,7 +119,7 @@ impl Services {
         // made here shows on this node's next read.
         let recent = Arc::new(RecentInputs::new(clock.clone()));
         let cart_service = CartService::new(
-            carts,
+            carts.clone(),
             catalog.clone(),
             inventory.clone(),
             shared.cart_cache.clone(),
@@ -128,14 +128,25 @@ impl Services {
             recent.clone(),
         )
         .with_metrics(metrics.clone());
-        let checkout_service = CheckoutService::new(cart_service.clone(), checkouts);
+        let checkout_service = CheckoutService::new(
+            cart_service.clone(),
+            carts,
+            checkouts,
+            shared.cart_cache.clone(),
+            clock.clone(),
+            recent.clone(),
+        )
+        .with_metrics(metrics.clone());
         let idempotency = Arc::new(SqlIdempotencyStore::new(conn.clone()));
         let sweeper = SweepService::new(
             checkout_service.clone(),
             tenants.clone(),
             Arc::new(SqlRetentionRepository::new(conn)),
             idempotency.clone(),
-        );
+            shared.cart_cache.clone(),
+            clock.clone(),
+        )
+        .with_metrics(metrics.clone());
         Ok(Self {
             tenants: TenantService::new(tenants, clock.clone()),
             catalog: CatalogService::new(catalog, clock.clone(), recent.clone()),

@@ -502,7 +502,8 @@ async fn stale_save_is_a_conflict_and_writes_nothing(db: &Database) {
 
     // Expecting a version from the future is a conflict too; so is an unknown cart.
     assert!(matches!(
-        repo.save(&bumped(v2.clone(), 7), &at_version(&v2, 99), None).await,
+        repo.save(&bumped(v2.clone(), 7), &at_version(&v2, 99), None)
+            .await,
         Err(StoreError::VersionConflict)
     ));
     let ghost = customer_cart(tenant.id, "ghost");
@@ -589,9 +590,7 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     // Once converted, the slot is free again.
     let mut converted = bumped(checking_out.clone(), 2);
     converted.status = CartStatus::Converted;
-    repo.save(&converted, &checking_out, None)
-        .await
-        .unwrap();
+    repo.save(&converted, &checking_out, None).await.unwrap();
     assert_eq!(
         repo.find_live_for_customer(tenant.id, "alice")
             .await
@@ -618,10 +617,7 @@ async fn second_live_cart_for_a_customer_is_a_unique_violation(db: &Database) {
     // Reviving the old cart while another is live is refused, and nothing is written.
     let mut revived = bumped(converted.clone(), 3);
     revived.status = CartStatus::Active;
-    let err = repo
-        .save(&revived, &converted, None)
-        .await
-        .unwrap_err();
+    let err = repo.save(&revived, &converted, None).await.unwrap_err();
     assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
     assert_eq!(
         repo.load(tenant.id, first.id).await.unwrap(),
@@ -691,9 +687,7 @@ async fn count_active_counts_active_carts_of_every_tenant(db: &Database) {
     // Only `active` counts: a cart checking out is not shopping any more.
     let mut frozen = bumped(checking_out.clone(), 1);
     frozen.status = CartStatus::CheckingOut;
-    repo.save(&frozen, &checking_out, None)
-        .await
-        .unwrap();
+    repo.save(&frozen, &checking_out, None).await.unwrap();
     assert_eq!(repo.count_active().await.unwrap(), 2);
 }
 
@@ -790,7 +784,11 @@ async fn idempotency_records_commit_with_their_change(db: &Database) {
     // The same key again: refused, and the cart is not written.
     let again = db
         .carts()
-        .save(&bumped(bumped(cart.clone(), 1), 2), &bumped(cart.clone(), 1), Some(seal))
+        .save(
+            &bumped(bumped(cart.clone(), 1), 2),
+            &bumped(cart.clone(), 1),
+            Some(seal),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -1801,7 +1799,10 @@ async fn sqlite_locked_database_is_unavailable() {
         db.carts().load(tenant.id, cart.id).await.unwrap(),
         Some(cart.clone())
     );
-    db.carts().save(&bumped(cart.clone(), 1), &cart, None).await.unwrap();
+    db.carts()
+        .save(&bumped(cart.clone(), 1), &cart, None)
+        .await
+        .unwrap();
     test_db.cleanup().await;
 }
 

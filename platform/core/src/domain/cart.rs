@@ -14,6 +14,9 @@ use super::money::{Currency, Price};
 use super::quantity::{CartLimits, Quantity};
 use crate::error::CoreError;
 
+mod events;
+pub use events::{CartEvent, RemovedLine, Replaced};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CartStatus {
@@ -153,85 +156,6 @@ impl Line {
 pub fn line_total(unit_price: Price, quantity: Quantity) -> rust_decimal::Decimal {
     let currency = unit_price.currency();
     currency.round(unit_price.amount() * rust_decimal::Decimal::from(quantity.get()))
-}
-
-/// What happened to a cart, for logs, metrics and (later) outbox consumers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum CartEvent {
-    CartCreated {
-        cart_id: CartId,
-    },
-    LineAdded {
-        line_id: LineId,
-        sku: Sku,
-        quantity: u32,
-    },
-    LineQuantityChanged {
-        line_id: LineId,
-        from: u32,
-        to: u32,
-    },
-    LineRemoved {
-        line_id: LineId,
-        sku: Sku,
-    },
-    CartCleared {
-        removed_lines: usize,
-    },
-    /// The cart was emptied to take a line of another order type (`replace_incompatible`).
-    CartReplaced(Replaced),
-    ContextReplaced {
-        keys: usize,
-    },
-    /// A merge conflict was resolved by a mutation of one side; the other side is gone.
-    ReviewResolved {
-        kept: LineId,
-        removed: LineId,
-    },
-    /// A guest cart became a customer's cart.
-    CartAdopted {
-        customer_id: String,
-    },
-    /// A guest cart was merged into this one.
-    CartMerged {
-        source: CartId,
-        policy: crate::domain::MergePolicy,
-        counts: BTreeMap<String, usize>,
-    },
-}
-
-/// What an add with `replace_incompatible` took out of the cart to make room for a line of
-/// another order type (SPEC §2: it "empties the cart first and says so"). Everything a
-/// storefront needs to tell the shopper, or to put the lines back, is here.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Replaced {
-    /// The cart's order type before the add (the lines' order type).
-    pub previous_order_type: Option<String>,
-    /// The order type the cart has now.
-    pub order_type: Option<String>,
-    /// Every line that was removed, as it was.
-    pub removed_lines: Vec<RemovedLine>,
-}
-
-/// A line taken out of a cart, with its identity and quantity as they were.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RemovedLine {
-    pub line_id: LineId,
-    pub key: LineKey,
-    pub title: Option<String>,
-    pub quantity: u32,
-}
-
-impl RemovedLine {
-    fn of(line: &Line) -> Self {
-        Self {
-            line_id: line.id,
-            key: line.key.clone(),
-            title: line.title.clone(),
-            quantity: line.quantity.get(),
-        }
-    }
 }
 
 /// The outcome of a mutation.
@@ -397,6 +321,21 @@ impl Cart {
             customer_id: customer.unwrap_or_default(),
         };
         self.touched(rules, vec![event])
+    }
+
+    /// The guest cart after a merge absorbed it into `target`: `merged`, pointing at the
+    /// cart that took its lines, at the next version. Its lines and idle deadline stay as
+    /// they were (a merged cart is ended; retention deletes it later), so the merge record
+    /// and a replayed merge still describe what it held.
+    pub fn merged_into(mut self, target: CartId, now: DateTime<Utc>) -> Changed {
+        self.status = CartStatus::Merged;
+        self.merged_into = Some(target);
+        self.version += 1;
+        self.updated_at = now;
+        Changed {
+            cart: self,
+            events: vec![CartEvent::CartMergedInto { target }],
+        }
     }
 
     /// Records a mutation: bumps the version and the idle deadline.

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::LineId;
 use super::line_key::Sku;
 
 /// A tracked sku's stock. A sku with no record is untracked: always available, never held.
@@ -21,3 +22,11 @@ impl StockLevel {
 
 /// Most stock one sku may count: far above any real shelf, far below overflow.
 pub const MAX_ON_HAND: i64 = 1_000_000_000;
+
+/// What a reserve line's hold should be after a mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WantedHold {
+    pub line_id: LineId,
+    pub sku: Sku,
+    pub quantity: u32,
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod claim;
 pub mod credentials;
 pub mod ids;
 pub mod inventory;
@@ -32,7 +33,7 @@ pub use checkout::{
 };
 pub use credentials::{ApiKeyInfo, CustomerTokenSecret, KeyKind, KeyName};
 pub use ids::{CartId, LineId, TenantId};
-pub use inventory::StockLevel;
+pub use inventory::{StockLevel, WantedHold};
 pub use judged::{Judged, Question};
 pub use line_key::{Attributes, LineKey, Sku};
 pub use money::{Currency, Price};

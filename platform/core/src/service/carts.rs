@@ -1,19 +1,23 @@
-//! Cart use cases. Reads assemble the view (durable lines + current catalog); writes load,
-//! apply a pure mutation and save with a conditional update, retrying a lost race unless
-//! the caller pinned a version with `If-Match` (that pipeline is `carts/mutation.rs`).
+//! Cart use cases: create, read, and the shopper's changes to lines and context. Reads
+//! assemble the view (`assemble.rs`: durable lines + current catalog); writes go through
+//! the pipeline in `mutate.rs` (load, apply a pure mutation, save with a conditional
+//! update, retrying a lost race unless the caller pinned a version with `If-Match`). Who
+//! may do what is `shopper.rs`; login merges are `merge.rs`.
 
 use chrono::Duration;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::assemble::Inputs;
+use super::mutate::{emit, load_for_write};
+use super::{Precondition, Shopper};
 use crate::domain::cart::{AddLine, Rules};
 use crate::domain::lifecycle::read_renewal;
 use crate::domain::secret;
 use crate::domain::{
-    Attributes, Cart, CartEvent, CartId, CartOwner, CartView, CatalogItem, Judged, LineId, LineKey,
-    Receipt, Replaced, Replay, Seal, Sku, Tenant,
+    Attributes, Cart, CartEvent, CartId, CartOwner, CartView, LineId, LineKey, Replaced, Replay,
+    Sku, Tenant,
 };
-use crate::domain::{ClaimPolicy, StockView};
 use crate::error::{CoreError, StoreError};
 use crate::ports::{
     CachedCart, CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, Metrics,
@@ -22,94 +26,12 @@ use crate::ports::{
 use crate::service::judge::OrderTypeJudge;
 use crate::service::recent::RecentInputs;
 
-mod mutation;
-
-pub(crate) use mutation::wanted_holds;
-
-/// How many times a mutation re-reads and re-applies after losing a race. Every lost race
-/// means another writer won, so the cart always makes progress; the bound only stops a
-/// pathological storm from holding a worker forever.
-pub(super) const MAX_ATTEMPTS: usize = 100;
-
 /// How long the count of active carts is reused, so a `/metrics` scrape costs at most one
 /// counting query every few seconds however often it comes.
 const ACTIVE_CARTS_TTL_SECS: i64 = 5;
 
 /// The last count of active carts and when it was read.
 type ActiveCount = (chrono::DateTime<chrono::Utc>, u64);
-
-/// The authenticated caller of a storefront request.
-#[derive(Clone)]
-pub struct Shopper {
-    pub tenant: Arc<Tenant>,
-    /// Subject of a verified customer token.
-    pub customer_id: Option<String>,
-    /// A presented guest cart token (`X-Cart-Token`).
-    pub cart_token: Option<String>,
-    /// The request's `Idempotency-Key`, written by the same transaction as the change.
-    pub receipt: Option<Arc<Receipt>>,
-}
-
-/// The cart token is a bearer secret: `Debug` says whether one was presented, never what.
-impl std::fmt::Debug for Shopper {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shopper")
-            .field("tenant_id", &self.tenant.id)
-            .field("customer_id", &self.customer_id)
-            .field(
-                "cart_token",
-                &self.cart_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("receipt", &self.receipt)
-            .finish()
-    }
-}
-
-impl Shopper {
-    /// The seal a write for this request records beside its change.
-    pub(crate) fn seal<'a>(&'a self, replay: &'a Replay) -> Option<Seal<'a>> {
-        self.receipt
-            .as_deref()
-            .map(|receipt| Seal { receipt, replay })
-    }
-
-    /// A customer may touch their own carts; a guest only the cart whose token they hold.
-    pub(crate) fn authorize(&self, cart: &Cart) -> Result<(), CoreError> {
-        self.authorize_owner(&cart.owner)
-    }
-
-    /// [`Self::authorize`] for what a cart's owner owns (its orders too).
-    pub(crate) fn authorize_owner(&self, owner: &CartOwner) -> Result<(), CoreError> {
-        match owner {
-            CartOwner::Customer(owner) => match &self.customer_id {
-                Some(me) if me == owner => Ok(()),
-                Some(_) => Err(CoreError::Forbidden(
-                    "this cart belongs to another customer",
-                )),
-                None if self.cart_token.is_some() => {
-                    Err(CoreError::Forbidden("this cart belongs to a customer"))
-                }
-                None => Err(CoreError::Unauthenticated),
-            },
-            CartOwner::Guest { token_hash } => match &self.cart_token {
-                Some(token) if secret::verify(token, token_hash) => Ok(()),
-                Some(_) => Err(CoreError::Forbidden(
-                    "the cart token does not match this cart",
-                )),
-                None if self.customer_id.is_some() => {
-                    Err(CoreError::Forbidden("a guest cart needs its X-Cart-Token"))
-                }
-                None => Err(CoreError::Unauthenticated),
-            },
-        }
-    }
-}
-
-/// The version a mutation insists on (`If-Match`), if any.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Precondition {
-    pub if_match: Option<i64>,
-}
 
 /// A request to add a line, as parsed at the boundary.
 #[derive(Debug, Clone)]
@@ -152,15 +74,6 @@ pub struct CartService {
     active_count: Arc<std::sync::Mutex<Option<ActiveCount>>>,
 }
 
-/// A cart as a read assembles it, with what went into it.
-pub(crate) struct Priced {
-    pub view: CartView,
-    /// The plugin's new answer, to keep beside the cached cart.
-    pub fresh: Option<Judged>,
-    pub catalog: HashMap<Sku, CatalogItem>,
-    pub stock: StockView,
-}
-
 impl CartService {
     pub fn new(
         carts: Arc<dyn CartRepository>,
@@ -184,14 +97,10 @@ impl CartService {
         }
     }
 
-    /// Reports merge outcomes and reservations to `metrics`.
+    /// Reports merge outcomes to `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
         self.metrics = metrics;
         self
-    }
-
-    pub(crate) fn metrics(&self) -> &Arc<dyn Metrics> {
-        &self.metrics
     }
 
     /// How many carts are `active` across tenants, read at most every
@@ -216,22 +125,6 @@ impl CartService {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some((now, n));
         Ok(n)
-    }
-
-    pub(crate) fn repository(&self) -> &Arc<dyn CartRepository> {
-        &self.carts
-    }
-
-    pub(crate) fn cache(&self) -> &Arc<dyn CartCache> {
-        &self.cache
-    }
-
-    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    pub(crate) fn recent(&self) -> &RecentInputs {
-        &self.recent
     }
 
     fn idle_ttl(tenant: &Tenant, owner: &CartOwner) -> Duration {
@@ -389,7 +282,7 @@ impl CartService {
         // The cart is read (and the caller authorized) before the catalog, so a foreign or
         // missing cart answers 404 whatever the sku; that first read also serves the first
         // attempt of the write.
-        let cart = self.load_for_write(shopper, id, pre).await?;
+        let cart = load_for_write(self.carts.as_ref(), shopper, id, pre).await?;
         let item = self
             .catalog
             .get(tenant.id, &req.sku)
@@ -498,122 +391,5 @@ impl CartService {
             .ok_or(CoreError::CartNotFound)?;
         self.cache.put(&cart, None).await;
         Ok(CachedCart { cart, judged: None })
-    }
-
-    /// Prices the cart against the catalog, decorates it with stock, then lets its order
-    /// type judge it: what a read shows, from this node's recent catalog and stock reads
-    /// ([`RecentInputs`]).
-    pub(super) async fn assemble(
-        &self,
-        tenant: &Tenant,
-        cart: &Cart,
-    ) -> Result<CartView, CoreError> {
-        Ok(self
-            .price_with(tenant, cart, Inputs::Recent, None)
-            .await?
-            .view)
-    }
-
-    /// [`Self::assemble`] from the database, keeping the catalog items and stock it was made
-    /// from: what writes and checkout decide with. One query for the catalog, one for stock
-    /// levels, one for holds when a line reserves.
-    pub(crate) async fn price(&self, tenant: &Tenant, cart: &Cart) -> Result<Priced, CoreError> {
-        self.price_with(tenant, cart, Inputs::Fresh, None).await
-    }
-
-    /// Prices and judges `cart`; `remembered` is the order type's answer kept beside the
-    /// cached cart, used if it answers the same question.
-    async fn price_with(
-        &self,
-        tenant: &Tenant,
-        cart: &Cart,
-        inputs: Inputs,
-        remembered: Option<&Judged>,
-    ) -> Result<Priced, CoreError> {
-        let mut stock = StockView {
-            default_claim: tenant.config.default_claim_policy,
-            low_stock_threshold: tenant.config.low_stock_threshold,
-            ..StockView::default()
-        };
-        let catalog: HashMap<Sku, CatalogItem> = if cart.lines.is_empty() {
-            HashMap::new()
-        } else {
-            let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
-            skus.sort();
-            skus.dedup();
-            let (items, levels) = match inputs {
-                Inputs::Recent => (
-                    self.recent
-                        .catalog_items(self.catalog.as_ref(), cart.tenant_id, &skus)
-                        .await?,
-                    self.recent
-                        .stock_levels(self.inventory.as_ref(), cart.tenant_id, &skus)
-                        .await?,
-                ),
-                Inputs::Fresh => {
-                    let start = self.recent.before_read();
-                    let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
-                    let levels = self.inventory.get_many(cart.tenant_id, &skus).await?;
-                    self.recent
-                        .refresh(start, cart.tenant_id, &skus, &items, &levels);
-                    (items, levels)
-                }
-            };
-            stock.levels = levels.into_iter().map(|l| (l.sku.clone(), l)).collect();
-            items.into_iter().map(|i| (i.sku.clone(), i)).collect()
-        };
-        let reserves = cart
-            .lines
-            .iter()
-            .any(|l| claim_of(l.sku(), &catalog, &stock) == ClaimPolicy::Reserve);
-        if reserves {
-            stock.holds = self
-                .inventory
-                .line_holds(cart.tenant_id, cart.id)
-                .await?
-                .into_iter()
-                .map(|h| (h.line_id, (h.quantity, h.expires_at)))
-                .collect();
-        }
-        let view = CartView::assemble(cart, &catalog).with_stock(&stock, &catalog);
-        let verdict = self
-            .judge
-            .judge(tenant, cart, view, &catalog, remembered)
-            .await?;
-        Ok(Priced {
-            view: verdict.view,
-            fresh: verdict.fresh,
-            catalog,
-            stock,
-        })
-    }
-}
-
-/// Where pricing reads the catalog and stock from.
-#[derive(Debug, Clone, Copy)]
-enum Inputs {
-    /// This node's recent reads: for showing a cart.
-    Recent,
-    /// The database: for deciding (writes, checkout).
-    Fresh,
-}
-
-fn claim_of(sku: &Sku, catalog: &HashMap<Sku, CatalogItem>, stock: &StockView) -> ClaimPolicy {
-    catalog
-        .get(sku)
-        .and_then(|i| i.claim_policy)
-        .unwrap_or(stock.default_claim)
-}
-
-/// Domain events go to the structured log for now; metrics and an outbox read them later.
-pub(super) fn emit(cart: &Cart, events: &[CartEvent]) {
-    for event in events {
-        tracing::info!(
-            tenant_id = %cart.tenant_id,
-            cart_id = %cart.id,
-            version = cart.version,
-            event = ?event,
-            "cart event"
-        );
     }
 }

@@ -12,26 +12,51 @@ use crate::domain::{
 };
 use crate::error::{CoreError, PriceChange, StoreError};
 use crate::ports::{
-    BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, ReservationEvent,
-    SweepReport,
+    BeginCheckout, CancelCheckout, CartCache, CartRepository, CheckoutRepository, Clock,
+    CompleteCheckout, Metrics, NoMetrics, ReservationEvent, SweepReport,
 };
-use crate::service::carts::{CartService, Precondition, Shopper};
-
-const MAX_ATTEMPTS: usize = 20;
+use crate::service::assemble::Priced;
+use crate::service::mutate::{Attempt, load_for_write, retry_on_version_conflict};
+use crate::service::{CartService, Precondition, RecentInputs, Shopper};
 
 #[derive(Clone)]
 pub struct CheckoutService {
-    carts: CartService,
+    /// Prices the cart exactly as a cart write does (a cart use case, not a port).
+    pricing: CartService,
+    carts: Arc<dyn CartRepository>,
     checkouts: Arc<dyn CheckoutRepository>,
+    cache: Arc<dyn CartCache>,
+    clock: Arc<dyn Clock>,
+    recent: Arc<RecentInputs>,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl CheckoutService {
-    pub fn new(carts: CartService, checkouts: Arc<dyn CheckoutRepository>) -> Self {
-        Self { carts, checkouts }
+    /// `pricing` and the ports are the ones the cart service was built with (the same
+    /// repository, cache, clock and [`RecentInputs`]), so a checkout sees what carts see.
+    pub fn new(
+        pricing: CartService,
+        carts: Arc<dyn CartRepository>,
+        checkouts: Arc<dyn CheckoutRepository>,
+        cache: Arc<dyn CartCache>,
+        clock: Arc<dyn Clock>,
+        recent: Arc<RecentInputs>,
+    ) -> Self {
+        Self {
+            pricing,
+            carts,
+            checkouts,
+            cache,
+            clock,
+            recent,
+            metrics: Arc::new(NoMetrics),
+        }
     }
 
-    pub(crate) fn carts(&self) -> &CartService {
-        &self.carts
+    /// Reports reservations to `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Validates, prices and holds the cart, and freezes it behind an immutable snapshot.
@@ -43,121 +68,129 @@ impl CheckoutService {
         accept_price_changes: bool,
         pre: Precondition,
     ) -> Result<Checkout, CoreError> {
-        let tenant = &shopper.tenant;
-        for _ in 0..MAX_ATTEMPTS {
-            let cart = self.carts.load_for_write(shopper, id, pre).await?;
-            cart.ensure_active()?;
-            if cart.lines.is_empty() {
-                return Err(CoreError::CartEmpty);
-            }
-            let in_review: Vec<LineId> = cart
-                .lines
-                .iter()
-                .filter(|l| l.needs_review())
-                .map(|l| l.id)
-                .collect();
-            if !in_review.is_empty() {
-                return Err(CoreError::ReviewRequired {
-                    line_ids: in_review,
-                });
-            }
-            let priced = self.carts.price(tenant, &cart).await?;
-            let view = &priced.view;
-            if let Judgement::Unavailable { order_type, reason } = &view.judgement {
-                // Failing open is for reads; a binding snapshot needs the order type's word.
-                return Err(CoreError::PluginFailed {
-                    order_type: order_type.clone(),
-                    source: crate::domain::PluginError::Unavailable(reason.clone()),
-                });
-            }
-            let mut violations: Vec<Violation> = view
-                .violations
-                .iter()
-                .filter(|v| matches!(v.severity, Severity::Reject | Severity::BlockCheckout))
-                .cloned()
-                .collect();
-            violations.extend(
-                view.lines
-                    .iter()
-                    .filter(|l| l.availability == Availability::Unavailable)
-                    .map(|l| Violation {
-                        code: "trolley.item_unavailable".into(),
-                        message: format!("{} is no longer sold", l.sku),
-                        line_id: Some(l.line_id),
-                        severity: Severity::BlockCheckout,
-                    }),
-            );
-            if !violations.is_empty() {
-                return Err(CoreError::ValidationFailed { violations });
-            }
-            let changes: Vec<PriceChange> = view
-                .lines
-                .iter()
-                .filter(|l| l.price_changed)
-                .map(|l| PriceChange {
-                    line_id: l.line_id,
-                    sku: l.sku.to_string(),
-                    was: l.added_unit_price,
-                    now: l.unit_price,
-                })
-                .collect();
-            if !changes.is_empty() && !accept_price_changes {
-                return Err(CoreError::PriceChanged { changes });
-            }
+        retry_on_version_conflict(|| self.try_begin(shopper, id, accept_price_changes, pre)).await
+    }
 
-            let now = self.carts.clock().now_millis();
-            let expires_at = now + Duration::minutes(i64::from(tenant.config.checkout_ttl_minutes));
-            let snapshot = snapshot(&cart, &priced, now, expires_at);
-            // The lines take the prices the snapshot binds: accepted once, not asked again.
-            // `cart` stays as read: the write is conditional on it.
-            let frozen = cart.clone().frozen_for_checkout(now, &priced.catalog);
-            let mut wanted: BTreeMap<Sku, (u32, Vec<LineId>)> = BTreeMap::new();
-            for line in &frozen.lines {
-                let entry = wanted.entry(line.sku().clone()).or_default();
-                entry.0 += line.quantity.get();
-                entry.1.push(line.id);
-            }
-            let wanted: Vec<(Sku, u32, Vec<LineId>)> = wanted
-                .into_iter()
-                .map(|(sku, (q, lines))| (sku, q, lines))
-                .collect();
-            let replay = Replay::Checkout(snapshot.checkout_id);
-            match self
-                .checkouts
-                .begin(
-                    tenant.id,
-                    &frozen,
-                    &cart,
-                    &snapshot,
-                    &wanted,
-                    shopper.seal(&replay),
-                )
-                .await
-            {
-                Ok(BeginCheckout::Started(snapshot)) => {
-                    self.carts.cache().put(&frozen, None).await;
-                    self.carts
-                        .recent()
-                        .forget_stock(tenant.id, wanted.iter().map(|(sku, _, _)| sku));
-                    self.carts.metrics().reservations(ReservationEvent::Held, 1);
-                    tracing::info!(checkout_id = %snapshot.checkout_id, total = %snapshot.total, "checkout started");
-                    return Ok(Checkout {
-                        tenant_id: tenant.id,
-                        snapshot,
-                        status: CheckoutStatus::Pending,
-                        order_id: None,
-                    });
-                }
-                Ok(BeginCheckout::Shortages(shortages)) => {
-                    return Err(CoreError::InsufficientStock { shortages });
-                }
-                Err(StoreError::VersionConflict) => {
-                    self.carts.cache().invalidate(tenant.id, id).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
+    /// One attempt of [`Self::begin`].
+    async fn try_begin(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        accept_price_changes: bool,
+        pre: Precondition,
+    ) -> Result<Attempt<Checkout>, CoreError> {
+        let tenant = &shopper.tenant;
+        let cart = load_for_write(self.carts.as_ref(), shopper, id, pre).await?;
+        cart.ensure_active()?;
+        if cart.lines.is_empty() {
+            return Err(CoreError::CartEmpty);
         }
-        Err(CoreError::Contention)
+        let in_review: Vec<LineId> = cart
+            .lines
+            .iter()
+            .filter(|l| l.needs_review())
+            .map(|l| l.id)
+            .collect();
+        if !in_review.is_empty() {
+            return Err(CoreError::ReviewRequired {
+                line_ids: in_review,
+            });
+        }
+        let priced = self.pricing.price(tenant, &cart).await?;
+        let view = &priced.view;
+        if let Judgement::Unavailable { order_type, reason } = &view.judgement {
+            // Failing open is for reads; a binding snapshot needs the order type's word.
+            return Err(CoreError::PluginFailed {
+                order_type: order_type.clone(),
+                source: crate::domain::PluginError::Unavailable(reason.clone()),
+            });
+        }
+        let mut violations: Vec<Violation> = view
+            .violations
+            .iter()
+            .filter(|v| matches!(v.severity, Severity::Reject | Severity::BlockCheckout))
+            .cloned()
+            .collect();
+        violations.extend(
+            view.lines
+                .iter()
+                .filter(|l| l.availability == Availability::Unavailable)
+                .map(|l| Violation {
+                    code: "trolley.item_unavailable".into(),
+                    message: format!("{} is no longer sold", l.sku),
+                    line_id: Some(l.line_id),
+                    severity: Severity::BlockCheckout,
+                }),
+        );
+        if !violations.is_empty() {
+            return Err(CoreError::ValidationFailed { violations });
+        }
+        let changes: Vec<PriceChange> = view
+            .lines
+            .iter()
+            .filter(|l| l.price_changed)
+            .map(|l| PriceChange {
+                line_id: l.line_id,
+                sku: l.sku.to_string(),
+                was: l.added_unit_price,
+                now: l.unit_price,
+            })
+            .collect();
+        if !changes.is_empty() && !accept_price_changes {
+            return Err(CoreError::PriceChanged { changes });
+        }
+
+        let now = self.clock.now_millis();
+        let expires_at = now + Duration::minutes(i64::from(tenant.config.checkout_ttl_minutes));
+        let snapshot = snapshot(&cart, &priced, now, expires_at);
+        // The lines take the prices the snapshot binds: accepted once, not asked again.
+        // `cart` stays as read: the write is conditional on it.
+        let frozen = cart.clone().frozen_for_checkout(now, &priced.catalog);
+        let mut wanted: BTreeMap<Sku, (u32, Vec<LineId>)> = BTreeMap::new();
+        for line in &frozen.lines {
+            let entry = wanted.entry(line.sku().clone()).or_default();
+            entry.0 += line.quantity.get();
+            entry.1.push(line.id);
+        }
+        let wanted: Vec<(Sku, u32, Vec<LineId>)> = wanted
+            .into_iter()
+            .map(|(sku, (q, lines))| (sku, q, lines))
+            .collect();
+        let replay = Replay::Checkout(snapshot.checkout_id);
+        match self
+            .checkouts
+            .begin(
+                tenant.id,
+                &frozen,
+                &cart,
+                &snapshot,
+                &wanted,
+                shopper.seal(&replay),
+            )
+            .await
+        {
+            Ok(BeginCheckout::Started(snapshot)) => {
+                self.cache.put(&frozen, None).await;
+                self.recent
+                    .forget_stock(tenant.id, wanted.iter().map(|(sku, _, _)| sku));
+                self.metrics.reservations(ReservationEvent::Held, 1);
+                tracing::info!(checkout_id = %snapshot.checkout_id, total = %snapshot.total, "checkout started");
+                Ok(Attempt::Done(Checkout {
+                    tenant_id: tenant.id,
+                    snapshot,
+                    status: CheckoutStatus::Pending,
+                    order_id: None,
+                }))
+            }
+            Ok(BeginCheckout::Shortages(shortages)) => {
+                Err(CoreError::InsufficientStock { shortages })
+            }
+            Err(StoreError::VersionConflict) => {
+                self.cache.invalidate(tenant.id, id).await;
+                Ok(Attempt::Lost)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The checkout, for the shopper who owns its cart.
@@ -180,7 +213,7 @@ impl CheckoutService {
     ) -> Result<(Order, bool), CoreError> {
         let checkout = self.get(shopper, id).await?;
         let snap = &checkout.snapshot;
-        let now = self.carts.clock().now_millis();
+        let now = self.clock.now_millis();
         let order = Order {
             order_id: OrderId::new(),
             tenant_id: shopper.tenant.id,
@@ -200,16 +233,12 @@ impl CheckoutService {
             .checkouts
             .complete(shopper.tenant.id, id, &order, now)
             .await?;
-        self.carts
-            .recent()
+        self.recent
             .forget_stock(shopper.tenant.id, snap.lines.iter().map(|l| &l.sku));
-        self.carts
-            .cache()
-            .invalidate(shopper.tenant.id, snap.cart_id)
-            .await;
+        self.cache.invalidate(shopper.tenant.id, snap.cart_id).await;
         match outcome {
             CompleteCheckout::Completed(order) => {
-                self.carts.metrics().reservations(ReservationEvent::Sold, 1);
+                self.metrics.reservations(ReservationEvent::Sold, 1);
                 tracing::info!(order_id = %order.order_id, "order placed");
                 Ok((order, true))
             }
@@ -224,21 +253,18 @@ impl CheckoutService {
     #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, checkout_id = %id))]
     pub async fn cancel(&self, shopper: &Shopper, id: CheckoutId) -> Result<Checkout, CoreError> {
         let checkout = self.get(shopper, id).await?;
-        let now = self.carts.clock().now_millis();
+        let now = self.clock.now_millis();
         let outcome = self.checkouts.cancel(shopper.tenant.id, id, now).await?;
-        self.carts.recent().forget_stock(
+        self.recent.forget_stock(
             shopper.tenant.id,
             checkout.snapshot.lines.iter().map(|l| &l.sku),
         );
-        self.carts
-            .cache()
+        self.cache
             .invalidate(shopper.tenant.id, checkout.snapshot.cart_id)
             .await;
         match outcome {
             CancelCheckout::Cancelled { .. } => {
-                self.carts
-                    .metrics()
-                    .reservations(ReservationEvent::Released, 1);
+                self.metrics.reservations(ReservationEvent::Released, 1);
                 Ok(Checkout {
                     status: CheckoutStatus::Cancelled,
                     ..checkout
@@ -284,16 +310,14 @@ impl CheckoutService {
 
     /// Releases expired holds, expires stale checkouts and idle carts. Safe on every node.
     pub async fn sweep(&self) -> Result<SweepReport, CoreError> {
-        let report = self
-            .checkouts
-            .sweep(self.carts.clock().now_millis())
-            .await?;
+        let report = self.checkouts.sweep(self.clock.now_millis()).await?;
         for (tenant, cart) in &report.carts_touched {
-            self.carts.cache().invalidate(*tenant, *cart).await;
+            self.cache.invalidate(*tenant, *cart).await;
         }
-        let metrics = self.carts.metrics();
-        metrics.reservations(ReservationEvent::Expired, report.checkouts_expired);
-        metrics.reservations(ReservationEvent::LineHoldExpired, report.holds_released);
+        self.metrics
+            .reservations(ReservationEvent::Expired, report.checkouts_expired);
+        self.metrics
+            .reservations(ReservationEvent::LineHoldExpired, report.holds_released);
         if report.holds_released + report.checkouts_expired + report.carts_expired > 0 {
             tracing::info!(
                 holds_released = report.holds_released,
@@ -309,7 +333,6 @@ impl CheckoutService {
     async fn authorize(&self, shopper: &Shopper, cart: CartId) -> Result<(), CoreError> {
         let cart = self
             .carts
-            .repository()
             .load(shopper.tenant.id, cart)
             .await?
             .ok_or(CoreError::CheckoutNotFound)?;
@@ -319,7 +342,7 @@ impl CheckoutService {
 
 fn snapshot(
     cart: &Cart,
-    priced: &crate::service::carts::Priced,
+    priced: &Priced,
     now: chrono::DateTime<chrono::Utc>,
     expires_at: chrono::DateTime<chrono::Utc>,
 ) -> CheckoutSnapshot {

@@ -3,6 +3,11 @@
 
 use std::collections::HashMap;
 
+use chrono::Duration;
+
+use super::mutate::{Attempt, emit, load_for_write, retry_on_version_conflict};
+use super::{CartService, Precondition, Shopper};
+use crate::domain::claim::{claim_of, wanted_holds};
 use crate::domain::merge::{self, LineOutcome};
 use crate::domain::{
     Cart, CartEvent, CartId, CartOwner, CartStatus, CartView, CatalogItem, ClaimPolicy,
@@ -10,8 +15,6 @@ use crate::domain::{
 };
 use crate::error::{CoreError, StoreError};
 use crate::ports::MergeRecord;
-use crate::service::carts::{CartService, MAX_ATTEMPTS, Precondition, Shopper, emit, wanted_holds};
-use chrono::Duration;
 
 /// A merge's answer: the merged cart and what happened to every line.
 #[derive(Debug, Clone)]
@@ -81,131 +84,134 @@ impl CartService {
         if target == source {
             return self.adopt(shopper, &guest, source, &customer, pre).await;
         }
-        for _ in 0..MAX_ATTEMPTS {
-            let target_cart = self.load_for_write(shopper, target, pre).await?;
-            let source_cart = self
-                .carts
-                .load(tenant.id, source)
-                .await?
-                .ok_or(CoreError::CartNotFound)?;
-            guest.authorize(&source_cart)?;
-            if source_cart.status == CartStatus::Merged
-                && let Some(record) = self.carts.merge_record(tenant.id, source).await?
-                && record.target_cart_id == target
-            {
-                // Idempotent: the first merge's answer, with the cart as it is now.
-                return Ok(MergeResult {
-                    cart: self.assemble(tenant, &target_cart).await?,
-                    outcomes: record.outcomes,
-                    policy: record.policy,
-                    replayed: true,
-                    source: MergeSource::of(&source_cart, CartStatus::Merged, 0),
-                });
-            }
-            let mut skus: Vec<Sku> = source_cart.lines.iter().map(|l| l.sku().clone()).collect();
-            skus.sort();
-            skus.dedup();
-            let catalog: HashMap<Sku, CatalogItem> = self
-                .catalog
-                .get_many(tenant.id, &skus)
-                .await?
-                .into_iter()
-                .map(|i| (i.sku.clone(), i))
-                .collect();
-            // Stock-checked skus (soft, reserve) cap what the merge may add.
-            let stock: HashMap<Sku, i64> = self
-                .inventory
-                .get_many(tenant.id, &skus)
-                .await?
-                .into_iter()
-                .filter(|level| {
-                    catalog
-                        .get(&level.sku)
-                        .and_then(|item| item.claim_policy)
-                        .unwrap_or(tenant.config.default_claim_policy)
-                        != ClaimPolicy::Interest
-                })
-                .map(|level| (level.sku.clone(), level.available()))
-                .collect();
-            let rules = self.rules(tenant, &target_cart);
-            // Both carts stay as read: the write is conditional on them.
-            let merged = target_cart
-                .clone()
-                .absorb(&source_cart, policy, &catalog, &stock, &rules)?;
-            let view = self.assemble(tenant, &merged.changed.cart).await?;
-            if !merged.absorbed {
-                // Another order type: nothing moved and nothing is written; the guest cart
-                // stays active with its lines, and the answer says so line by line.
-                self.metrics
-                    .merge_outcomes(policy.as_str(), &merge::counts(&merged.outcomes));
-                tracing::info!(
-                    cart_id = %target,
-                    source = %source,
-                    "guest cart of another order type left apart"
-                );
-                return Ok(MergeResult {
+        retry_on_version_conflict(|| self.try_merge(shopper, &guest, target, source, policy, pre))
+            .await
+    }
+
+    /// One attempt of [`Self::merge`] of `source` into `target` (two different carts).
+    async fn try_merge(
+        &self,
+        shopper: &Shopper,
+        guest: &Shopper,
+        target: CartId,
+        source: CartId,
+        policy: MergePolicy,
+        pre: Precondition,
+    ) -> Result<Attempt<MergeResult>, CoreError> {
+        let tenant = &shopper.tenant;
+        let target_cart = load_for_write(self.carts.as_ref(), shopper, target, pre).await?;
+        let source_cart = self
+            .carts
+            .load(tenant.id, source)
+            .await?
+            .ok_or(CoreError::CartNotFound)?;
+        guest.authorize(&source_cart)?;
+        if source_cart.status == CartStatus::Merged
+            && let Some(record) = self.carts.merge_record(tenant.id, source).await?
+            && record.target_cart_id == target
+        {
+            // Idempotent: the first merge's answer, with the cart as it is now.
+            return Ok(Attempt::Done(MergeResult {
+                cart: self.assemble(tenant, &target_cart).await?,
+                outcomes: record.outcomes,
+                policy: record.policy,
+                replayed: true,
+                source: MergeSource::of(&source_cart, CartStatus::Merged, 0),
+            }));
+        }
+        let mut skus: Vec<Sku> = source_cart.lines.iter().map(|l| l.sku().clone()).collect();
+        skus.sort();
+        skus.dedup();
+        let catalog: HashMap<Sku, CatalogItem> = self
+            .catalog
+            .get_many(tenant.id, &skus)
+            .await?
+            .into_iter()
+            .map(|i| (i.sku.clone(), i))
+            .collect();
+        // Stock-checked skus (soft, reserve) cap what the merge may add.
+        let stock: HashMap<Sku, i64> = self
+            .inventory
+            .get_many(tenant.id, &skus)
+            .await?
+            .into_iter()
+            .filter(|level| {
+                claim_of(&level.sku, &catalog, tenant.config.default_claim_policy)
+                    != ClaimPolicy::Interest
+            })
+            .map(|level| (level.sku.clone(), level.available()))
+            .collect();
+        let rules = self.rules(tenant, &target_cart);
+        // Both carts stay as read: the write is conditional on them.
+        let merged = target_cart
+            .clone()
+            .absorb(&source_cart, policy, &catalog, &stock, &rules)?;
+        let view = self.assemble(tenant, &merged.changed.cart).await?;
+        if !merged.absorbed {
+            // Another order type: nothing moved and nothing is written; the guest cart
+            // stays active with its lines, and the answer says so line by line.
+            self.metrics
+                .merge_outcomes(policy.as_str(), &merge::counts(&merged.outcomes));
+            tracing::info!(
+                cart_id = %target,
+                source = %source,
+                "guest cart of another order type left apart"
+            );
+            return Ok(Attempt::Done(MergeResult {
+                cart: view,
+                outcomes: merged.outcomes,
+                policy,
+                replayed: false,
+                source: MergeSource::of(&source_cart, source_cart.status, source_cart.lines.len()),
+            }));
+        }
+        let absorbed = source_cart.clone().merged_into(target, rules.now);
+        let record = MergeRecord {
+            tenant_id: tenant.id,
+            source_cart_id: source,
+            target_cart_id: target,
+            policy,
+            outcomes: merged.outcomes.clone(),
+            created_at: rules.now,
+        };
+        match self
+            .carts
+            .save_merge(
+                &merged.changed.cart,
+                &target_cart,
+                &absorbed.cart,
+                &source_cart,
+                &record,
+            )
+            .await
+        {
+            Ok(()) => {
+                emit(&merged.changed.cart, &merged.changed.events);
+                emit(&absorbed.cart, &absorbed.events);
+                for event in &merged.changed.events {
+                    if let CartEvent::CartMerged { policy, counts, .. } = event {
+                        self.metrics.merge_outcomes(policy.as_str(), counts);
+                    }
+                }
+                self.cache.put(&merged.changed.cart, None).await;
+                self.cache.put(&absorbed.cart, None).await;
+                self.rehold_after_merge(tenant, &absorbed.cart, &merged.changed.cart)
+                    .await;
+                Ok(Attempt::Done(MergeResult {
                     cart: view,
                     outcomes: merged.outcomes,
                     policy,
                     replayed: false,
-                    source: MergeSource::of(
-                        &source_cart,
-                        source_cart.status,
-                        source_cart.lines.len(),
-                    ),
-                });
+                    source: MergeSource::of(&absorbed.cart, absorbed.cart.status, 0),
+                }))
             }
-            let mut absorbed = source_cart.clone();
-            absorbed.status = CartStatus::Merged;
-            absorbed.merged_into = Some(target);
-            absorbed.version += 1;
-            absorbed.updated_at = rules.now;
-            let record = MergeRecord {
-                tenant_id: tenant.id,
-                source_cart_id: source,
-                target_cart_id: target,
-                policy,
-                outcomes: merged.outcomes.clone(),
-                created_at: rules.now,
-            };
-            match self
-                .carts
-                .save_merge(
-                    &merged.changed.cart,
-                    &target_cart,
-                    &absorbed,
-                    &source_cart,
-                    &record,
-                )
-                .await
-            {
-                Ok(()) => {
-                    emit(&merged.changed.cart, &merged.changed.events);
-                    for event in &merged.changed.events {
-                        if let CartEvent::CartMerged { policy, counts, .. } = event {
-                            self.metrics.merge_outcomes(policy.as_str(), counts);
-                        }
-                    }
-                    self.cache.put(&merged.changed.cart, None).await;
-                    self.cache.put(&absorbed, None).await;
-                    self.rehold_after_merge(tenant, &absorbed, &merged.changed.cart)
-                        .await;
-                    return Ok(MergeResult {
-                        cart: view,
-                        outcomes: merged.outcomes,
-                        policy,
-                        replayed: false,
-                        source: MergeSource::of(&absorbed, absorbed.status, 0),
-                    });
-                }
-                Err(StoreError::VersionConflict) => {
-                    self.cache.invalidate(tenant.id, target).await;
-                    self.cache.invalidate(tenant.id, source).await;
-                }
-                Err(e) => return Err(e.into()),
+            Err(StoreError::VersionConflict) => {
+                self.cache.invalidate(tenant.id, target).await;
+                self.cache.invalidate(tenant.id, source).await;
+                Ok(Attempt::Lost)
             }
+            Err(e) => Err(e.into()),
         }
-        Err(CoreError::Contention)
     }
 
     /// After a merge the guest cart's holds go, and the customer cart's `reserve` lines
@@ -226,7 +232,7 @@ impl CartService {
             tracing::warn!(error = %e, "could not release a merged cart's holds; the sweeper will");
         }
         let wanted = match self.price(tenant, target).await {
-            Ok(priced) => wanted_holds(target, &priced),
+            Ok(priced) => wanted_holds(target, &priced.catalog, &priced.stock),
             Err(e) => {
                 tracing::warn!(error = %e, "could not price a merged cart to hold its stock");
                 return;

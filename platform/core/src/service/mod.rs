@@ -1,18 +1,21 @@
 //! Use cases: what the HTTP layer calls. Each takes already-parsed input and an
 //! authenticated caller, and returns domain values or a [`CoreError`](crate::CoreError).
 
+mod assemble;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;
 pub mod inventory;
 pub mod judge;
 pub mod merge;
+mod mutate;
 pub mod plugins;
 pub mod recent;
+pub mod shopper;
 pub mod sweep;
 pub mod tenants;
 
-pub use carts::{AddLineRequest, AddedLine, CartService, CreatedCart, Precondition, Shopper};
+pub use carts::{AddLineRequest, AddedLine, CartService, CreatedCart};
 pub use catalog::CatalogService;
 pub use checkout::CheckoutService;
 pub use inventory::InventoryService;
@@ -20,5 +23,6 @@ pub use judge::OrderTypeJudge;
 pub use merge::{MergeResult, MergeSource};
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
+pub use shopper::{Precondition, Shopper};
 pub use sweep::SweepService;
 pub use tenants::{NewApiKey, NewTenantCredentials, TenantService};

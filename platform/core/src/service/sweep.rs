@@ -18,7 +18,8 @@ use crate::domain::TenantId;
 use crate::domain::lifecycle::retention_cutoff;
 use crate::error::CoreError;
 use crate::ports::{
-    IdempotencyStore, RetentionRepository, SweepReport, SweptKind, TenantRepository,
+    CartCache, Clock, IdempotencyStore, Metrics, NoMetrics, RetentionRepository, SweepReport,
+    SweptKind, TenantRepository,
 };
 use crate::service::CheckoutService;
 
@@ -41,6 +42,9 @@ pub struct SweepService {
     tenants: Arc<dyn TenantRepository>,
     retention: Arc<dyn RetentionRepository>,
     idempotency: Arc<dyn IdempotencyStore>,
+    cache: Arc<dyn CartCache>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl SweepService {
@@ -49,13 +53,24 @@ impl SweepService {
         tenants: Arc<dyn TenantRepository>,
         retention: Arc<dyn RetentionRepository>,
         idempotency: Arc<dyn IdempotencyStore>,
+        cache: Arc<dyn CartCache>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             checkouts,
             tenants,
             retention,
             idempotency,
+            cache,
+            clock,
+            metrics: Arc::new(NoMetrics),
         }
+    }
+
+    /// Reports what retention removed to `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// One full sweep. Safe on every node at once.
@@ -81,7 +96,7 @@ impl SweepService {
             Err(e) => keep(e, "idempotency purge"),
         }
 
-        let metrics = self.checkouts.carts().metrics();
+        let metrics = &self.metrics;
         metrics.swept(SweptKind::CartsDeleted, report.carts_deleted);
         metrics.swept(SweptKind::CheckoutsDeleted, report.checkouts_deleted);
         metrics.swept(
@@ -104,7 +119,7 @@ impl SweepService {
 
     /// Deletes ended carts and checkouts past their tenant's retention.
     async fn retain(&self, report: &mut SweepReport) -> Result<(), CoreError> {
-        let now = self.checkouts.carts().clock().now_millis();
+        let now = self.clock.now_millis();
         let mut by_retention: BTreeMap<u32, Vec<TenantId>> = BTreeMap::new();
         for tenant in self.tenants.list().await? {
             by_retention
@@ -112,7 +127,7 @@ impl SweepService {
                 .or_default()
                 .push(tenant.id);
         }
-        let cache = self.checkouts.carts().cache();
+        let cache = &self.cache;
         let mut cart_batches = RETENTION_BATCHES_PER_SWEEP;
         let mut checkout_batches = RETENTION_BATCHES_PER_SWEEP;
         for (days, tenants) in &by_retention {
@@ -152,7 +167,7 @@ impl SweepService {
     /// Deletes idempotency records older than [`IDEMPOTENCY_RETENTION_HOURS`], in bounded
     /// batches; how many.
     async fn purge_idempotency(&self) -> Result<u64, CoreError> {
-        let now = self.checkouts.carts().clock().now();
+        let now = self.clock.now();
         let before = now - chrono::Duration::hours(IDEMPOTENCY_RETENTION_HOURS);
         let mut purged = 0;
         for _ in 0..PURGE_BATCHES_PER_SWEEP {

@@ -166,14 +166,7 @@ pub(crate) async fn begin(
     let snap = snapshot(cart, expires_at);
     match db
         .checkouts()
-        .begin(
-            cart.tenant_id,
-            &next,
-            &cart,
-            &snap,
-            &wanted_of(cart),
-            None,
-        )
+        .begin(cart.tenant_id, &next, &cart, &snap, &wanted_of(cart), None)
         .await
         .unwrap()
     {
@@ -407,10 +400,7 @@ pub(crate) async fn sync_line_holds_follows_the_lines(db: &Database) {
         next.version += 1;
         next
     };
-    db.carts()
-        .save(&expired, &stored, None)
-        .await
-        .unwrap();
+    db.carts().save(&expired, &stored, None).await.unwrap();
     stored = expired;
     assert!(
         sync(db, tenant.id, stored.id, &[want(line_b, "B", 2)], t(300))
@@ -558,14 +548,7 @@ pub(crate) async fn begin_with_a_short_sku_holds_nothing(db: &Database) {
     let snap = snapshot(&cart, t(60_000));
     let outcome = db
         .checkouts()
-        .begin(
-            tenant.id,
-            &next,
-            &cart,
-            &snap,
-            &wanted_of(&cart),
-            None,
-        )
+        .begin(tenant.id, &next, &cart, &snap, &wanted_of(&cart), None)
         .await
         .unwrap();
     assert_eq!(
@@ -1179,14 +1162,7 @@ pub(crate) async fn snapshot_and_order_round_trip_exactly(db: &Database) {
 
     let BeginCheckout::Started(stored) = db
         .checkouts()
-        .begin(
-            tenant.id,
-            &next,
-            &cart,
-            &snap,
-            &wanted_of(&cart),
-            None,
-        )
+        .begin(tenant.id, &next, &cart, &snap, &wanted_of(&cart), None)
         .await
         .unwrap()
     else {

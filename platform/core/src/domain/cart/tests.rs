@@ -75,6 +75,27 @@ pub(super) fn add(
 }
 
 #[test]
+fn a_merged_cart_ends_pointing_at_its_target() {
+    let apple = item("APPLE", 150);
+    let guest = add(empty_cart(), &apple, key("APPLE", &[]), 2)
+        .unwrap()
+        .cart;
+    let target = CartId::new();
+    let later = now() + Duration::minutes(5);
+    let merged = guest.clone().merged_into(target, later);
+    assert_eq!(merged.events, vec![CartEvent::CartMergedInto { target }]);
+    let cart = merged.cart;
+    assert_eq!(cart.status, CartStatus::Merged);
+    assert_eq!(cart.merged_into, Some(target));
+    assert_eq!(cart.version, guest.version + 1);
+    assert_eq!(cart.updated_at, later);
+    // What it held stays on record; only its state moved.
+    assert_eq!(cart.lines, guest.lines);
+    assert_eq!(cart.expires_at, guest.expires_at);
+    assert!(cart.ensure_active().is_err());
+}
+
+#[test]
 fn adding_the_same_key_increments_the_line() {
     let apple = item("APPLE", 150);
     let c = add(empty_cart(), &apple, key("APPLE", &[]), 2)

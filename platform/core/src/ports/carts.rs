@@ -1,0 +1,78 @@
+//! The cart seam: durable, versioned carts and the merges that absorbed some of them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Cart, CartId, Seal, TenantId};
+use crate::error::StoreError;
+
+#[async_trait]
+pub trait CartRepository: Send + Sync {
+    /// Inserts a new cart (with `seal`'s idempotency record, in the same transaction). A
+    /// customer who already has a live cart gets [`StoreError::UniqueViolation`]; a sealed
+    /// key already bound gets [`StoreError::IdempotencyKeyTaken`].
+    async fn insert(&self, cart: &Cart, seal: Option<Seal<'_>>) -> Result<(), StoreError>;
+    async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError>;
+    /// The customer's live (active or checking out) cart.
+    async fn find_live_for_customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Option<Cart>, StoreError>;
+    /// Writes `cart` (and `seal`'s idempotency record, in the same transaction) if the
+    /// stored version is still `stored.version`, else [`StoreError::VersionConflict`]
+    /// and nothing is written. `stored` is the cart as it was read: its lines are what the
+    /// database holds at that version, so only the difference is written, without reading
+    /// the lines again.
+    async fn save(
+        &self,
+        cart: &Cart,
+        stored: &Cart,
+        seal: Option<Seal<'_>>,
+    ) -> Result<(), StoreError>;
+
+    /// Writes a merge in one transaction: the target and the (now merged) source, each only
+    /// if still at the version it was read at (`*_stored`), and the merge record. Either version moved →
+    /// [`StoreError::VersionConflict`] and nothing is written.
+    async fn save_merge(
+        &self,
+        target: &Cart,
+        target_stored: &Cart,
+        source: &Cart,
+        source_stored: &Cart,
+        record: &MergeRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The merge that absorbed `source`, if any.
+    async fn merge_record(
+        &self,
+        tenant: TenantId,
+        source: CartId,
+    ) -> Result<Option<MergeRecord>, StoreError>;
+
+    /// How many carts are `active`, across every tenant (for the active-carts gauge).
+    async fn count_active(&self) -> Result<u64, StoreError>;
+
+    /// A read's renewal of an active cart's idle deadline: one conditional UPDATE of
+    /// `expires_at` only (`… WHERE status = 'active' AND expires_at < due_before AND
+    /// expires_at > now`); the version, `updated_at` and the lines are untouched, so ETags
+    /// and caches stay valid. `false` when it was not due any more (renewed or changed by
+    /// someone else).
+    async fn renew_expiry(
+        &self,
+        tenant: TenantId,
+        id: CartId,
+        renewal: &crate::domain::lifecycle::Renewal,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A merge as remembered, so merging the same source again answers the first result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeRecord {
+    pub tenant_id: TenantId,
+    pub source_cart_id: CartId,
+    pub target_cart_id: CartId,
+    pub policy: crate::domain::MergePolicy,
+    pub outcomes: Vec<crate::domain::merge::LineOutcome>,
+    pub created_at: DateTime<Utc>,
+}

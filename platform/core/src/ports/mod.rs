@@ -1,0 +1,39 @@
+//! The traits adapters implement, one file per seam. Core depends on these, never on a
+//! database, cache or runtime crate. Everything is re-exported here, so a port is always
+//! `crate::ports::X` whichever file it lives in.
+
+mod cache;
+mod carts;
+mod catalog;
+mod checkouts;
+mod clock;
+mod credentials;
+mod health;
+mod idempotency;
+mod inventory;
+mod metrics;
+mod plugins;
+mod rate_limit;
+mod retention;
+mod tenants;
+
+pub use cache::{CachedCart, CartCache};
+pub use carts::{CartRepository, MergeRecord};
+pub use catalog::CatalogRepository;
+pub use checkouts::{
+    BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use credentials::{
+    ApiKeyRecord, CredentialRepository, KeyKind, KeyOwner, KeyRevocation, SecretDeletion,
+};
+pub use health::HealthCheck;
+pub use idempotency::{IdempotencyLookup, IdempotencyStore, StoredResponse};
+pub use inventory::{InventoryRepository, LineHold, WantedHold};
+pub use metrics::{CacheEvent, Metrics, NoMetrics, PluginCallOutcome, ReservationEvent, SweptKind};
+pub use plugins::{
+    ActivationNotifier, InspectedPlugin, NoNotifier, PluginRepository, PluginRuntime,
+};
+pub use rate_limit::RateLimiter;
+pub use retention::RetentionRepository;
+pub use tenants::{ConfigWrite, TenantRepository};

@@ -1,0 +1,118 @@
+//! Read assembly: a cart priced against the catalog, decorated with stock, and judged by
+//! its order type. Reads take this node's recent catalog and stock reads; writes and
+//! checkout take the database's, and keep what the view was made from to decide with.
+
+use std::collections::HashMap;
+
+use super::CartService;
+use crate::domain::claim::claim_of;
+use crate::domain::{Cart, CartView, CatalogItem, ClaimPolicy, Judged, Sku, StockView, Tenant};
+use crate::error::CoreError;
+
+/// A cart as a read assembles it, with what went into it.
+pub(crate) struct Priced {
+    pub view: CartView,
+    /// The plugin's new answer, to keep beside the cached cart.
+    pub fresh: Option<Judged>,
+    pub catalog: HashMap<Sku, CatalogItem>,
+    pub stock: StockView,
+}
+
+/// Where pricing reads the catalog and stock from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Inputs {
+    /// This node's recent reads: for showing a cart.
+    Recent,
+    /// The database: for deciding (writes, checkout).
+    Fresh,
+}
+
+impl CartService {
+    /// Prices the cart against the catalog, decorates it with stock, then lets its order
+    /// type judge it: what a read shows, from this node's recent catalog and stock reads
+    /// ([`RecentInputs`](crate::service::RecentInputs)).
+    pub(super) async fn assemble(
+        &self,
+        tenant: &Tenant,
+        cart: &Cart,
+    ) -> Result<CartView, CoreError> {
+        Ok(self
+            .price_with(tenant, cart, Inputs::Recent, None)
+            .await?
+            .view)
+    }
+
+    /// [`Self::assemble`] from the database, keeping the catalog items and stock it was made
+    /// from: what writes and checkout decide with. One query for the catalog, one for stock
+    /// levels, one for holds when a line reserves.
+    pub(crate) async fn price(&self, tenant: &Tenant, cart: &Cart) -> Result<Priced, CoreError> {
+        self.price_with(tenant, cart, Inputs::Fresh, None).await
+    }
+
+    /// Prices and judges `cart`; `remembered` is the order type's answer kept beside the
+    /// cached cart, used if it answers the same question.
+    pub(super) async fn price_with(
+        &self,
+        tenant: &Tenant,
+        cart: &Cart,
+        inputs: Inputs,
+        remembered: Option<&Judged>,
+    ) -> Result<Priced, CoreError> {
+        let mut stock = StockView {
+            default_claim: tenant.config.default_claim_policy,
+            low_stock_threshold: tenant.config.low_stock_threshold,
+            ..StockView::default()
+        };
+        let catalog: HashMap<Sku, CatalogItem> = if cart.lines.is_empty() {
+            HashMap::new()
+        } else {
+            let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
+            skus.sort();
+            skus.dedup();
+            let (items, levels) = match inputs {
+                Inputs::Recent => (
+                    self.recent
+                        .catalog_items(self.catalog.as_ref(), cart.tenant_id, &skus)
+                        .await?,
+                    self.recent
+                        .stock_levels(self.inventory.as_ref(), cart.tenant_id, &skus)
+                        .await?,
+                ),
+                Inputs::Fresh => {
+                    let start = self.recent.before_read();
+                    let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
+                    let levels = self.inventory.get_many(cart.tenant_id, &skus).await?;
+                    self.recent
+                        .refresh(start, cart.tenant_id, &skus, &items, &levels);
+                    (items, levels)
+                }
+            };
+            stock.levels = levels.into_iter().map(|l| (l.sku.clone(), l)).collect();
+            items.into_iter().map(|i| (i.sku.clone(), i)).collect()
+        };
+        let reserves = cart
+            .lines
+            .iter()
+            .any(|l| claim_of(l.sku(), &catalog, stock.default_claim) == ClaimPolicy::Reserve);
+        if reserves {
+            stock.holds = self
+                .inventory
+                .line_holds(cart.tenant_id, cart.id)
+                .await?
+                .into_iter()
+                .map(|h| (h.line_id, (h.quantity, h.expires_at)))
+                .collect();
+        }
+        let view = CartView::assemble(cart, &catalog).with_stock(&stock, &catalog);
+        let verdict = self
+            .judge
+            .judge(tenant, cart, view, &catalog, remembered)
+            .await?;
+        Ok(Priced {
+            view: verdict.view,
+            fresh: verdict.fresh,
+            catalog,
+            stock,
+        })
+    }
+}
