@@ -4,6 +4,9 @@
 #
 #   scripts/bench.sh            HTTP scenarios with wrk, on PostgreSQL (+ Redis) then SQLite
 #   scripts/bench.sh --micro    criterion microbenchmarks (cart assembly, plugin round)
+#   scripts/bench.sh --ceilings the backing services' own ceilings: pgbench (one-row INSERT
+#                               per transaction, and select-only) on a scratch database,
+#                               redis-benchmark (GET, SET, a bucket-sized EVAL)
 #
 # What the HTTP run does: builds release (`trolley`, `trolley-bench`), installs wrk if it is
 # missing, and for each backend starts a release `trolley serve` on a fresh database,
@@ -60,7 +63,55 @@ if [[ "${1:-}" == "--micro" ]]; then
   cargo bench -p trolley-plugin-host --bench plugin_round -- "${args[@]}"
   exit 0
 fi
-[[ $# -eq 0 ]] || die "usage: scripts/bench.sh [--micro [criterion args…]]"
+
+# --- the backing services' ceilings ------------------------------------------------------
+# BENCH_PG_URL, BENCH_REDIS_URL as below; BENCH_CEILING_CLIENTS=8 BENCH_CEILING_JOBS=2
+# BENCH_CEILING_SECONDS=20 (pgbench -c / -j / -T); BENCH_CEILING_REQUESTS=200000
+# (redis-benchmark -n). The scratch database is dropped at the end.
+if [[ "${1:-}" == "--ceilings" ]]; then
+  pg_url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+  clients=${BENCH_CEILING_CLIENTS:-8}
+  jobs=${BENCH_CEILING_JOBS:-2}
+  seconds=${BENCH_CEILING_SECONDS:-20}
+  pgbench=$(command -v pgbench || true)
+  if [[ -z "$pgbench" ]]; then
+    for candidate in /usr/lib/postgresql/*/bin/pgbench; do [[ -x "$candidate" ]] && pgbench=$candidate; done
+  fi
+  [[ -n "$pgbench" ]] || die "pgbench not found (it ships with PostgreSQL)"
+  db="trolley_ceiling_$(date +%s)_$$"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/trolley-ceiling.XXXXXX")
+  trap 'psql "$pg_url/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1; rm -rf "$work"' EXIT
+  psql "$pg_url/postgres" -qc "CREATE DATABASE \"$db\"" >/dev/null
+  psql "$pg_url/$db" -qc "CREATE TABLE commit_probe (id bigserial PRIMARY KEY,
+    tenant_id int NOT NULL, v int NOT NULL, at timestamptz NOT NULL DEFAULT now())" >/dev/null
+  printf '%s\n' '\set t random(1, 100)' '\set v random(1, 1000000)' \
+    'INSERT INTO commit_probe (tenant_id, v) VALUES (:t, :v);' >"$work/insert.sql"
+  echo "PostgreSQL $(psql "$pg_url/postgres" -Atc 'SHOW server_version'), synchronous_commit=$(psql "$pg_url/postgres" -Atc 'SHOW synchronous_commit'), fsync=$(psql "$pg_url/postgres" -Atc 'SHOW fsync'); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "## commit ceiling: $pgbench -n -f insert.sql -c $clients -j $jobs -T $seconds (one-row INSERT per transaction)"
+  "$pgbench" -n -f "$work/insert.sql" -c "$clients" -j "$jobs" -T "$seconds" "$pg_url/$db" 2>&1 |
+    grep -E '^(number of transactions actually processed|number of failed|latency average|tps)'
+  echo "## select-only: $pgbench -i -s 10, then $pgbench -n -S -c $clients -j $jobs -T $seconds"
+  "$pgbench" -i -q -s 10 "$pg_url/$db" >/dev/null 2>&1
+  "$pgbench" -n -S -c "$clients" -j "$jobs" -T "$seconds" "$pg_url/$db" 2>&1 |
+    grep -E '^(number of transactions actually processed|number of failed|latency average|tps)'
+  if command -v redis-benchmark >/dev/null 2>&1; then
+    redis=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+    hostport=${redis#*://}; hostport=${hostport#*@}; hostport=${hostport%%/*}
+    rhost=${hostport%%:*}; rport=${hostport##*:}; [[ "$rport" != "$hostport" ]] || rport=6379
+    n=${BENCH_CEILING_REQUESTS:-200000}
+    # A script about the size of the rate limiter's (read a bucket hash, write it back,
+    # set its expiry), on one key of its own.
+    bucket="local b = redis.call('HMGET', KEYS[1], 't', 'ts') redis.call('HSET', KEYS[1], 't', 1, 'ts', 2) redis.call('PEXPIRE', KEYS[1], 60000) return 1"
+    echo "## redis-benchmark -h $rhost -p $rport -q -n $n -t get,set; then EVAL of a bucket-sized script (50 clients, no pipelining)"
+    redis-benchmark -h "$rhost" -p "$rport" -q -n "$n" -t get,set 2>&1 | tr '\r' '\n' | grep -E '^(GET|SET):.*requests per second'
+    redis-benchmark -h "$rhost" -p "$rport" -q -n "$n" EVAL "$bucket" 1 trolley-ceiling:bucket 2>&1 |
+      tr '\r' '\n' | grep -E 'requests per second' | tail -n 1 |
+      sed -E 's/.*: ([0-9.]+ requests per second)/EVAL (bucket script): \1/'
+    redis-cli -h "$rhost" -p "$rport" DEL trolley-ceiling:bucket key:__rand_int__ key:000000000000 >/dev/null 2>&1 || true
+  fi
+  exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: scripts/bench.sh [--micro [criterion args…] | --ceilings]"
 
 DURATION=${BENCH_DURATION:-20}
 WARMUP=${BENCH_WARMUP:-3}
