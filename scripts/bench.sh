@@ -434,9 +434,12 @@ status_etag() {
 # Fresh reads across nodes while scenario $2 runs, until file $3 exists: a cart of the
 # probe's own gets one line added on node k, and node k+1 must at once answer the ETag the
 # write answered; the next round writes on k+1 and reads on k+2, and so on. Appends
-# "scenario=… rounds=… stale=… failed=… first=…" to $1.
+# "scenario=… rounds=… stale=… failed=… first=…" to $1, and every stale or failed round,
+# with the time to match the servers' logs, to fresh-events.txt beside it.
 fresh_probe() {
   local tally=$1 n=$2 stop=$3
+  local events
+  events="$(dirname "$tally")/fresh-events.txt"
   local rounds=0 stale=0 failed=0 first="" created id token
   local key grocery
   key=$(sed -n 's/^  storefront_key = "\(.*\)",$/\1/p' "$DATA")
@@ -458,12 +461,16 @@ fresh_probe() {
       -H 'Content-Type: application/json' -d "{\"sku\":\"$sku\",\"quantity\":1}" \
       "http://127.0.0.1:${PORTS[$writer]}/v1/carts/$id/lines")
     if [[ "${wrote%% *}" != 2* ]]; then
+      echo "$(date -u +%T.%N) scenario=$n round=$rounds failed: add on node $((writer + 1)) answered $wrote" >>"$events"
       failed=$((failed + 1))
       [[ -n "$first" ]] || first="add-on-node-$((writer + 1)):${wrote// /:}"
       continue
     fi
     read=$(status_etag -H "X-Api-Key: $key" -H "X-Cart-Token: $token" \
       "http://127.0.0.1:${PORTS[$reader]}/v1/carts/$id")
+    if [[ "${read%% *}" != 2* || "${read#* }" != "${wrote#* }" ]]; then
+      echo "$(date -u +%T.%N) scenario=$n round=$rounds add on node $((writer + 1)) answered $wrote, read on node $((reader + 1)) answered $read" >>"$events"
+    fi
     if [[ "${read%% *}" != 2* ]]; then
       failed=$((failed + 1))
       [[ -n "$first" ]] || first="read-on-node-$((reader + 1)):${read// /:}"
