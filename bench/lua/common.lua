@@ -5,13 +5,17 @@
 -- Environment (set by scripts/bench.sh):
 --   BENCH_DATA      path of data.lua written by `trolley-bench seed`
 --   BENCH_SCENARIO  name printed in the result line
---   BENCH_THREADS   wrk -t (how many slices the carts are cut into)
+--   BENCH_THREADS   wrk -t (how many slices the carts are cut into, per node)
+--   BENCH_NODES     how many wrk processes share the carts, one per server node (default 1)
+--   BENCH_NODE      which of them this is, from 0 (default 0)
 --   BENCH_DEBUG     when set, every script records the first non-2xx answer
 
 local common = {}
 
 common.data = dofile(assert(os.getenv("BENCH_DATA"), "BENCH_DATA is not set"))
 common.threads = tonumber(os.getenv("BENCH_THREADS") or "2")
+common.nodes = tonumber(os.getenv("BENCH_NODES") or "1")
+common.node = tonumber(os.getenv("BENCH_NODE") or "0")
 common.debug = os.getenv("BENCH_DEBUG") ~= nil and os.getenv("BENCH_DEBUG") ~= ""
 
 -- Main state: number the threads so each one takes its own slice; keep them for done().
@@ -21,11 +25,13 @@ function common.setup(thread)
   table.insert(all_threads, thread)
 end
 
--- This thread's slice of `list`: every `threads`-th entry, starting at its id.
+-- This thread's slice of `list`: every `threads × nodes`-th entry, starting at its id (the
+-- wrk of node k numbers its threads after those of nodes 0…k-1), so no two threads, on one
+-- node or on two, write the same cart.
 function common.slice(list)
   local mine = {}
-  local t = tid or 0
-  for i = t + 1, #list, common.threads do
+  local t = common.node * common.threads + (tid or 0)
+  for i = t + 1, #list, common.threads * common.nodes do
     mine[#mine + 1] = list[i]
   end
   return mine
