@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use super::CartService;
 use crate::domain::claim::claim_of;
-use crate::domain::{Cart, CartView, CatalogItem, ClaimPolicy, Judged, Sku, StockView, Tenant};
+use crate::domain::{
+    Cart, CartView, CatalogItem, ClaimPolicy, Judged, Sku, StockLevel, StockView, Tenant, TenantId,
+};
 use crate::error::CoreError;
 
 /// A cart as a read assembles it, with what went into it.
@@ -20,11 +22,52 @@ pub(crate) struct Priced {
 
 /// Where pricing reads the catalog and stock from.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Inputs {
+pub(super) enum Inputs<'a> {
     /// This node's recent reads: for showing a cart.
     Recent,
     /// The database: for deciding (writes, checkout).
     Fresh,
+    /// Rows this write already read from the database: a sku is never read twice in one
+    /// request.
+    Read(&'a Rows),
+}
+
+/// The catalog items and stock levels of some skus, as one write read them from the
+/// database.
+#[derive(Debug)]
+pub(crate) struct Rows {
+    /// The skus asked for, sorted: a sku here without an item is not in the catalog.
+    skus: Vec<Sku>,
+    items: Vec<CatalogItem>,
+    levels: Vec<StockLevel>,
+}
+
+impl Rows {
+    /// The catalog item of `sku`, if it was read and exists.
+    pub fn item(&self, sku: &Sku) -> Option<&CatalogItem> {
+        self.items.iter().find(|item| &item.sku == sku)
+    }
+
+    fn covers(&self, skus: &[Sku]) -> bool {
+        skus.iter().all(|sku| self.skus.binary_search(sku).is_ok())
+    }
+
+    /// The items and levels of `skus` (all covered).
+    fn of(&self, skus: &[Sku]) -> (Vec<CatalogItem>, Vec<StockLevel>) {
+        let wanted = |sku: &Sku| skus.binary_search(sku).is_ok();
+        (
+            self.items
+                .iter()
+                .filter(|i| wanted(&i.sku))
+                .cloned()
+                .collect(),
+            self.levels
+                .iter()
+                .filter(|l| wanted(&l.sku))
+                .cloned()
+                .collect(),
+        )
+    }
 }
 
 impl CartService {
@@ -49,13 +92,45 @@ impl CartService {
         self.price_with(tenant, cart, Inputs::Fresh, None).await
     }
 
+    /// [`Self::price`] from rows this request already read ([`Self::read_rows`]); what they
+    /// do not cover is read from the database.
+    pub(crate) async fn price_from(
+        &self,
+        tenant: &Tenant,
+        cart: &Cart,
+        rows: &Rows,
+    ) -> Result<Priced, CoreError> {
+        self.price_with(tenant, cart, Inputs::Read(rows), None)
+            .await
+    }
+
+    /// The catalog items and stock levels of `skus` from the database, one query each, to
+    /// price a write and decide with ([`Self::price_from`]).
+    pub(crate) async fn read_rows(
+        &self,
+        tenant: TenantId,
+        mut skus: Vec<Sku>,
+    ) -> Result<Rows, CoreError> {
+        skus.sort();
+        skus.dedup();
+        let start = self.recent.before_read();
+        let items = self.catalog.get_many(tenant, &skus).await?;
+        let levels = self.inventory.get_many(tenant, &skus).await?;
+        self.recent.refresh(start, tenant, &skus, &items, &levels);
+        Ok(Rows {
+            skus,
+            items,
+            levels,
+        })
+    }
+
     /// Prices and judges `cart`; `remembered` is the order type's answer kept beside the
     /// cached cart, used if it answers the same question.
     pub(super) async fn price_with(
         &self,
         tenant: &Tenant,
         cart: &Cart,
-        inputs: Inputs,
+        inputs: Inputs<'_>,
         remembered: Option<&Judged>,
     ) -> Result<Priced, CoreError> {
         let mut stock = StockView {
@@ -69,6 +144,10 @@ impl CartService {
             let mut skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku().clone()).collect();
             skus.sort();
             skus.dedup();
+            let inputs = match inputs {
+                Inputs::Read(rows) if !rows.covers(&skus) => Inputs::Fresh,
+                inputs => inputs,
+            };
             let (items, levels) = match inputs {
                 Inputs::Recent => (
                     self.recent
@@ -78,6 +157,7 @@ impl CartService {
                         .stock_levels(self.inventory.as_ref(), cart.tenant_id, &skus)
                         .await?,
                 ),
+                Inputs::Read(rows) => rows.of(&skus),
                 Inputs::Fresh => {
                     let start = self.recent.before_read();
                     let items = self.catalog.get_many(cart.tenant_id, &skus).await?;

@@ -283,10 +283,14 @@ impl CartService {
         // missing cart answers 404 whatever the sku; that first read also serves the first
         // attempt of the write.
         let cart = load_for_write(self.carts.as_ref(), shopper, id, pre).await?;
-        let item = self
-            .catalog
-            .get(tenant.id, &req.sku)
-            .await?
+        // The added sku is read with the cart's, once: the same rows price the write.
+        let skus = cart.lines.iter().map(|l| l.sku().clone());
+        let rows = self
+            .read_rows(tenant.id, skus.chain([req.sku.clone()]).collect())
+            .await?;
+        let item = rows
+            .item(&req.sku)
+            .cloned()
             .ok_or_else(|| CoreError::UnknownSku(req.sku.to_string()))?;
         // The line's seller defaults to the catalog's; the client may name one explicitly
         // (a marketplace sku sold by several outlets).
@@ -303,7 +307,7 @@ impl CartService {
             .get(&item.category)
             .cloned();
         let (view, events) = self
-            .mutate_from(shopper, id, pre, Some(cart), |cart, rules| {
+            .mutate_from(shopper, id, pre, Some((cart, rows)), |cart, rules| {
                 cart.add_line(
                     AddLine {
                         key: key.clone(),

@@ -9,7 +9,7 @@ use std::future::Future;
 
 use chrono::Duration;
 
-use super::assemble::Priced;
+use super::assemble::{Priced, Rows};
 use super::{CartService, Precondition, Shopper};
 use crate::domain::cart::Rules;
 use crate::domain::claim::{grown_lines, releases, soft_shortages, wanted_holds};
@@ -106,14 +106,15 @@ impl CartService {
     }
 
     /// [`Self::mutate`], with the first attempt working on `loaded` when the caller has
-    /// already read the cart through [`load_for_write`]; also answers the events of the
-    /// change that was stored (none when nothing changed).
+    /// already read the cart through [`load_for_write`] and the rows of its skus (and any it
+    /// adds) through [`Self::read_rows`]; also answers the events of the change that was
+    /// stored (none when nothing changed).
     pub(super) async fn mutate_from<F>(
         &self,
         shopper: &Shopper,
         id: CartId,
         pre: Precondition,
-        mut loaded: Option<Cart>,
+        mut loaded: Option<(Cart, Rows)>,
         apply: F,
     ) -> Result<(CartView, Vec<CartEvent>), CoreError>
     where
@@ -123,11 +124,14 @@ impl CartService {
         retry_on_version_conflict(|| {
             let loaded = loaded.take();
             async move {
-                let cart = match loaded {
-                    Some(cart) => cart,
-                    None => load_for_write(self.carts.as_ref(), shopper, id, pre).await?,
+                let (cart, rows) = match loaded {
+                    Some((cart, rows)) => (cart, Some(rows)),
+                    None => (
+                        load_for_write(self.carts.as_ref(), shopper, id, pre).await?,
+                        None,
+                    ),
                 };
-                self.try_mutation(shopper, id, cart, apply).await
+                self.try_mutation(shopper, id, cart, rows, apply).await
             }
         })
         .await
@@ -139,6 +143,7 @@ impl CartService {
         shopper: &Shopper,
         id: CartId,
         cart: Cart,
+        rows: Option<Rows>,
         apply: &F,
     ) -> Result<Attempt<(CartView, Vec<CartEvent>)>, CoreError>
     where
@@ -157,13 +162,26 @@ impl CartService {
         // The order type judges the cart as it would be; a `reject` it is to blame for
         // refuses a change that adds to the cart, and nothing is stored (the rule is in
         // `domain::rejection`). Removals are never refused: they can only help.
-        let mut priced = self.price(tenant, &changed.cart).await?;
+        // The catalog and stock rows of every sku involved, read once: both the cart after
+        // and the cart before are priced from them.
+        let rows = match rows {
+            Some(rows) => rows,
+            None => {
+                let skus = before.lines.iter().chain(&changed.cart.lines);
+                self.read_rows(tenant.id, skus.map(|l| l.sku().clone()).collect())
+                    .await?
+            }
+        };
+        let mut priced = self.price_from(tenant, &changed.cart, &rows).await?;
         let grown = grown_lines(&changed.events);
         if !grown.is_empty() {
             let after = priced.view.rejections();
             if !after.is_empty() {
                 let prior = if rejection::needs_prior(&after, &grown) {
-                    self.price(tenant, &before).await?.view.rejections()
+                    self.price_from(tenant, &before, &rows)
+                        .await?
+                        .view
+                        .rejections()
                 } else {
                     Vec::new()
                 };
