@@ -166,7 +166,7 @@ pub(crate) async fn begin(
     let snap = snapshot(cart, expires_at);
     match db
         .checkouts()
-        .begin(cart.tenant_id, &next, &cart, &snap, &wanted_of(cart), None)
+        .begin(cart.tenant_id, &next, cart, &snap, &wanted_of(cart), None)
         .await
         .unwrap()
     {
