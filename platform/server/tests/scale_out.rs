@@ -178,6 +178,18 @@ impl Cluster {
         }
     }
 
+    /// Maps the `grocery` category to the `grocery` order type and lists `MILK` in it.
+    async fn grocery_milk(&self, t: &Tenant) {
+        let res = self
+            .admin(&self.a, t, Method::PUT, "/v1/admin/config")
+            .json(&json!({"category_order_types": {"grocery": "grocery"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        self.item(t, "MILK", "grocery").await;
+    }
+
     fn admin(&self, node: &Node, t: &Tenant, method: Method, path: &str) -> RequestBuilder {
         self.req(node, method, path).bearer_auth(&t.admin_key)
     }
@@ -322,14 +334,7 @@ async fn an_activation_on_one_node_prices_on_the_other_within_a_second() {
     let redis = Redis::start();
     let c = Cluster::start(&redis).await;
     let t = c.tenant().await;
-    let res = c
-        .admin(&c.a, &t, Method::PUT, "/v1/admin/config")
-        .json(&json!({"category_order_types": {"grocery": "grocery"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    c.item(&t, "MILK", "grocery").await;
+    c.grocery_milk(&t).await;
     let v1 = c
         .activate(
             &c.a,
@@ -386,14 +391,7 @@ async fn an_answer_made_on_one_node_serves_reads_on_the_other() {
     let redis = Redis::start();
     let c = Cluster::start(&redis).await;
     let t = c.tenant().await;
-    let res = c
-        .admin(&c.a, &t, Method::PUT, "/v1/admin/config")
-        .json(&json!({"category_order_types": {"grocery": "grocery"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    c.item(&t, "MILK", "grocery").await;
+    c.grocery_milk(&t).await;
     c.activate(&c.a, &t, "grocery", grocery(), json!({})).await;
     let cart = c.cart(&c.a, &t).await;
     let written = c.add(&c.a, &t, &cart, "MILK", 2).await;
@@ -545,8 +543,9 @@ async fn a_redis_outage_degrades_nothing_but_speed_and_heals() {
     );
 }
 
-/// Order-type plugin calls `node` made, whatever their outcome.
-async fn plugin_calls(c: &Cluster, node: &Node) -> f64 {
+/// The sum of `node`'s `/metrics` samples whose line starts with `prefix` and contains
+/// every one of `having`.
+async fn metric(c: &Cluster, node: &Node, prefix: &str, having: &[&str]) -> f64 {
     let metrics = c
         .req(node, Method::GET, "/metrics")
         .send()
@@ -557,24 +556,16 @@ async fn plugin_calls(c: &Cluster, node: &Node) -> f64 {
         .unwrap();
     metrics
         .lines()
-        .filter(|l| l.starts_with("trolley_plugin_calls_total{"))
+        .filter(|l| l.starts_with(prefix) && having.iter().all(|h| l.contains(h)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
 
+/// Order-type plugin calls `node` made, whatever their outcome.
+async fn plugin_calls(c: &Cluster, node: &Node) -> f64 {
+    metric(c, node, "trolley_plugin_calls_total{", &[]).await
+}
+
 async fn cache_hits(c: &Cluster, node: &Node) -> f64 {
-    let metrics = c
-        .req(node, Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find(|l| l.starts_with("trolley_cache_requests_total") && l.contains("\"hit\""))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
+    metric(c, node, "trolley_cache_requests_total", &["\"hit\""]).await
 }

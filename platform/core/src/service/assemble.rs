@@ -159,12 +159,8 @@ impl CartService {
                 ),
                 Inputs::Read(rows) => rows.of(&skus),
                 Inputs::Fresh => {
-                    let start = self.recent.before_read();
-                    let items = self.catalog.get_many(cart.tenant_id, &skus).await?;
-                    let levels = self.inventory.get_many(cart.tenant_id, &skus).await?;
-                    self.recent
-                        .refresh(start, cart.tenant_id, &skus, &items, &levels);
-                    (items, levels)
+                    let rows = self.read_rows(cart.tenant_id, skus.clone()).await?;
+                    (rows.items, rows.levels)
                 }
             };
             stock.levels = levels.into_iter().map(|l| (l.sku.clone(), l)).collect();
