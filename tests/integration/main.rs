@@ -27,3 +27,4 @@ mod plugins;
 mod rate_limits;
 mod rejections;
 mod reliability;
+mod storefront;

@@ -100,7 +100,13 @@ async fn a_committed_change_without_its_answer_is_replayed_at_once(app: TestApp)
     let retry = add().await.unwrap();
     assert_eq!(retry.status(), StatusCode::OK);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
-    assert_eq!(retry.headers()["etag"], "\"2\"");
+    assert!(
+        retry.headers()["etag"]
+            .to_str()
+            .unwrap()
+            .starts_with("\"2-"),
+        "the cart's ETag at version 2"
+    );
     let cart_now = body(retry).await;
     assert_eq!(cart_now["lines"][0]["quantity"], 1, "applied once");
     // The re-rendered answer is now the key's answer.

@@ -15,6 +15,7 @@ use trolley_core::domain::{Actor, Receipt, Tenant, secret};
 use trolley_core::ports::KeyKind;
 use trolley_core::service::Shopper;
 
+use crate::cors::CorsOrigins;
 use crate::error::{ApiError, Code};
 use crate::rate_limit::ShopperKey;
 use crate::state::AppState;
@@ -69,6 +70,7 @@ impl FromRequest for Operator {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let check = || {
+            req.extensions_mut().insert(CorsOrigins::none());
             let state = state(req)?;
             let token = bearer(req.headers())?
                 .ok_or_else(|| ApiError::new(Code::Unauthorized, "operator token required"))?;
@@ -95,8 +97,14 @@ impl FromRequest for TenantAdmin {
         let req = req.clone();
         Box::pin(async move {
             let state = state(&req)?;
-            let key = bearer(req.headers())?
-                .ok_or_else(|| ApiError::new(Code::Unauthorized, "admin key required"))?;
+            let key = bearer(req.headers())?.ok_or_else(|| {
+                ApiError::new(
+                    Code::Unauthorized,
+                    "the admin API needs the tenant's admin key as Authorization: Bearer tak_…",
+                )
+            })?;
+            // The admin API is for consoles and back ends, never a storefront's page.
+            req.extensions_mut().insert(CorsOrigins::none());
             let (tenant, actor) = state.tenants.authenticate_key(KeyKind::Admin, key).await?;
             Ok(TenantAdmin(Arc::new(tenant), actor))
         })
@@ -124,7 +132,7 @@ impl Storefront {
         let invalid = || {
             ApiError::new(
                 Code::InvalidToken,
-                "the customer token is not a valid HS256 token of this tenant",
+                "the customer token is not signed by any of this tenant's customer-token secrets",
             )
         };
         let mut verified = None;
@@ -144,7 +152,40 @@ impl Storefront {
                         "the customer token has expired",
                     ));
                 }
-                // Malformed, wrong algorithm, missing claims: no secret will change that.
+                // Signed by this secret, but a claim we require is absent.
+                Err(e) if matches!(e.kind(), ErrorKind::MissingRequiredClaim(_)) => {
+                    let claim = match e.kind() {
+                        ErrorKind::MissingRequiredClaim(claim) => claim.as_str(),
+                        _ => "",
+                    };
+                    return Err(ApiError::new(
+                        Code::InvalidToken,
+                        format!(
+                            "the customer token has no `{claim}` claim: tokens must carry `sub` (the customer id) and `exp` (when it expires, Unix seconds)"
+                        ),
+                    ));
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidAlgorithm) => {
+                    return Err(ApiError::new(
+                        Code::InvalidToken,
+                        "the customer token must be signed with HS256 and the tenant's customer-token secret",
+                    ));
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::InvalidToken
+                            | ErrorKind::Base64(_)
+                            | ErrorKind::Json(_)
+                            | ErrorKind::Utf8(_)
+                    ) =>
+                {
+                    return Err(ApiError::new(
+                        Code::InvalidToken,
+                        "the customer token is not a JWT (header.payload.signature, base64url)",
+                    ));
+                }
+                // Anything else about the claims: no secret will change that.
                 Err(_) => return Err(invalid()),
             }
         }
@@ -168,9 +209,16 @@ impl FromRequest for Storefront {
         Box::pin(async move {
             let state = state(&req)?;
             let headers = req.headers();
-            let key = header(headers, API_KEY)?
-                .ok_or_else(|| ApiError::new(Code::Unauthorized, "X-Api-Key required"))?;
+            let key = header(headers, API_KEY)?.ok_or_else(|| {
+                ApiError::new(
+                    Code::Unauthorized,
+                    "storefront calls need the tenant's storefront key as X-Api-Key: tsk_…",
+                )
+            })?;
             let tenant = state.tenants.authenticate(KeyKind::Storefront, key).await?;
+            // Which browser origins may read this answer (see `cors`).
+            req.extensions_mut()
+                .insert(CorsOrigins::of(&tenant.config.cors_allowed_origins));
             let customer_id = match bearer(headers)? {
                 Some(token) => Some(Self::verify_customer(&tenant, token)?),
                 None => None,

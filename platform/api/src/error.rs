@@ -42,6 +42,7 @@ error_codes! {
     TokenExpired => (UNAUTHORIZED, "token_expired", "The customer token has expired"),
     Forbidden => (FORBIDDEN, "forbidden", "Not allowed"),
     TenantSuspended => (FORBIDDEN, "tenant_suspended", "The tenant is suspended"),
+    OriginNotAllowed => (FORBIDDEN, "origin_not_allowed", "This browser origin may not call the API"),
     NotFound => (NOT_FOUND, "not_found", "No such resource"),
     MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
     CartNotFound => (NOT_FOUND, "cart_not_found", "Cart not found"),
@@ -89,6 +90,7 @@ error_codes! {
     InvalidConfig => (UNPROCESSABLE_ENTITY, "invalid_config", "The config does not match the plugin's schema"),
     ValidationFailed => (UNPROCESSABLE_ENTITY, "validation_failed", "The order type refused the cart"),
     RateLimited => (TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
+    TooManyStreams => (TOO_MANY_REQUESTS, "too_many_streams", "Too many open cart streams"),
     Internal => (INTERNAL_SERVER_ERROR, "internal_error", "Internal error"),
     Unavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "A backing service is unavailable"),
     DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable"),
@@ -96,16 +98,20 @@ error_codes! {
     PluginFailed => (SERVICE_UNAVAILABLE, "plugin_failed", "The order-type plugin failed"),
 }
 
-/// An RFC 9457 problem document, as documented in the OpenAPI spec.
+/// An RFC 9457 problem document, as documented in the OpenAPI spec. Every answer of 400 and
+/// above is one; the members after `code` appear only with the codes they name.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
+    #[schema(example = "https://trolley.dev/problems/line_conflict")]
     pub kind: String,
     pub title: String,
     pub status: u16,
+    /// What happened and what to do about it, for a developer.
     pub detail: String,
-    /// Stable machine-readable code, e.g. `quantity_out_of_range`.
+    /// Stable machine-readable code to switch on (the OpenAPI document lists every one).
+    #[schema(example = "line_conflict")]
     pub code: String,
     /// For `precondition_failed` on a cart: the cart's current version.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,8 +122,7 @@ pub struct Problem {
     pub current_revision: Option<i64>,
     /// For `line_conflict`: the line as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub current_line: Option<Value>,
+    pub current_line: Option<crate::dto::carts::CurrentLine>,
     /// For `validation_failed`: the order type's violations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<crate::dto::carts::ViolationResponse>>,
@@ -129,15 +134,59 @@ pub struct Problem {
     pub errors: Option<Vec<String>>,
     /// For `insufficient_stock`: each short sku, what was asked and what is available.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub shortages: Option<Vec<Value>>,
+    pub shortages: Option<Vec<ShortageProblem>>,
     /// For `price_changed`: each line's old and new price.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub changes: Option<Vec<Value>>,
+    pub changes: Option<Vec<PriceChangeProblem>>,
+    /// For `review_required`: the lines a merge left for the shopper to resolve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_ids: Option<Vec<uuid::Uuid>>,
     /// For `cart_merged`: the cart it was merged into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// For `plugin_failed`: the order type whose plugin failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<String>,
+    /// For `quantity_out_of_range`: the most one line may hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_quantity: Option<u32>,
+    /// For `too_many_lines`: the most lines a cart may hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_lines: Option<u32>,
+    /// For `payload_too_large` on a plugin upload: the operator's maximum module size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// For `on_hand_below_reserved`: the units currently held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<i64>,
+    /// For the retryable codes (`rate_limited`, `too_many_streams`, `plugin_failed`,
+    /// `database_unavailable`, `service_unavailable`): seconds to wait, as in `Retry-After`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+    /// For `rate_limited`: the same as `retry_after_seconds` (kept for earlier clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(deprecated)]
+    pub retry_after: Option<u64>,
+}
+
+/// One sku `insufficient_stock` names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShortageProblem {
+    pub sku: String,
+    pub requested: i64,
+    pub available: i64,
+    pub line_ids: Vec<uuid::Uuid>,
+}
+
+/// One line `price_changed` names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceChangeProblem {
+    pub line_id: uuid::Uuid,
+    pub sku: String,
+    #[schema(value_type = String, example = "1.99")]
+    pub was: String,
+    #[schema(value_type = String, example = "2.19")]
+    pub now: String,
 }
 
 /// An error on its way to becoming a problem+json response.
@@ -239,7 +288,7 @@ impl From<CoreError> for ApiError {
             CoreError::UnknownSku(_) => ApiError::new(Code::UnknownSku, detail),
             CoreError::InvalidPrice(_) => ApiError::new(Code::InvalidPrice, detail),
             CoreError::UnsupportedCurrency(_) => ApiError::new(Code::UnsupportedCurrency, detail),
-            CoreError::Unauthenticated => ApiError::new(Code::Unauthorized, detail),
+            CoreError::Unauthenticated(_) => ApiError::new(Code::Unauthorized, detail),
             CoreError::Forbidden(_) => ApiError::new(Code::Forbidden, detail),
             CoreError::TenantSuspended => ApiError::new(Code::TenantSuspended, detail),
             CoreError::CartNotFound => ApiError::new(Code::CartNotFound, detail),
@@ -318,12 +367,13 @@ impl From<CoreError> for ApiError {
                 let lines: Vec<Value> = shortages
                     .iter()
                     .map(|s| {
-                        serde_json::json!({
-                            "sku": s.sku.to_string(),
-                            "requested": s.requested,
-                            "available": s.available,
-                            "line_ids": s.line_ids.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
+                        serde_json::to_value(ShortageProblem {
+                            sku: s.sku.to_string(),
+                            requested: i64::from(s.requested),
+                            available: s.available,
+                            line_ids: s.line_ids.iter().map(|l| l.0).collect(),
                         })
+                        .unwrap_or(Value::Null)
                     })
                     .collect();
                 ApiError::new(Code::InsufficientStock, detail).with("shortages", lines)
@@ -332,12 +382,13 @@ impl From<CoreError> for ApiError {
                 let lines: Vec<Value> = changes
                     .iter()
                     .map(|c| {
-                        serde_json::json!({
-                            "line_id": c.line_id.to_string(),
-                            "sku": c.sku,
-                            "was": c.was.to_string(),
-                            "now": c.now.to_string(),
+                        serde_json::to_value(PriceChangeProblem {
+                            line_id: c.line_id.0,
+                            sku: c.sku.to_string(),
+                            was: c.was.to_string(),
+                            now: c.now.to_string(),
                         })
+                        .unwrap_or(Value::Null)
                     })
                     .collect();
                 ApiError::new(Code::PriceChanged, detail).with("changes", lines)

@@ -118,7 +118,10 @@ impl IfMatch {
             return None;
         }
         let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-        Some(tag.parse().unwrap_or(-1))
+        // A cart's ETag is `"<version>-<fingerprint>"` (see `conditional`): the version is
+        // what a change must apply to.
+        let version = tag.split_once('-').map_or(tag, |(version, _)| version);
+        Some(version.parse().unwrap_or(-1))
     }
 }
 
@@ -203,6 +206,9 @@ mod tests {
         assert_eq!(IfMatch::parse("\"7\""), Some(7));
         assert_eq!(IfMatch::parse("W/\"7\""), Some(7));
         assert_eq!(IfMatch::parse("7"), Some(7));
+        assert_eq!(IfMatch::parse("\"7-0a1b2c3d\""), Some(7));
+        assert_eq!(IfMatch::parse("W/\"7-0a1b2c3d\""), Some(7));
+        assert_eq!(IfMatch::parse("\"-7\""), Some(-1));
         assert_eq!(IfMatch::parse("*"), None);
         assert_eq!(IfMatch::parse("\"abc\""), Some(-1));
     }

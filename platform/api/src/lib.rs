@@ -4,10 +4,14 @@
 
 pub mod auth;
 pub mod client_addr;
+pub mod conditional;
+pub mod cors;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod known_routes;
+pub mod live;
 mod openapi;
 pub mod outage;
 pub mod rate_limit;
@@ -32,6 +36,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .configure(routes::configure)
         .split_for_parts();
     openapi::declare_common_errors(&mut api);
+    openapi::declare_headers(&mut api);
+    openapi::enumerate_problem_codes(&mut api);
     api
 }
 
@@ -51,10 +57,37 @@ pub fn configure(
             routes::configure(&mut routes);
         }
         cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api));
+        // The docs live at `/docs/`; the address people type and link has no slash.
+        cfg.route(
+            "/docs",
+            web::get().to(|| async {
+                actix_web::HttpResponse::PermanentRedirect()
+                    .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                    .finish()
+            }),
+        );
     }
 }
 
-/// The answer for any path no route claims.
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(Code::NotFound, "no such resource"))
+/// The answer for any request no route takes: `405` with `Allow` for a known path called
+/// with another method (`204` with `Allow` for a plain `OPTIONS`), else `404`.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    use actix_web::http::{Method, header::ALLOW};
+    let methods = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.routes.methods(req.path()));
+    let Some(methods) = methods else {
+        return Err(ApiError::new(Code::NotFound, "no such resource"));
+    };
+    let allow = known_routes::allow_header(&methods);
+    if req.method() == Method::OPTIONS {
+        return Ok(actix_web::HttpResponse::NoContent()
+            .insert_header((ALLOW, allow))
+            .finish());
+    }
+    Err(ApiError::new(
+        Code::MethodNotAllowed,
+        format!("{} takes {allow}, not {}", req.path(), req.method()),
+    )
+    .with_header(ALLOW, allow))
 }

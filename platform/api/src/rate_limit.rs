@@ -83,6 +83,7 @@ fn refusal(decision: &RateDecision) -> ApiError {
         Code::RateLimited,
         format!("too many requests; retry in {retry} s"),
     )
+    .with("retry_after_seconds", retry)
     .with("retry_after", retry)
     .with_header(actix_web::http::header::RETRY_AFTER, retry.to_string());
     for (name, value) in headers(decision) {

@@ -3,13 +3,16 @@
 use std::sync::Arc;
 
 use crate::client_addr::TrustedProxies;
+use crate::cors::KnownOrigins;
 use crate::idempotency::InFlightKeys;
+use crate::known_routes::KnownRoutes;
+use crate::live::{OpenStreams, StreamSettings};
 use crate::outage::DatabaseGate;
 use crate::rate_limit::RateLimits;
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
 use trolley_core::service::{
-    CartService, CatalogService, CheckoutService, InventoryService, PluginService, SweepService,
-    TenantService,
+    CartService, CartWatchers, CatalogService, CheckoutService, InventoryService, PluginService,
+    ShopCatalog, SweepService, TenantService,
 };
 use trolley_metrics::PrometheusMetrics;
 
@@ -38,4 +41,15 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// SHA-256 of the platform operator's token.
     pub operator_token_hash: String,
+    /// The storefront's read-only catalog.
+    pub shop: ShopCatalog,
+    /// The carts live streams watch on this node, woken by changes from every node.
+    pub watchers: Arc<CartWatchers>,
+    /// Open live streams per tenant on this node.
+    pub streams: Arc<OpenStreams>,
+    pub stream_settings: StreamSettings,
+    /// Origins some tenant allows (CORS preflights).
+    pub known_origins: KnownOrigins,
+    /// Paths and their methods (`405` with `Allow`).
+    pub routes: KnownRoutes,
 }

@@ -7,15 +7,14 @@
 //! from the database every second.
 
 use async_trait::async_trait;
-use futures_util::StreamExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use trolley_core::domain::TenantId;
 use trolley_core::ports::ActivationNotifier;
 
 use crate::link::RedisLink;
+use crate::pubsub::spawn_listener;
 
 pub struct RedisActivationFeed {
     link: Arc<RedisLink>,
@@ -61,54 +60,20 @@ impl ActivationNotifier for RedisActivationFeed {
     }
 }
 
-/// Subscribes in the background for as long as the process runs, reconnecting every
-/// second while Redis is away. `on_notice` gets each changed (tenant, order type);
-/// `on_subscribed` runs after every (re)subscription, since notices sent while the
-/// listener was away are lost.
+/// Subscribes in the background for as long as the process runs (see
+/// [`spawn_listener`]). `on_notice` gets each changed (tenant, order type); `on_subscribed`
+/// runs after every (re)subscription, since notices sent while the listener was away are
+/// lost.
 pub fn spawn_activation_listener(
     feed: &RedisActivationFeed,
     on_notice: impl Fn(TenantId, &str) + Send + Sync + 'static,
     on_subscribed: impl Fn() + Send + Sync + 'static,
 ) {
-    let client = feed.link.client().clone();
-    let channel = feed.channel.clone();
-    let subscribed = feed.subscribed.clone();
-    tokio::spawn(async move {
-        loop {
-            match listen(&client, &channel, &subscribed, &on_notice, &on_subscribed).await {
-                Ok(()) => tracing::warn!("activation notices stopped; resubscribing"),
-                Err(e) => tracing::debug!(error = %e, "activation notices unavailable; retrying"),
-            }
-            subscribed.store(false, Ordering::Release);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
-}
-
-async fn listen(
-    client: &redis::Client,
-    channel: &str,
-    subscribed: &AtomicBool,
-    on_notice: &(impl Fn(TenantId, &str) + Send + Sync),
-    on_subscribed: &(impl Fn() + Send + Sync),
-) -> redis::RedisResult<()> {
-    let connect = async {
-        let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(channel).await?;
-        Ok::<_, redis::RedisError>(pubsub)
-    };
-    let mut pubsub = tokio::time::timeout(Duration::from_secs(2), connect)
-        .await
-        .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "subscribe timed out")))??;
-    subscribed.store(true, Ordering::Release);
-    on_subscribed();
-    tracing::info!(channel, "listening for activation notices");
-    let mut messages = pubsub.on_message();
-    while let Some(message) = messages.next().await {
-        let Ok(payload) = message.get_payload::<String>() else {
-            continue;
-        };
-        match payload
+    spawn_listener(
+        feed.link.client().clone(),
+        feed.channel.clone(),
+        feed.subscribed.clone(),
+        move |payload| match payload
             .split_once('/')
             .and_then(|(tenant, order_type)| Some((tenant.parse::<TenantId>().ok()?, order_type)))
         {
@@ -117,7 +82,7 @@ async fn listen(
                 on_notice(tenant, order_type);
             }
             None => tracing::warn!(payload, "unreadable activation notice ignored"),
-        }
-    }
-    Ok(())
+        },
+        on_subscribed,
+    );
 }

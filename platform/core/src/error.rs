@@ -57,10 +57,11 @@ pub enum CoreError {
     #[error("currency `{0}` is not supported")]
     UnsupportedCurrency(String),
 
-    #[error("authentication required")]
-    Unauthenticated,
+    /// Which credential is missing, in words a developer can act on.
     #[error("{0}")]
-    Forbidden(&'static str),
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("this tenant is suspended")]
     TenantSuspended,
 
@@ -92,7 +93,7 @@ pub enum CoreError {
     PreconditionFailed { current_version: i64 },
     #[error("the config is at revision {current_revision}, not the one in If-Match")]
     ConfigChanged { current_revision: i64 },
-    #[error("the line changed since version {expected}")]
+    #[error("the line is at version {}, not version {expected} as expected: it changed since you read it", current.line_version)]
     LineConflict { expected: i64, current: Box<Line> },
     #[error("the cart is checking out; cancel or complete the checkout to change it")]
     CartFrozen,

@@ -84,9 +84,24 @@ pub struct Settings {
     /// it answers again.
     #[arg(long, env = "TROLLEY_DB_ACQUIRE_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub db_acquire_timeout_ms: Option<u64>,
+    /// Live cart streams (`GET /v1/carts/{id}/stream`) one tenant may hold open on this
+    /// node; one more answers `429 too_many_streams`.
+    #[arg(long, env = "TROLLEY_MAX_STREAMS_PER_TENANT", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_streams_per_tenant: u64,
+    /// Seconds between heartbeats on an idle live cart stream (each also re-reads the cart,
+    /// bounding how late a stream can be when change notices are lost).
+    #[arg(long, env = "TROLLEY_STREAM_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub stream_heartbeat_secs: u64,
 }
 
 impl Settings {
+    pub fn stream_settings(&self) -> trolley_api::live::StreamSettings {
+        trolley_api::live::StreamSettings {
+            max_per_tenant: usize::try_from(self.max_streams_per_tenant).unwrap_or(usize::MAX),
+            heartbeat: std::time::Duration::from_secs(self.stream_heartbeat_secs),
+        }
+    }
+
     /// The database to use: the explicit URL, or a SQLite file under the data dir.
     pub fn database_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database_url {
@@ -155,6 +170,9 @@ impl Settings {
             // Tests race hundreds of checkouts for one row on a loaded machine: the queue
             // for a connection may be long, and is not an outage.
             db_acquire_timeout_ms: Some(5_000),
+            // Small, so a test reaches the bound with a few streams.
+            max_streams_per_tenant: 4,
+            stream_heartbeat_secs: 1,
         }
     }
 }

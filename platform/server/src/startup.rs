@@ -8,22 +8,25 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use trolley_api::AppState;
+use trolley_api::cors::KnownOrigins;
 use trolley_api::idempotency::InFlightKeys;
+use trolley_api::known_routes::KnownRoutes;
+use trolley_api::live::OpenStreams;
 use trolley_api::outage::DatabaseGate;
 use trolley_api::rate_limit::RateLimits;
 use trolley_cache::{
-    InProcessCartCache, InProcessRateLimiter, RedisActivationFeed, RedisCartCache, RedisLink,
-    RedisRateLimiter, RedisSettings, spawn_activation_listener,
+    InProcessCartCache, InProcessRateLimiter, RedisActivationFeed, RedisCartCache,
+    RedisCartChangeBus, RedisLink, RedisRateLimiter, RedisSettings, spawn_activation_listener,
 };
 use trolley_core::domain::secret;
 use trolley_core::domain::{PluginCart, PluginLimits};
 use trolley_core::ports::{
-    ActivationNotifier, CartCache, Clock, HealthCheck, Metrics, NoNotifier, PluginRuntime as _,
-    RateLimiter, SystemClock,
+    ActivationNotifier, CartCache, CartChangeBus, Clock, HealthCheck, Metrics, NoNotifier,
+    PluginRuntime as _, RateLimiter, SystemClock,
 };
 use trolley_core::service::{
-    CartService, CatalogService, CheckoutService, InventoryService, OrderTypeJudge, PluginService,
-    RecentInputs, SweepService, TenantService,
+    CartService, CartWatchers, CatalogService, CheckoutService, InventoryService, OrderTypeJudge,
+    PluginService, RecentInputs, ShopCatalog, SweepService, TenantService,
 };
 use trolley_metrics::PrometheusMetrics;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
@@ -44,6 +47,8 @@ pub struct Services {
     pub plugins: PluginService,
     pub inventory: InventoryService,
     pub checkouts: CheckoutService,
+    /// The storefront's read-only catalog.
+    pub shop: ShopCatalog,
     /// Expiry and retention, run periodically on every node and by the operator's
     /// `POST /v1/platform/sweep`.
     pub sweeper: SweepService,
@@ -84,6 +89,7 @@ impl Services {
         let catalog = Arc::new(SqlCatalogRepository::new(conn.clone()));
         let carts = Arc::new(SqlCartRepository::new(conn.clone()));
         let inventory = Arc::new(SqlInventoryRepository::new(conn.clone()));
+        let shop = ShopCatalog::new(catalog.clone(), inventory.clone());
         let checkouts = Arc::new(SqlCheckoutRepository::new(conn.clone()));
         let plugin_repo = Arc::new(SqlPluginRepository::new(conn.clone()));
         std::fs::create_dir_all(&settings.data_dir)
@@ -127,7 +133,8 @@ impl Services {
             clock.clone(),
             recent.clone(),
         )
-        .with_metrics(metrics.clone());
+        .with_metrics(metrics.clone())
+        .with_changes(shared.changes.clone());
         let checkout_service = CheckoutService::new(
             cart_service.clone(),
             carts,
@@ -151,6 +158,7 @@ impl Services {
             tenants: TenantService::new(tenants, clock.clone()),
             catalog: CatalogService::new(catalog, clock.clone(), recent.clone()),
             checkouts: checkout_service,
+            shop,
             sweeper,
             carts: cart_service,
             inventory: InventoryService::new(inventory, clock.clone(), recent),
@@ -174,12 +182,17 @@ pub struct SharedState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub notifier: Arc<dyn ActivationNotifier>,
     activation_feed: Option<Arc<RedisActivationFeed>>,
+    /// This node's live cart streams, woken by changes made on any node.
+    pub watchers: Arc<CartWatchers>,
+    /// Where committed cart changes are announced.
+    pub changes: Arc<dyn CartChangeBus>,
 }
 
 impl SharedState {
     /// Never connects: a node starts while Redis is down and uses it once it answers.
     fn connect(settings: &Settings, metrics: Arc<dyn Metrics>) -> anyhow::Result<Self> {
         let ttl = std::time::Duration::from_secs(settings.cart_cache_ttl_secs.max(1));
+        let watchers = CartWatchers::new();
         let Some(url) = &settings.redis_url else {
             return Ok(Self {
                 redis: None,
@@ -187,6 +200,8 @@ impl SharedState {
                 rate_limiter: Arc::new(InProcessRateLimiter::default()),
                 notifier: Arc::new(NoNotifier),
                 activation_feed: None,
+                changes: watchers.clone(),
+                watchers,
             });
         };
         let mut redis = RedisSettings::new(url.clone(), settings.redis_prefix.clone());
@@ -203,6 +218,8 @@ impl SharedState {
             rate_limiter: Arc::new(RedisRateLimiter::new(link.clone())),
             notifier: feed.clone(),
             activation_feed: Some(feed),
+            changes: Arc::new(RedisCartChangeBus::start(link.clone(), watchers.clone())),
+            watchers,
             redis: Some(link),
         })
     }
@@ -269,6 +286,7 @@ impl Application {
         if let Some(redis) = &services.shared.redis {
             health.push(redis.clone());
         }
+        let api = trolley_api::openapi();
         let state = web::Data::new(AppState {
             tenants: services.tenants.clone(),
             catalog: services.catalog.clone(),
@@ -293,8 +311,13 @@ impl Application {
                 services.metrics.clone(),
             ),
             operator_token_hash: secret::hash(&operator_token),
+            shop: services.shop.clone(),
+            watchers: services.shared.watchers.clone(),
+            streams: OpenStreams::new(),
+            stream_settings: settings.stream_settings(),
+            known_origins: KnownOrigins::new(services.tenants.clone()),
+            routes: KnownRoutes::from_openapi(&api),
         });
-        let api = trolley_api::openapi();
         let link_traces = settings.otlp_endpoint.is_some();
         let mut server = HttpServer::new(move || {
             App::new()

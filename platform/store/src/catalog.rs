@@ -4,16 +4,16 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
 use trolley_core::domain::{
-    Actor, Attributes, AuditAction, AuditEntry, CatalogItem, CatalogItemInput, ClaimPolicy,
-    Currency, Price, Sku, TenantId,
+    Actor, Attributes, AuditAction, AuditEntry, CatalogItem, CatalogItemInput, CatalogQuery,
+    ClaimPolicy, Currency, Price, Sku, TenantId,
 };
 use trolley_core::ports::CatalogRepository;
 
@@ -264,5 +264,42 @@ impl CatalogRepository for SqlCatalogRepository {
             .iter()
             .filter_map(|sku| by_sku.remove(sku.as_str()))
             .collect())
+    }
+
+    async fn list(
+        &self,
+        tenant: TenantId,
+        query: &CatalogQuery,
+        limit: u64,
+    ) -> Result<Vec<CatalogItem>, StoreError> {
+        let mut select = catalog_items::Entity::find().filter(Column::TenantId.eq(tenant.0));
+        if let Some(category) = &query.category {
+            select = select.filter(Column::Category.eq(category.as_str()));
+        }
+        if let Some(after) = &query.after {
+            select = select.filter(Column::Sku.gt(after.as_str()));
+        }
+        if let Some(search) = &query.search {
+            // Lower-cased on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's not.
+            let pattern = format!("%{}%", crate::convert::escape_like(&search.to_lowercase()));
+            let matches = |column: Column| {
+                Expr::expr(Func::lower(Expr::col(column)))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            select = select.filter(
+                Condition::any()
+                    .add(matches(Column::Sku))
+                    .add(matches(Column::Title)),
+            );
+        }
+        select
+            .order_by_asc(Column::Sku)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(from_row)
+            .collect()
     }
 }

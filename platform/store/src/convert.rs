@@ -25,3 +25,15 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<St
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(format!("{what} is not valid: {e}")))
 }
+
+/// `text` matched literally by LIKE (with `\\` as the escape character).
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -211,6 +211,29 @@ impl TenantRepository for SqlTenantRepository {
         );
         audit::record(&txn, &[entry]).await?;
         txn.commit().await.map_err(db_err)
+    }
+
+    async fn any_allows_origin(&self, origin: &str) -> Result<bool, StoreError> {
+        // The text match narrows the rows to read; the parsed config decides (the origin
+        // could appear elsewhere in a config, e.g. as a category name).
+        let quoted = to_json(&origin, "origin")?;
+        let pattern = format!("%{}%", crate::convert::escape_like(&quoted));
+        let configs: Vec<String> = tenants::Entity::find()
+            .select_only()
+            .column(tenants::Column::Config)
+            .filter(tenants::Column::Status.eq(TenantStatus::Active.as_str()))
+            .filter(Expr::col(tenants::Column::Config).like(LikeExpr::new(pattern).escape('\\')))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        for config in configs {
+            let config: TenantConfig = from_json(&config, "tenant config")?;
+            if config.cors_allowed_origins.iter().any(|o| o == origin) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn config(&self, id: TenantId) -> Result<Option<(TenantConfig, i64)>, StoreError> {

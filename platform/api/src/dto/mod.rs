@@ -7,4 +7,5 @@ pub mod catalog;
 pub mod checkout;
 pub mod credentials;
 pub mod plugins;
+pub mod shop;
 pub mod tenants;

@@ -181,6 +181,12 @@ pub struct TenantConfigDto {
     #[serde(default = "defaults::cart_retention_days")]
     #[schema(minimum = 1, maximum = 3650)]
     pub cart_retention_days: u32,
+    /// Browser origins whose pages may call the storefront API (CORS), exactly as browsers
+    /// send them: `https://shop.example`, `http://localhost:3000`. No `*`, no paths; at
+    /// most 50.
+    #[serde(default)]
+    #[schema(example = json!(["https://shop.example"]))]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second` (each 1–10000000).
@@ -302,6 +308,7 @@ impl From<&TenantConfig> for TenantConfigDto {
             rate_limit: c.rate_limit.into(),
             shopper_rate_limit: c.shopper_rate_limit.into(),
             cart_retention_days: c.cart_retention_days,
+            cors_allowed_origins: c.cors_allowed_origins.clone(),
         }
     }
 }
@@ -328,6 +335,7 @@ impl From<TenantConfigDto> for TenantConfig {
             rate_limit: d.rate_limit.into(),
             shopper_rate_limit: d.shopper_rate_limit.into(),
             cart_retention_days: d.cart_retention_days,
+            cors_allowed_origins: d.cors_allowed_origins,
         }
     }
 }

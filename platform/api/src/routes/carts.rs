@@ -1,8 +1,9 @@
 //! Storefront: carts and their lines. Every mutation answers the full cart with its `ETag`,
 //! exactly as `GET /v1/carts/{cart_id}` would show it.
 
-use actix_web::http::header::{ETAG, LOCATION};
-use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ETAG, HeaderValue, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -10,18 +11,17 @@ use trolley_core::domain::{Attributes, CartId, CartView, LineId, Sku};
 use trolley_core::service::AddLineRequest as AddLine;
 
 use crate::auth::Storefront;
+use crate::conditional::CartBody;
 use crate::dto::carts::{
     AddLineRequest, CartResponse, MergeOutcomeResponse, MergeRequest, MergeResponse,
     MergeSourceResponse, PatchLineRequest, RemoveLineQuery, ReplacedResponse,
 };
 use crate::error::{Problem, Result};
-use crate::extract::{IfMatch, etag};
+use crate::extract::IfMatch;
 use crate::state::AppState;
 
-fn cart_ok(view: &CartView) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((ETAG, etag(view.version)))
-        .json(CartResponse::from(view))
+fn cart_ok(view: &CartView) -> Result<HttpResponse> {
+    Ok(CartBody::of(&CartResponse::from(view))?.respond(StatusCode::OK, None))
 }
 
 /// Creates a cart: a customer cart with a customer token (or the customer's live cart,
@@ -42,23 +42,30 @@ pub async fn create_cart(
     let created = state.carts.create(&shopper).await?;
     let mut body = CartResponse::from(&created.view);
     body.cart_token = created.cart_token;
-    let mut res = if created.created {
-        HttpResponse::Created()
+    let status = if created.created {
+        StatusCode::CREATED
     } else {
-        HttpResponse::Ok()
+        StatusCode::OK
     };
-    Ok(res
-        .insert_header((ETAG, etag(created.view.version)))
-        .insert_header((LOCATION, format!("/v1/carts/{}", created.view.cart_id)))
-        .json(body))
+    let mut res = CartBody::of(&body)?.respond(status, None);
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/carts/{}", created.view.cart_id)) {
+        res.headers_mut().insert(LOCATION, location);
+    }
+    Ok(res)
 }
 
-/// The assembled cart.
+/// The assembled cart. With `If-None-Match` naming the current `ETag`, `304` and no body:
+/// a storefront keeping the cart it last showed re-reads it for the cost of a header.
 #[utoipa::path(tag = "carts",
     security(("storefront_key" = [], "customer_token" = []), ("storefront_key" = [], "cart_token" = [])),
-    params(("cart_id" = Uuid, Path)),
+    params(
+        ("cart_id" = Uuid, Path),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the cart the client holds: `304` if it is still current"),
+    ),
     responses(
-        (status = 200, body = CartResponse, headers(("ETag" = String, description = "\"<version>\""))),
+        (status = 200, body = CartResponse, example = json!(cart_example())),
+        (status = 304, description = "The cart is as the ETag in `If-None-Match` says; no body",
+            headers(("ETag" = String, description = "The current ETag (the one sent)"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -69,9 +76,10 @@ pub async fn get_cart(
     Storefront(shopper): Storefront,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let view = state.carts.get(&shopper, CartId(path.into_inner())).await?;
-    Ok(cart_ok(&view))
+    Ok(CartBody::of(&CartResponse::from(&view))?.respond(StatusCode::OK, Some(req.headers())))
 }
 
 /// The signed-in customer's live cart, on any device.
@@ -88,7 +96,7 @@ pub async fn get_my_cart(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let view = state.carts.get_for_customer(&shopper).await?;
-    Ok(cart_ok(&view))
+    cart_ok(&view)
 }
 
 /// Adds a line, or more of the line with the same line key (sku + attributes + seller +
@@ -102,9 +110,10 @@ pub async fn get_my_cart(
         ("If-Match" = Option<String>, Header, description = "Cart version the client last saw"),
         ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request"),
     ),
-    request_body = AddLineRequest,
+    request_body(content = AddLineRequest, example = json!({
+        "sku": "MILK-1L", "quantity": 2, "attributes": {"note": "semi-skimmed"}})),
     responses(
-        (status = 200, body = CartResponse),
+        (status = 200, body = CartResponse, example = json!(cart_example())),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -137,9 +146,7 @@ pub async fn add_line(
         .await?;
     let mut body = CartResponse::from(&added.view);
     body.replaced = added.replaced.as_ref().map(ReplacedResponse::from);
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(added.view.version)))
-        .json(body))
+    Ok(CartBody::of(&body)?.respond(StatusCode::OK, None))
 }
 
 /// Sets a line's quantity.
@@ -149,7 +156,7 @@ pub async fn add_line(
         ("cart_id" = Uuid, Path), ("line_id" = Uuid, Path),
         ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header),
     ),
-    request_body = PatchLineRequest,
+    request_body(content = PatchLineRequest, example = json!({"quantity": 3, "expected_line_version": 1})),
     responses(
         (status = 200, body = CartResponse),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -180,7 +187,7 @@ pub async fn patch_line(
             pre,
         )
         .await?;
-    Ok(cart_ok(&view))
+    cart_ok(&view)
 }
 
 /// Removes a line.
@@ -217,7 +224,7 @@ pub async fn delete_line(
             pre,
         )
         .await?;
-    Ok(cart_ok(&view))
+    cart_ok(&view)
 }
 
 /// Removes every line.
@@ -242,7 +249,7 @@ pub async fn clear_lines(
         .carts
         .clear(&shopper, CartId(path.into_inner()), pre)
         .await?;
-    Ok(cart_ok(&view))
+    cart_ok(&view)
 }
 
 /// Replaces the request context passed to order-type plugins: a flat object of string
@@ -272,7 +279,7 @@ pub async fn put_context(
         .carts
         .set_context(&shopper, CartId(path.into_inner()), body.into_inner(), pre)
         .await?;
-    Ok(cart_ok(&view))
+    cart_ok(&view)
 }
 
 /// Merges a guest cart (proven by its token) into the signed-in customer's cart under a
@@ -284,7 +291,9 @@ pub async fn put_context(
 #[utoipa::path(tag = "carts",
     security(("storefront_key" = [], "customer_token" = [])),
     params(("cart_id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
-    request_body = MergeRequest,
+    request_body(content = MergeRequest, example = json!({
+        "source_cart_id": "0190b6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+        "source_cart_token": "tct_3kq9…", "policy": "sum"})),
     responses(
         (status = 200, body = MergeResponse),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -315,10 +324,12 @@ pub async fn merge_carts(
             pre,
         )
         .await?;
+    let cart = CartResponse::from(&result.cart);
+    let tag = CartBody::of(&cart)?.etag;
     Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(result.cart.version)))
+        .insert_header((ETAG, tag))
         .json(MergeResponse {
-            cart: CartResponse::from(&result.cart),
+            cart,
             outcomes: result
                 .outcomes
                 .iter()
@@ -328,4 +339,42 @@ pub async fn merge_carts(
             replayed: result.replayed,
             source: MergeSourceResponse::from(&result.source),
         }))
+}
+
+/// The example cart of the OpenAPI document.
+fn cart_example() -> serde_json::Value {
+    serde_json::json!({
+        "cart_id": "0190b6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+        "status": "active",
+        "order_type": "grocery",
+        "currency": "EUR",
+        "version": 3,
+        "lines": [{
+            "line_id": "0190b6f0-2d3e-7f40-9b5c-6d7e8f9a0b1c",
+            "sku": "MILK-1L",
+            "quantity": 2,
+            "line_version": 2,
+            "unit_price": "1.99",
+            "line_total": "3.98",
+            "attributes": {},
+            "seller": null,
+            "fulfillment": null,
+            "price_changed": false,
+            "availability": "available",
+            "needs_review": false
+        }],
+        "subtotal": "3.98",
+        "fees": [{"code": "delivery", "label": "Delivery", "amount": "2.50"}],
+        "total": "6.48",
+        "violations": [{"code": "min_basket", "message": "Orders start at 10.00", "line_id": null, "severity": "block_checkout"}],
+        "fulfillment": {"requires": ["cold_chain"]},
+        "plugin": {"plugin_id": "0190b6f0-3e4f-7051-8c6d-7e8f9a0b1c2d", "version": "1.0.0", "sha256": "9f2c…"},
+        "plugin_status": "ok",
+        "customer_id": null,
+        "context": {"distance_km": "3.2"},
+        "merged_into": null,
+        "created_at": "2026-12-01T10:00:00Z",
+        "updated_at": "2026-12-01T10:05:00Z",
+        "expires_at": "2026-12-08T10:05:00Z"
+    })
 }

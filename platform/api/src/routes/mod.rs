@@ -9,11 +9,14 @@ mod metrics;
 mod ops;
 mod platform;
 mod plugins;
+mod shop;
+mod stream;
 
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::cors::cors;
 use crate::extract::{BATCH_LIMIT, json_config};
 use crate::idempotency::idempotency;
 use crate::outage::database_gate;
@@ -29,6 +32,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .wrap(from_fn(rate_limit_headers))
             // Outside the idempotency layer: during an outage not even a key is looked up.
             .wrap(from_fn(database_gate))
+            // Outermost: preflights are answered before anything else runs, and every
+            // answer (errors included) gets the CORS headers its origin may read.
+            .wrap(from_fn(cors))
             .service(platform::create_tenant)
             .service(platform::list_tenants)
             .service(platform::get_tenant)
@@ -68,6 +74,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(carts::clear_lines)
             .service(carts::put_context)
             .service(carts::merge_carts)
+            .service(stream::stream_cart)
+            .service(shop::list_shop_items)
+            .service(shop::get_shop_item)
             .service(checkout::put_inventory)
             .service(checkout::get_inventory)
             .service(checkout::start_checkout)

@@ -39,6 +39,25 @@ impl KeyKind {
         }
     }
 
+    /// Why `presented`, offered as a key of this kind, matched none: the common mix-up
+    /// (the other kind's key in this place) is named, so the fix is obvious.
+    pub fn unknown_key(self, presented: &str) -> &'static str {
+        match self {
+            KeyKind::Storefront if presented.starts_with(KeyKind::Admin.prefix()) => {
+                "X-Api-Key holds an admin key (tak_…): storefront calls take the tenant's storefront key (tsk_…); the admin key goes in Authorization: Bearer on /v1/admin"
+            }
+            KeyKind::Storefront => {
+                "X-Api-Key is not a live storefront key (tsk_…) of any tenant: it is unknown or was revoked"
+            }
+            KeyKind::Admin if presented.starts_with(KeyKind::Storefront.prefix()) => {
+                "Authorization holds a storefront key (tsk_…): the admin API takes the tenant's admin key (tak_…) as Authorization: Bearer"
+            }
+            KeyKind::Admin => {
+                "the admin key in Authorization: Bearer is not a live admin key (tak_…) of any tenant: it is unknown or was revoked"
+            }
+        }
+    }
+
     /// The name the key created with the tenant gets (and the migration gave existing ones).
     pub fn initial_name(self) -> &'static str {
         match self {

@@ -27,7 +27,7 @@ pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use cart::{
     Cart, CartEvent, CartOwner, CartStatus, Changed, Line, RemovedLine, Replaced, ReviewSide,
 };
-pub use catalog::{CatalogItem, CatalogItemInput, ClaimPolicy};
+pub use catalog::{CatalogItem, CatalogItemInput, CatalogQuery, ClaimPolicy, ShopItem, StockClass};
 pub use checkout::{
     Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Order, OrderId, Shortage,
 };

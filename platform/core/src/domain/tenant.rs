@@ -119,6 +119,9 @@ pub struct TenantConfig {
     /// How long an ended cart (expired, merged, converted) or an ended checkout (completed,
     /// cancelled, expired) is kept before the sweeper deletes it. Orders are kept forever.
     pub cart_retention_days: u32,
+    /// Browser origins (`https://shop.example`) whose pages may call the storefront API
+    /// (CORS). Exact origins only: no `*`, no paths.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for TenantConfig {
@@ -147,6 +150,7 @@ impl Default for TenantConfig {
                 burst: 100,
             },
             cart_retention_days: 30,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -197,6 +201,16 @@ impl TenantConfig {
         if self.category_order_types.len() > 1000 {
             return bad("at most 1000 category mappings");
         }
+        if self.cors_allowed_origins.len() > MAX_CORS_ORIGINS {
+            return Err(CoreError::InvalidInput(format!(
+                "cors_allowed_origins: at most {MAX_CORS_ORIGINS} origins"
+            )));
+        }
+        for origin in &self.cors_allowed_origins {
+            check_origin(origin).map_err(|why| {
+                CoreError::InvalidInput(format!("cors_allowed_origins: `{origin}` {why}"))
+            })?;
+        }
         Ok(())
     }
 
@@ -206,6 +220,56 @@ impl TenantConfig {
             max_lines: self.max_lines,
         }
     }
+}
+
+/// Most origins one tenant may allow.
+pub const MAX_CORS_ORIGINS: usize = 50;
+
+/// Whether `origin` is written exactly as a browser sends it in `Origin`
+/// (`scheme://host[:port]`, lower case, no path, no default port), so a plain string
+/// comparison decides a request. Says what is wrong otherwise.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" || origin.contains('*') {
+        return Err("is a wildcard: list exact origins such as https://shop.example".into());
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err(
+            "is not an origin: write scheme://host[:port], e.g. https://shop.example".into(),
+        );
+    };
+    if scheme != "https" && scheme != "http" {
+        return Err("must start with https:// or http://".into());
+    }
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(
+            "must be scheme://host[:port] with no path, query or user (no trailing /)".into(),
+        );
+    }
+    if origin.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("must be lower case, as browsers send it".into());
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        // An IPv6 literal (`[::1]`) has colons of its own.
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    if let Some(port) = port {
+        let default = if scheme == "https" { "443" } else { "80" };
+        match port.parse::<u16>() {
+            Ok(0) | Err(_) => return Err("has an invalid port".into()),
+            Ok(_) if port == default => {
+                return Err(format!(
+                    "names the default port: browsers send it without `:{port}`"
+                ));
+            }
+            Ok(_) if port.starts_with('0') => return Err("has an invalid port".into()),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +295,40 @@ impl TenantConfig {
                 .unwrap_or(usize::MAX)
                 .saturating_mul(1024 * 1024),
             ..base
+        }
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::check_origin;
+
+    #[test]
+    fn origins_are_exact_and_as_browsers_send_them() {
+        for good in [
+            "https://shop.example",
+            "http://localhost:3000",
+            "http://127.0.0.1:8081",
+            "https://[::1]:8443",
+        ] {
+            assert_eq!(check_origin(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "*",
+            "https://*.shop.example",
+            "shop.example",
+            "ftp://shop.example",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "https://Shop.example",
+            "https://shop.example:443",
+            "http://shop.example:80",
+            "https://shop.example:0",
+            "https://shop.example:99999",
+            "https://user@shop.example",
+            "https://",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad} was accepted");
         }
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Actor, CatalogItem, CatalogItemInput, Sku, TenantId};
+use crate::domain::{Actor, CatalogItem, CatalogItemInput, CatalogQuery, Sku, TenantId};
 use crate::error::StoreError;
 
 #[async_trait]
@@ -33,5 +33,12 @@ pub trait CatalogRepository: Send + Sync {
         &self,
         tenant: TenantId,
         skus: &[Sku],
+    ) -> Result<Vec<CatalogItem>, StoreError>;
+    /// At most `limit` items matching `query`, in sku order.
+    async fn list(
+        &self,
+        tenant: TenantId,
+        query: &CatalogQuery,
+        limit: u64,
     ) -> Result<Vec<CatalogItem>, StoreError>;
 }

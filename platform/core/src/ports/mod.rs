@@ -5,6 +5,7 @@
 mod cache;
 mod carts;
 mod catalog;
+mod changes;
 mod checkouts;
 mod clock;
 mod credentials;
@@ -20,6 +21,7 @@ mod tenants;
 pub use cache::{CachedCart, CartCache};
 pub use carts::{CartRepository, MergeRecord};
 pub use catalog::CatalogRepository;
+pub use changes::CartChangeBus;
 pub use checkouts::{
     BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
 };

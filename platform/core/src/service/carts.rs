@@ -16,15 +16,16 @@ use crate::domain::lifecycle::read_renewal;
 use crate::domain::secret;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, LineId, LineKey, Replaced, Replay,
-    Sku, Tenant,
+    Sku, Tenant, TenantId,
 };
 use crate::error::{CoreError, StoreError};
 use crate::ports::{
-    CachedCart, CartCache, CartRepository, CatalogRepository, Clock, InventoryRepository, Metrics,
-    NoMetrics,
+    CachedCart, CartCache, CartChangeBus, CartRepository, CatalogRepository, Clock,
+    InventoryRepository, Metrics, NoMetrics,
 };
 use crate::service::judge::OrderTypeJudge;
 use crate::service::recent::RecentInputs;
+use crate::service::watchers::CartWatchers;
 
 /// How long the count of active carts is reused, so a `/metrics` scrape costs at most one
 /// counting query every few seconds however often it comes.
@@ -71,6 +72,8 @@ pub struct CartService {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) recent: Arc<RecentInputs>,
     pub(super) metrics: Arc<dyn Metrics>,
+    /// Where committed changes are announced (live streams on every node).
+    pub(super) changes: Arc<dyn CartChangeBus>,
     active_count: Arc<std::sync::Mutex<Option<ActiveCount>>>,
 }
 
@@ -93,6 +96,7 @@ impl CartService {
             clock,
             recent,
             metrics: Arc::new(NoMetrics),
+            changes: Arc::new(CartWatchers::default()),
             active_count: Arc::default(),
         }
     }
@@ -101,6 +105,18 @@ impl CartService {
     pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// Announces committed changes on `changes` (by default only to this service's own
+    /// watchers, which nobody reads).
+    pub fn with_changes(mut self, changes: Arc<dyn CartChangeBus>) -> Self {
+        self.changes = changes;
+        self
+    }
+
+    /// Tells every node's streams of the cart that it changed.
+    pub(crate) fn announce(&self, tenant: TenantId, cart: CartId, version: i64) {
+        self.changes.announce(tenant, cart, version);
     }
 
     /// How many carts are `active` across tenants, read at most every
@@ -202,6 +218,7 @@ impl CartService {
         }
         emit(&cart, &[event]);
         self.cache.put(&cart, None).await;
+        self.announce(tenant.id, cart.id, cart.version);
         Ok(CreatedCart {
             view: self.assemble(tenant, &cart).await?,
             cart_token: token,
@@ -210,9 +227,21 @@ impl CartService {
     }
 
     /// The assembled cart.
-    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
     pub async fn get(&self, shopper: &Shopper, id: CartId) -> Result<CartView, CoreError> {
-        let CachedCart { cart, judged } = self.load_cached(shopper, id).await?;
+        self.get_at_least(shopper, id, 0).await
+    }
+
+    /// [`Self::get`], but never older than `version`: a cached copy behind it (another
+    /// node's cache write timed out after its commit) is passed over for the database.
+    /// Live streams read this way after a change notice that named the version.
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
+    pub async fn get_at_least(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        version: i64,
+    ) -> Result<CartView, CoreError> {
+        let CachedCart { cart, judged } = self.load_cached(shopper, id, version).await?;
         shopper.authorize(&cart)?;
         let cart = self.renew_on_read(&shopper.tenant, cart).await;
         let priced = self
@@ -232,7 +261,9 @@ impl CartService {
         let customer = shopper
             .customer_id
             .as_deref()
-            .ok_or(CoreError::Unauthenticated)?;
+            .ok_or(CoreError::Unauthenticated(
+                "/customers/me/cart needs the customer's token as Authorization: Bearer <JWT>",
+            ))?;
         let cart = self
             .carts
             .find_live_for_customer(shopper.tenant.id, customer)
@@ -383,9 +414,16 @@ impl CartService {
         .await
     }
 
-    async fn load_cached(&self, shopper: &Shopper, id: CartId) -> Result<CachedCart, CoreError> {
+    async fn load_cached(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        at_least: i64,
+    ) -> Result<CachedCart, CoreError> {
         let tenant = shopper.tenant.id;
-        if let Some(cached) = self.cache.get(tenant, id).await {
+        if let Some(cached) = self.cache.get(tenant, id).await
+            && cached.cart.version >= at_least
+        {
             return Ok(cached);
         }
         let cart = self

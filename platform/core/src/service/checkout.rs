@@ -17,6 +17,7 @@ use crate::ports::{
 };
 use crate::service::assemble::Priced;
 use crate::service::mutate::{Attempt, load_for_write, retry_on_version_conflict};
+use crate::service::shopper::Owned;
 use crate::service::{CartService, Precondition, RecentInputs, Shopper};
 
 #[derive(Clone)]
@@ -171,6 +172,7 @@ impl CheckoutService {
         {
             Ok(BeginCheckout::Started(snapshot)) => {
                 self.cache.put(&frozen, None).await;
+                self.pricing.announce(tenant.id, id, frozen.version);
                 self.recent
                     .forget_stock(tenant.id, wanted.iter().map(|(sku, _, _)| sku));
                 self.metrics.reservations(ReservationEvent::Held, 1);
@@ -200,7 +202,8 @@ impl CheckoutService {
             .get(shopper.tenant.id, id)
             .await?
             .ok_or(CoreError::CheckoutNotFound)?;
-        self.authorize(shopper, checkout.snapshot.cart_id).await?;
+        self.authorize(shopper, checkout.snapshot.cart_id, Owned::Checkout)
+            .await?;
         Ok(checkout)
     }
 
@@ -236,6 +239,7 @@ impl CheckoutService {
         self.recent
             .forget_stock(shopper.tenant.id, snap.lines.iter().map(|l| &l.sku));
         self.cache.invalidate(shopper.tenant.id, snap.cart_id).await;
+        self.pricing.announce(shopper.tenant.id, snap.cart_id, 0);
         match outcome {
             CompleteCheckout::Completed(order) => {
                 self.metrics.reservations(ReservationEvent::Sold, 1);
@@ -262,6 +266,8 @@ impl CheckoutService {
         self.cache
             .invalidate(shopper.tenant.id, checkout.snapshot.cart_id)
             .await;
+        self.pricing
+            .announce(shopper.tenant.id, checkout.snapshot.cart_id, 0);
         match outcome {
             CancelCheckout::Cancelled { .. } => {
                 self.metrics.reservations(ReservationEvent::Released, 1);
@@ -293,8 +299,8 @@ impl CheckoutService {
             .await?
             .ok_or(CoreError::OrderNotFound)?;
         match owner {
-            Some(owner) => shopper.authorize_owner(&owner)?,
-            None => self.authorize(shopper, order.cart_id).await?,
+            Some(owner) => shopper.authorize_owner(&owner, Owned::Order)?,
+            None => self.authorize(shopper, order.cart_id, Owned::Order).await?,
         }
         Ok(order)
     }
@@ -313,6 +319,7 @@ impl CheckoutService {
         let report = self.checkouts.sweep(self.clock.now_millis()).await?;
         for (tenant, cart) in &report.carts_touched {
             self.cache.invalidate(*tenant, *cart).await;
+            self.pricing.announce(*tenant, *cart, 0);
         }
         self.metrics
             .reservations(ReservationEvent::Expired, report.checkouts_expired);
@@ -330,13 +337,21 @@ impl CheckoutService {
     }
 
     /// The shopper must own the checkout's cart (whatever state it is in now).
-    async fn authorize(&self, shopper: &Shopper, cart: CartId) -> Result<(), CoreError> {
+    async fn authorize(
+        &self,
+        shopper: &Shopper,
+        cart: CartId,
+        what: Owned,
+    ) -> Result<(), CoreError> {
         let cart = self
             .carts
             .load(shopper.tenant.id, cart)
             .await?
-            .ok_or(CoreError::CheckoutNotFound)?;
-        shopper.authorize(&cart)
+            .ok_or(match what {
+                Owned::Order => CoreError::OrderNotFound,
+                _ => CoreError::CheckoutNotFound,
+            })?;
+        shopper.authorize_owner(&cart.owner, what)
     }
 }
 

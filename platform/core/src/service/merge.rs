@@ -72,7 +72,9 @@ impl CartService {
         let customer = shopper
             .customer_id
             .clone()
-            .ok_or(CoreError::Unauthenticated)?;
+            .ok_or(CoreError::Unauthenticated(
+                "a merge is made for a signed-in customer: send their customer token as Authorization: Bearer <JWT>",
+            ))?;
         let policy = policy.unwrap_or(tenant.config.merge_policy);
         let guest = Shopper {
             tenant: tenant.clone(),
@@ -195,6 +197,8 @@ impl CartService {
                 }
                 self.cache.put(&merged.changed.cart, None).await;
                 self.cache.put(&absorbed.cart, None).await;
+                self.announce(tenant.id, target, merged.changed.cart.version);
+                self.announce(tenant.id, source, absorbed.cart.version);
                 self.rehold_after_merge(tenant, &absorbed.cart, &merged.changed.cart)
                     .await;
                 Ok(Attempt::Done(MergeResult {

@@ -224,6 +224,7 @@ impl CartService {
             Ok(()) => {
                 emit(&changed.cart, &changed.events);
                 self.cache.put(&changed.cart, fresh.as_ref()).await;
+                self.announce(tenant.id, id, changed.cart.version);
                 Ok(Attempt::Done((view, changed.events)))
             }
             Err(StoreError::VersionConflict) => {

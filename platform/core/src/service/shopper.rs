@@ -44,32 +44,57 @@ impl Shopper {
 
     /// A customer may touch their own carts; a guest only the cart whose token they hold.
     pub(crate) fn authorize(&self, cart: &Cart) -> Result<(), CoreError> {
-        self.authorize_owner(&cart.owner)
+        self.authorize_owner(&cart.owner, Owned::Cart)
     }
 
-    /// [`Self::authorize`] for what a cart's owner owns (its orders too).
-    pub(crate) fn authorize_owner(&self, owner: &CartOwner) -> Result<(), CoreError> {
+    /// [`Self::authorize`] for what a cart's owner owns (its checkouts and orders too);
+    /// `what` names it in the refusal.
+    pub(crate) fn authorize_owner(&self, owner: &CartOwner, what: Owned) -> Result<(), CoreError> {
+        let what = what.noun();
         match owner {
             CartOwner::Customer(owner) => match &self.customer_id {
                 Some(me) if me == owner => Ok(()),
-                Some(_) => Err(CoreError::Forbidden(
-                    "this cart belongs to another customer",
+                Some(_) => Err(CoreError::Forbidden(format!(
+                    "this {what} belongs to another customer"
+                ))),
+                None if self.cart_token.is_some() => Err(CoreError::Forbidden(format!(
+                    "this {what} belongs to a customer: send their customer token (Authorization: Bearer), not an X-Cart-Token"
+                ))),
+                None => Err(CoreError::Unauthenticated(
+                    "this belongs to a customer: send their customer token as Authorization: Bearer <JWT>",
                 )),
-                None if self.cart_token.is_some() => {
-                    Err(CoreError::Forbidden("this cart belongs to a customer"))
-                }
-                None => Err(CoreError::Unauthenticated),
             },
             CartOwner::Guest { token_hash } => match &self.cart_token {
                 Some(token) if secret::verify(token, token_hash) => Ok(()),
-                Some(_) => Err(CoreError::Forbidden(
-                    "the cart token does not match this cart",
+                Some(_) => Err(CoreError::Forbidden(match what {
+                    "cart" => "the X-Cart-Token is not this cart's token".to_owned(),
+                    _ => format!("the X-Cart-Token is not the token of this {what}'s cart"),
+                })),
+                None if self.customer_id.is_some() => Err(CoreError::Forbidden(format!(
+                    "this {what} is a guest's: send the guest cart's X-Cart-Token (a customer token cannot open it; merge the guest cart to adopt it)"
+                ))),
+                None => Err(CoreError::Unauthenticated(
+                    "this belongs to a guest cart: send its X-Cart-Token (from the answer that created the cart)",
                 )),
-                None if self.customer_id.is_some() => {
-                    Err(CoreError::Forbidden("a guest cart needs its X-Cart-Token"))
-                }
-                None => Err(CoreError::Unauthenticated),
             },
+        }
+    }
+}
+
+/// What a shopper is asking to touch, as refusals name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owned {
+    Cart,
+    Checkout,
+    Order,
+}
+
+impl Owned {
+    fn noun(self) -> &'static str {
+        match self {
+            Owned::Cart => "cart",
+            Owned::Checkout => "checkout",
+            Owned::Order => "order",
         }
     }
 }

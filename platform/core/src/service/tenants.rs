@@ -249,6 +249,11 @@ impl TenantService {
         })
     }
 
+    /// Whether any active tenant allows this browser origin (CORS preflights).
+    pub async fn any_allows_origin(&self, origin: &str) -> Result<bool, CoreError> {
+        Ok(self.tenants.any_allows_origin(origin).await?)
+    }
+
     /// The active tenant a presented key belongs to. An unknown key is `Unauthenticated`;
     /// a suspended tenant's key is `TenantSuspended`.
     pub async fn authenticate(&self, kind: KeyKind, presented: &str) -> Result<Tenant, CoreError> {
@@ -281,7 +286,7 @@ impl TenantService {
                     .tenants
                     .find_by_key(kind, &key.1)
                     .await?
-                    .ok_or(CoreError::Unauthenticated)?;
+                    .ok_or_else(|| CoreError::Unauthenticated(kind.unknown_key(presented)))?;
                 // Checked only when the key is read from the database (at most once per
                 // KEY_CACHE_TTL per node while it is in use), and written at most once per
                 // LAST_USED_RESOLUTION: never a write per request.
