@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
+
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
 use std::net::TcpListener;
