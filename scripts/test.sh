@@ -53,6 +53,30 @@ if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>
   fi
 fi
 
+# The storefront kit's tests (platform/server/tests/storefront_kit.rs) run the TypeScript
+# client's own tests with Node.js and drive headless Chromium; the OpenAPI document they are
+# generated from must be valid OpenAPI 3.1.
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing Node.js"
+  apt_install nodejs npm || log "warning: could not install Node.js: the storefront client tests will fail"
+fi
+export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM_PATH" ]; then
+  log "installing chromium"
+  apt_install chromium || log "warning: could not install chromium: the browser test will fail"
+fi
+if command -v npm >/dev/null 2>&1; then
+  log "npm ci (clients/typescript)"
+  npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error
+fi
+log "validating openapi/openapi.json (OpenAPI 3.1)"
+scripts/validate-openapi.sh
+
 # Every test makes databases of its own, named after this run (TROLLEY_TEST_RUN), and this
 # run drops only those when it ends: another run sharing the PostgreSQL server keeps its own.
 export TROLLEY_TEST_RUN="r$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')_"

@@ -38,6 +38,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     openapi::declare_common_errors(&mut api);
     openapi::declare_headers(&mut api);
     openapi::enumerate_problem_codes(&mut api);
+    openapi::describe_every_response(&mut api);
     api
 }
 

@@ -341,40 +341,65 @@ pub async fn merge_carts(
         }))
 }
 
-/// The example cart of the OpenAPI document.
+/// The example cart of the OpenAPI document (a real answer of the `--demo` tenant).
 fn cart_example() -> serde_json::Value {
     serde_json::json!({
-        "cart_id": "0190b6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+        "cart_id": "01a23954-b7b5-73ca-87e1-9af52e7c312f",
         "status": "active",
         "order_type": "grocery",
-        "currency": "EUR",
-        "version": 3,
+        "currency": "USD",
+        "version": 2,
         "lines": [{
-            "line_id": "0190b6f0-2d3e-7f40-9b5c-6d7e8f9a0b1c",
+            "line_id": "01a23954-d09a-7638-a3b8-0a6d6ea7d91c",
             "sku": "MILK-1L",
+            "title": "Fresh milk 1 l",
+            "category": "grocery",
             "quantity": 2,
-            "line_version": 2,
+            "line_version": 1,
             "unit_price": "1.99",
+            "added_unit_price": "1.99",
+            "price_changed": false,
             "line_total": "3.98",
             "attributes": {},
             "seller": null,
             "fulfillment": null,
-            "price_changed": false,
-            "availability": "available",
-            "needs_review": false
+            "availability": "untracked",
+            "claim": "soft",
+            "held_until": null,
+            "needs_review": false,
+            "updated_at": "2026-12-03T00:36:29.466Z"
         }],
         "subtotal": "3.98",
-        "fees": [{"code": "delivery", "label": "Delivery", "amount": "2.50"}],
-        "total": "6.48",
-        "violations": [{"code": "min_basket", "message": "Orders start at 10.00", "line_id": null, "severity": "block_checkout"}],
-        "fulfillment": {"requires": ["cold_chain"]},
-        "plugin": {"plugin_id": "0190b6f0-3e4f-7051-8c6d-7e8f9a0b1c2d", "version": "1.0.0", "sha256": "9f2c…"},
+        "fees": [
+            {"code": "grocery.small_basket", "label": "Small basket (under 15.00)", "amount": "2.99"},
+            {"code": "grocery.bags", "label": "Bag", "amount": "0.10"}
+        ],
+        "total": "7.07",
+        "violations": [{
+            "code": "grocery.delivery_slot_required",
+            "message": "MILK-1L must stay cold: choose a delivery slot before checkout",
+            "line_id": "01a23954-d09a-7638-a3b8-0a6d6ea7d91c",
+            "severity": "block_checkout"
+        }],
+        "fulfillment": {
+            "allowed_modes": ["delivery", "pickup"],
+            "lead_time_minutes": 60,
+            "requirements": ["cold_chain", "delivery_slot"],
+            "max_distance_km": null,
+            "notes": ["contains chilled or frozen items"]
+        },
+        "plugin": {
+            "order_type": "grocery",
+            "plugin_id": "01a23954-b0ec-76b0-b148-fb4253b50deb",
+            "version": "0.1.0",
+            "sha256": "431040be2895934b4ac43e0b87a9de82023c08951d9e65dc4654703460334f1f"
+        },
         "plugin_status": "ok",
         "customer_id": null,
-        "context": {"distance_km": "3.2"},
+        "context": {},
         "merged_into": null,
-        "created_at": "2026-12-01T10:00:00Z",
-        "updated_at": "2026-12-01T10:05:00Z",
-        "expires_at": "2026-12-08T10:05:00Z"
+        "created_at": "2026-12-03T00:36:23.093Z",
+        "updated_at": "2026-12-03T00:36:29.466Z",
+        "expires_at": "2026-12-10T00:36:29.466Z"
     })
 }
