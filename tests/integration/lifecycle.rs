@@ -28,21 +28,6 @@ async fn cart_status(app: &TestApp, cart: &CartHandle) -> StatusCode {
         .status()
 }
 
-/// The value of one sample line of `/metrics`.
-async fn metric(app: &TestApp, series: &str) -> f64 {
-    let text = app
-        .request(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("{series} not in\n{text}"))
-}
-
 async fn ended_carts_past_retention_are_deleted_recent_ones_kept(app: TestApp) {
     let t = app.create_tenant("USD").await;
     app.put_config(&t, json!({"guest_ttl_days": 1, "cart_retention_days": 2}))
@@ -90,7 +75,8 @@ async fn ended_carts_past_retention_are_deleted_recent_ones_kept(app: TestApp) {
     assert_eq!(cart_status(&app, &recent).await, StatusCode::NOT_FOUND);
     assert_eq!(app.sweep().await["carts_deleted"], 0);
     assert_eq!(
-        metric(&app, r#"trolley_swept_total{kind="carts_deleted"}"#).await,
+        app.metric(r#"trolley_swept_total{kind="carts_deleted"}"#)
+            .await,
         3.0
     );
 }
@@ -249,7 +235,9 @@ async fn orders_stay_readable_after_retention_deletes_cart_and_checkout(app: Tes
         ("checkouts_deleted", 3.0),
         ("idempotency_records_purged", 2.0),
     ] {
-        let n = metric(&app, &format!(r#"trolley_swept_total{{kind="{kind}"}}"#)).await;
+        let n = app
+            .metric(&format!(r#"trolley_swept_total{{kind="{kind}"}}"#))
+            .await;
         assert!(n >= at_least, "{kind}: {n}");
     }
 }

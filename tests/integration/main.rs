@@ -23,6 +23,7 @@ mod merge_order_types;
 mod observability;
 mod operations;
 mod platform;
+mod plugin_releases;
 mod plugins;
 mod rate_limits;
 mod rejections;

@@ -14,17 +14,18 @@ const MEDICINE: &str = env!("TROLLEY_PLUGIN_MEDICINE_WASM");
 const HOSTILE: &str = env!("TROLLEY_PLUGIN_HOSTILE_WASM");
 const WRONG_WORLD: &str = env!("TROLLEY_PLUGIN_WRONG_WORLD_WASM");
 
-fn wasm(path: &str) -> Vec<u8> {
+pub(crate) fn wasm(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// The same component under another sha256: a stand-in for "v2" that needs no second build.
-fn variant(path: &str, tag: &str) -> Vec<u8> {
-    trolley_wasm_build::with_custom_section(wasm(path), tag)
+/// The same component as another release (`version`, as long as the built `0.1.0`): a
+/// stand-in for "v2" that needs no second build.
+fn release(path: &str, version: &str) -> Vec<u8> {
+    trolley_wasm_build::with_version(wasm(path), "0.1.0", version)
 }
 
 impl TestApp {
-    async fn upload(&self, tenant: &Tenant, bytes: Vec<u8>) -> reqwest::Response {
+    pub(crate) async fn upload(&self, tenant: &Tenant, bytes: Vec<u8>) -> reqwest::Response {
         self.admin(tenant, Method::POST, "/v1/admin/plugins")
             .header("content-type", "application/wasm")
             .body(bytes)
@@ -33,13 +34,13 @@ impl TestApp {
             .unwrap()
     }
 
-    async fn upload_ok(&self, tenant: &Tenant, bytes: Vec<u8>) -> Value {
+    pub(crate) async fn upload_ok(&self, tenant: &Tenant, bytes: Vec<u8>) -> Value {
         let res = self.upload(tenant, bytes).await;
         assert!(res.status().is_success(), "upload: {}", res.status());
         body(res).await
     }
 
-    async fn activate(
+    pub(crate) async fn activate(
         &self,
         tenant: &Tenant,
         order_type: &str,
@@ -57,7 +58,7 @@ impl TestApp {
         .unwrap()
     }
 
-    async fn activate_ok(
+    pub(crate) async fn activate_ok(
         &self,
         tenant: &Tenant,
         order_type: &str,
@@ -288,9 +289,7 @@ async fn grocery_fees_follow_config_and_rollback(app: TestApp) {
     assert_eq!(snap["plugin"]["version"], p["version"]);
     assert_eq!(snap["total"], "5.09");
     // Neither a new plugin version nor a new config touches it afterwards.
-    let v2 = app
-        .upload_ok(&t, variant(GROCERY, "trolley-test-snapshot"))
-        .await;
+    let v2 = app.upload_ok(&t, release(GROCERY, "0.2.0")).await;
     app.activate_ok(
         &t,
         "grocery",
@@ -567,7 +566,7 @@ async fn hot_swap_under_load(app: TestApp) {
         }),
     )
     .await;
-    let v2 = app.upload_ok(&t, variant(GROCERY, "trolley-test-v2")).await;
+    let v2 = app.upload_ok(&t, release(GROCERY, "0.2.0")).await;
     assert_ne!(v1["sha256"], v2["sha256"]);
     app.put_item_with(&t, "MILK", json!({"price": "2.00", "category": "grocery"}))
         .await;

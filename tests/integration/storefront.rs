@@ -437,6 +437,7 @@ async fn a_stream_follows_the_cart_across_devices(app: TestApp) {
     let mut resumed = Events::new(Events::open(&app, &cart, Some(3)).await);
     let mut behind = Events::new(Events::open(&app, &cart, Some(1)).await);
     assert_eq!(behind.next_cart(WAIT).await.map(|(id, _)| id), Some(3));
+    assert_eq!(app.metric("trolley_open_streams").await, 3.0);
     app.add_line(&cart, "MILK", 1).await;
     assert_eq!(resumed.next_cart(WAIT).await.map(|(id, _)| id), Some(4));
     assert_eq!(behind.next_cart(WAIT).await.map(|(id, _)| id), Some(4));

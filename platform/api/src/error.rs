@@ -68,6 +68,7 @@ error_codes! {
     CartEmpty => (UNPROCESSABLE_ENTITY, "cart_empty", "The cart is empty"),
     IdempotencyKeyRequired => (BAD_REQUEST, "idempotency_key_required", "This call needs an Idempotency-Key"),
     NothingToRollBack => (CONFLICT, "nothing_to_roll_back", "No earlier activation to roll back to"),
+    PluginVersionExists => (CONFLICT, "plugin_version_exists", "This plugin version was uploaded with other bytes"),
     LineConflict => (CONFLICT, "line_conflict", "The line changed since you read it"),
     CartFrozen => (CONFLICT, "cart_frozen", "The cart is checking out"),
     CartMerged => (CONFLICT, "cart_merged", "The cart was merged into another cart"),
@@ -156,6 +157,9 @@ pub struct Problem {
     /// For `payload_too_large` on a plugin upload: the operator's maximum module size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
+    /// For `plugin_version_exists`: the upload that has this version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin_id: Option<uuid::Uuid>,
     /// For `on_hand_below_reserved`: the units currently held.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved: Option<i64>,
@@ -334,6 +338,10 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidPlugin(_) => ApiError::new(Code::InvalidPlugin, detail),
             CoreError::PluginTooLarge { max, .. } => {
                 ApiError::new(Code::PayloadTooLarge, detail).with("max_bytes", max)
+            }
+            CoreError::PluginVersionTaken { existing, .. } => {
+                ApiError::new(Code::PluginVersionExists, detail)
+                    .with("plugin_id", existing.to_string())
             }
             CoreError::InvalidConfig(errors) => {
                 ApiError::new(Code::InvalidConfig, detail).with("errors", errors)

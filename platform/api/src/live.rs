@@ -65,6 +65,15 @@ impl OpenStreams {
         })
     }
 
+    /// Open streams of every tenant on this node.
+    pub fn total(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .sum()
+    }
+
     pub fn count(&self, tenant: TenantId) -> usize {
         self.open
             .lock()
@@ -247,6 +256,7 @@ mod tests {
             streams.open(b, 2).is_some(),
             "another tenant is not held back"
         );
+        assert_eq!(streams.total(), 3);
         drop(first);
         assert_eq!(streams.count(a), 1);
         assert!(streams.open(a, 2).is_some());

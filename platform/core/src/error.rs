@@ -112,8 +112,16 @@ pub enum CoreError {
     PluginNotFound,
     #[error("the plugin is refused: {0}")]
     InvalidPlugin(String),
-    #[error("the plugin module is {size} bytes; the limit is {max}")]
+    #[error("the plugin module is {size} bytes or more; the operator's maximum is {max} bytes")]
     PluginTooLarge { size: usize, max: usize },
+    #[error(
+        "{name} {version} was uploaded before with other bytes (plugin {existing}): give this build a new version"
+    )]
+    PluginVersionTaken {
+        name: String,
+        version: String,
+        existing: crate::domain::PluginId,
+    },
     #[error("the config does not match the plugin's schema: {}", .0.join("; "))]
     InvalidConfig(Vec<String>),
     #[error("order type `{order_type}` has no earlier activation to roll back to")]

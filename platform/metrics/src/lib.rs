@@ -20,6 +20,7 @@
 //! | `trolley_rate_limited_total` | counter | `scope` |
 //! | `trolley_swept_total` | counter | `kind` = `carts_deleted` \| `checkouts_deleted` \| `idempotency_records_purged` |
 //! | `trolley_active_carts` | gauge | none |
+//! | `trolley_open_streams` | gauge | none |
 //!
 //! - `route` is the route *pattern* (`/v1/carts/{cart_id}/lines`), never the raw path, and
 //!   `unmatched` for a path no route claims; `method` is one of the standard methods or
@@ -40,6 +41,8 @@
 //!   nodes it counts each row once (a row another node deleted first is not counted).
 //! - `trolley_active_carts`: carts in status `active`, across tenants, as last read from the
 //!   database (the endpoint refreshes it at most every few seconds).
+//! - `trolley_open_streams`: live cart streams (`GET /v1/carts/{cart_id}/stream`) open on
+//!   this node at the scrape.
 //!
 //! A family appears in the exposition once it has a series. The cache results, reservation
 //! events, sweep kinds and the `storefront` rate-limit scope exist at zero from the start; the others
@@ -148,6 +151,7 @@ pub struct PrometheusMetrics {
     rate_limited: Family<RateLimitLabels, Counter>,
     swept: Family<SweptLabels, Counter>,
     active_carts: Gauge,
+    open_streams: Gauge,
 }
 
 impl Default for PrometheusMetrics {
@@ -170,6 +174,7 @@ impl PrometheusMetrics {
             rate_limited: Family::default(),
             swept: Family::default(),
             active_carts: Gauge::default(),
+            open_streams: Gauge::default(),
         };
         // Series that always exist, at zero until something happens, so a hit ratio or a
         // reservation rate is computable from the first scrape (a family without a series
@@ -257,6 +262,11 @@ impl PrometheusMetrics {
             "Carts in status active across tenants, as last read from the database",
             self.active_carts.clone(),
         );
+        r.register(
+            "trolley_open_streams",
+            "Live cart streams open on this node",
+            self.open_streams.clone(),
+        );
         self
     }
 
@@ -274,6 +284,10 @@ impl PrometheusMetrics {
 
     pub fn set_active_carts(&self, n: i64) {
         self.active_carts.set(n);
+    }
+
+    pub fn set_open_streams(&self, n: i64) {
+        self.open_streams.set(n);
     }
 
     /// Every family in the OpenMetrics text format ([`CONTENT_TYPE`]), ending in `# EOF`.
@@ -411,6 +425,7 @@ mod tests {
             ("trolley_rate_limited", "counter"),
             ("trolley_swept", "counter"),
             ("trolley_active_carts", "gauge"),
+            ("trolley_open_streams", "gauge"),
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} {kind}\n")),

@@ -142,7 +142,9 @@ impl Compiler {
                     .join(", ")
             };
             return Err(PluginError::Invalid(format!(
-                "the component does not implement the trolley:order-type world: it lacks {}                  (it exports {})",
+                "the component does not implement the trolley:order-type world: it lacks {} \
+                 (it exports {}); a Rust plugin exports it with \
+                 `trolley_plugin_sdk::export_order_type!(YourType);`",
                 list(&missing),
                 if exports.is_empty() {
                     "nothing".to_owned()

@@ -151,7 +151,7 @@ pub async fn seed(services: &Services, base_url: &str) -> anyhow::Result<()> {
                 &tenant,
                 order_type,
                 plugin.id,
-                serde_json::json!({}),
+                Some(serde_json::json!({})),
                 &actor,
             )
             .await?;

@@ -78,7 +78,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         let order_type = plugin.info.order_type.clone();
                         services
                             .plugins
-                            .activate(&tenant, &order_type, plugin.id, config, &Actor::Operator)
+                            .activate(
+                                &tenant,
+                                &order_type,
+                                plugin.id,
+                                Some(config),
+                                &Actor::Operator,
+                            )
                             .await?;
                         println!("activated for order type {order_type}");
                     }

@@ -71,7 +71,7 @@ async fn an_activation_on_one_node_prices_on_the_other_within_a_second() {
             &c.a,
             &t,
             "grocery",
-            trolley_wasm_build::with_custom_section(grocery(), "trolley-scale-out-v2"),
+            trolley_wasm_build::with_version(grocery(), "0.1.0", "0.2.0"),
             json!({"small_basket_fee": "2.00"}),
         )
         .await;

@@ -537,6 +537,24 @@ impl PluginRepository for SqlPluginRepository {
         Ok(Some(activation))
     }
 
+    async fn find_version(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PluginRecord>, StoreError> {
+        plugins::Entity::find()
+            .filter(plugins::Column::TenantId.eq(tenant.0))
+            .filter(plugins::Column::Name.eq(name))
+            .filter(plugins::Column::Version.eq(version))
+            .order_by_asc(plugins::Column::CreatedAt)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .map(plugin_from_row)
+            .transpose()
+    }
+
     async fn active(
         &self,
         tenant: TenantId,

@@ -166,6 +166,34 @@ pub fn with_custom_section(mut wasm: Vec<u8>, name: &str) -> Vec<u8> {
     wasm
 }
 
+/// `wasm` claiming version `to` instead of `from`: the version string its `describe`
+/// answers, rewritten in the data segment (same length, so nothing else moves). Tests use it
+/// as another release of a plugin without a second build; a plugin version names one build,
+/// so the same version with other bytes is refused at upload. Panics unless `from` occurs
+/// exactly once in the module and `to` has its length.
+pub fn with_version(mut wasm: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(
+        from.len(),
+        to.len(),
+        "a version can only be rewritten in place"
+    );
+    let found: Vec<usize> = wasm
+        .windows(from.len())
+        .enumerate()
+        .filter(|(_, w)| *w == from.as_bytes())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "`{from}` occurs {} times in the module; cannot tell the version apart",
+        found.len()
+    );
+    let at = found[0];
+    wasm[at..at + to.len()].copy_from_slice(to.as_bytes());
+    wasm
+}
+
 /// Unsigned LEB128, the encoding of sizes in the wasm binary format.
 fn leb128(mut n: usize) -> Vec<u8> {
     let mut out = Vec::new();

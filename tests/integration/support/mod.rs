@@ -414,6 +414,21 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The value of one sample line of `/metrics`.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .request(Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} not in\n{text}"))
+    }
+
     pub async fn get_cart(&self, cart: &CartHandle) -> Value {
         let res = self.cart_req(cart, Method::GET, "").send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);

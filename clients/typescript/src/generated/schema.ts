@@ -31,7 +31,7 @@ export interface paths {
         /**
          * Prometheus metrics in the OpenMetrics text format: request latency by route, cache
          *     results, plugin call latency and outcomes by tenant and order type, merge outcomes,
-         *     reservations and active carts (family names in the `trolley-metrics` crate docs).
+         *     reservations, active carts and open live streams (family names in the `trolley-metrics` crate docs).
          * @description Unauthenticated, like `/health`: expose it on an internal network only (a load balancer
          *     or ingress should not route it). The active-carts gauge is re-read from the database at
          *     most every 5 seconds, so scrapes stay cheap.
@@ -710,9 +710,10 @@ export interface components {
         ActivateRequest: {
             /**
              * @description The tenant's configuration for this order type; checked against the plugin's JSON
-             *     Schema. Omitted → `{}` (the plugin's defaults).
+             *     Schema. Omitted → the config the order type is served with now (kept across
+             *     versions), or `{}` (the plugin's defaults) for its first activation.
              */
-            config?: Record<string, unknown>;
+            config?: Record<string, unknown> | null;
             /** Format: uuid */
             plugin_id: string;
         };
@@ -1262,7 +1263,7 @@ export interface components {
              * @description Stable machine-readable code to switch on (the OpenAPI document lists every one).
              * @enum {string}
              */
-            code: "api_key_not_found" | "cannot_revoke_own_key" | "cart_closed" | "cart_empty" | "cart_expired" | "cart_frozen" | "cart_merged" | "cart_not_found" | "checkout_closed" | "checkout_expired" | "checkout_not_found" | "concurrent_update" | "customer_token_secret_not_found" | "database_unavailable" | "forbidden" | "idempotency_key_in_use" | "idempotency_key_required" | "idempotency_key_reused" | "incompatible_order_type" | "insufficient_stock" | "insufficient_storage" | "internal_error" | "invalid_config" | "invalid_input" | "invalid_plugin" | "invalid_price" | "invalid_request" | "invalid_token" | "item_not_found" | "last_admin_key" | "last_customer_token_secret" | "line_conflict" | "line_not_found" | "malformed_json" | "method_not_allowed" | "not_found" | "not_tracked" | "nothing_to_roll_back" | "on_hand_below_reserved" | "order_not_found" | "origin_not_allowed" | "payload_too_large" | "plugin_failed" | "plugin_not_found" | "precondition_failed" | "precondition_required" | "price_changed" | "quantity_out_of_range" | "rate_limited" | "review_required" | "service_unavailable" | "tenant_not_found" | "tenant_suspended" | "token_expired" | "too_many_lines" | "too_many_streams" | "unauthorized" | "unknown_sku" | "unsupported_currency" | "unsupported_media_type" | "validation_failed";
+            code: "api_key_not_found" | "cannot_revoke_own_key" | "cart_closed" | "cart_empty" | "cart_expired" | "cart_frozen" | "cart_merged" | "cart_not_found" | "checkout_closed" | "checkout_expired" | "checkout_not_found" | "concurrent_update" | "customer_token_secret_not_found" | "database_unavailable" | "forbidden" | "idempotency_key_in_use" | "idempotency_key_required" | "idempotency_key_reused" | "incompatible_order_type" | "insufficient_stock" | "insufficient_storage" | "internal_error" | "invalid_config" | "invalid_input" | "invalid_plugin" | "invalid_price" | "invalid_request" | "invalid_token" | "item_not_found" | "last_admin_key" | "last_customer_token_secret" | "line_conflict" | "line_not_found" | "malformed_json" | "method_not_allowed" | "not_found" | "not_tracked" | "nothing_to_roll_back" | "on_hand_below_reserved" | "order_not_found" | "origin_not_allowed" | "payload_too_large" | "plugin_failed" | "plugin_not_found" | "plugin_version_exists" | "precondition_failed" | "precondition_required" | "price_changed" | "quantity_out_of_range" | "rate_limited" | "review_required" | "service_unavailable" | "tenant_not_found" | "tenant_suspended" | "token_expired" | "too_many_lines" | "too_many_streams" | "unauthorized" | "unknown_sku" | "unsupported_currency" | "unsupported_media_type" | "validation_failed";
             current_line?: components["schemas"]["CurrentLine"] | null;
             /**
              * Format: int64
@@ -1302,6 +1303,11 @@ export interface components {
             merged_into?: string | null;
             /** @description For `plugin_failed`: the order type whose plugin failed. */
             order_type?: string | null;
+            /**
+             * Format: uuid
+             * @description For `plugin_version_exists`: the upload that has this version.
+             */
+            plugin_id?: string | null;
             /**
              * Format: int64
              * @description For `on_hand_below_reserved`: the units currently held.
@@ -3337,7 +3343,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Payload Too Large */
+            /** @description plugin_version_exists: this name and version were uploaded with other bytes (`plugin_id` names that upload) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: `max_bytes` is the operator's maximum */
             413: {
                 headers: {
                     [name: string]: unknown;

@@ -44,14 +44,10 @@ impl From<&PluginRecord> for PluginResponse {
 pub struct ActivateRequest {
     pub plugin_id: Uuid,
     /// The tenant's configuration for this order type; checked against the plugin's JSON
-    /// Schema. Omitted → `{}` (the plugin's defaults).
-    #[serde(default = "empty_object")]
-    #[schema(value_type = Object)]
-    pub config: serde_json::Value,
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::Value::Object(serde_json::Map::new())
+    /// Schema. Omitted → the config the order type is served with now (kept across
+    /// versions), or `{}` (the plugin's defaults) for its first activation.
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<serde_json::Value>,
 }
 
 /// Which plugin version and config serves an order type.

@@ -90,6 +90,14 @@ pub trait PluginRepository: Send + Sync {
         now: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<Option<Activation>, StoreError>;
+    /// The tenant's upload of plugin `name` at `version`, if any (the first, should an
+    /// older release have stored two).
+    async fn find_version(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PluginRecord>, StoreError>;
     /// The current activation of one order type.
     async fn active(
         &self,

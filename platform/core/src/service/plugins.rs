@@ -80,6 +80,21 @@ impl PluginService {
             },
             other => CoreError::InvalidPlugin(format!("describe failed: {other}")),
         })?;
+        // A version names one build: the same bytes again are the same upload (answered
+        // below), other bytes under a released version would make two "1.0.0"s.
+        let info = &inspected.info;
+        if let Some(existing) = self
+            .plugins
+            .find_version(tenant.id, &info.name, &info.version)
+            .await?
+            && existing.sha256 != inspected.sha256
+        {
+            return Err(CoreError::PluginVersionTaken {
+                name: info.name.clone(),
+                version: info.version.clone(),
+                existing: existing.id,
+            });
+        }
         let record = PluginRecord {
             id: PluginId::new(),
             tenant_id: tenant.id,
@@ -105,14 +120,16 @@ impl PluginService {
     }
 
     /// Makes a plugin version with `config` serve `order_type`. The plugin must implement
-    /// that order type, and the config must satisfy the plugin's JSON Schema.
+    /// that order type, and the config must satisfy the plugin's JSON Schema. Without
+    /// `config`, the order type keeps the config it is served with now (a new version is
+    /// not a reason to lose settings); `{}` when it has none yet.
     #[tracing::instrument(skip(self, tenant, config), fields(tenant_id = %tenant.id))]
     pub async fn activate(
         &self,
         tenant: &Tenant,
         order_type: &str,
         plugin_id: PluginId,
-        config: serde_json::Value,
+        config: Option<serde_json::Value>,
         actor: &Actor,
     ) -> Result<Activation, CoreError> {
         check_order_type(order_type)?;
@@ -123,11 +140,29 @@ impl PluginService {
                 plugin.info.order_type
             )));
         }
+        let kept = config.is_none();
+        let config = match config {
+            Some(config) => config,
+            None => self
+                .plugins
+                .active(tenant.id, order_type)
+                .await?
+                .map_or_else(|| serde_json::json!({}), |current| current.config),
+        };
         self.runtime
             .check_config(&plugin.info, &config)
-            .map_err(|e| match e {
-                PluginError::InvalidConfig(errors) => CoreError::InvalidConfig(errors),
-                other => CoreError::InvalidConfig(vec![other.to_string()]),
+            .map_err(|e| {
+                let mut errors = match e {
+                    PluginError::InvalidConfig(errors) => errors,
+                    other => vec![other.to_string()],
+                };
+                if kept {
+                    errors.push(format!(
+                        "(the config `{order_type}` is served with now, kept because the request sent none, does not fit version {}: send `config`)",
+                        plugin.info.version
+                    ));
+                }
+                CoreError::InvalidConfig(errors)
             })?;
         let activation = self
             .plugins
