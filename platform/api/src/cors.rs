@@ -8,8 +8,8 @@
 //! operator APIs are never opened to browsers on other origins. No `*`, and no credentials
 //! mode: storefront calls authenticate with headers, never cookies.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::collections::HashSet;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -51,47 +51,56 @@ impl CorsOrigins {
     }
 }
 
-/// Whether any active tenant allows an origin, remembered for a few seconds per node so a
-/// burst of preflights costs one query.
+/// The origins some active tenant allows, read at most every few seconds per node: one
+/// query per node per period whatever the preflights carry (an origin nobody allows, sent
+/// a million times, costs nothing more).
 pub struct KnownOrigins {
     tenants: TenantService,
-    memo: Mutex<HashMap<String, (Instant, bool)>>,
+    known: RwLock<Option<(Instant, Arc<HashSet<String>>)>>,
+    /// One reader at a time refreshes; the others wait for its answer.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl KnownOrigins {
+    /// How old a read may be: a tenant's new origin is preflighted everywhere after this.
     const TTL: Duration = Duration::from_secs(10);
-    const CAPACITY: usize = 10_000;
 
     pub fn new(tenants: TenantService) -> Self {
         Self {
             tenants,
-            memo: Mutex::default(),
+            known: RwLock::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
         }
     }
 
-    async fn allowed(&self, origin: &str) -> bool {
-        let remembered = self
-            .memo
-            .lock()
+    fn fresh(&self) -> Option<Arc<HashSet<String>>> {
+        self.known
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(origin)
+            .as_ref()
             .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, allowed)| *allowed);
-        if let Some(allowed) = remembered {
-            return allowed;
+            .map(|(_, origins)| origins.clone())
+    }
+
+    async fn allowed(&self, origin: &str) -> bool {
+        if let Some(origins) = self.fresh() {
+            return origins.contains(origin);
         }
-        let allowed = match self.tenants.any_allows_origin(origin).await {
-            Ok(allowed) => allowed,
+        let _refreshing = self.refreshing.lock().await;
+        if let Some(origins) = self.fresh() {
+            return origins.contains(origin);
+        }
+        let origins = match self.tenants.allowed_origins().await {
+            Ok(origins) => Arc::new(origins.into_iter().collect::<HashSet<_>>()),
             Err(e) => {
-                tracing::warn!(origin, error = %e, "could not check a CORS origin; refusing it");
-                return false;
+                // The last list read (if any) is better than none; asked again next time.
+                tracing::warn!(error = %e, "could not read the CORS origins; using the last list");
+                let stale = self.known.read().unwrap_or_else(PoisonError::into_inner);
+                return stale.as_ref().is_some_and(|(_, o)| o.contains(origin));
             }
         };
-        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
-        if memo.len() >= Self::CAPACITY {
-            memo.clear();
-        }
-        memo.insert(origin.to_owned(), (Instant::now(), allowed));
+        let allowed = origins.contains(origin);
+        *self.known.write().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), origins));
         allowed
     }
 }

@@ -213,27 +213,28 @@ impl TenantRepository for SqlTenantRepository {
         txn.commit().await.map_err(db_err)
     }
 
-    async fn any_allows_origin(&self, origin: &str) -> Result<bool, StoreError> {
-        // The text match narrows the rows to read; the parsed config decides (the origin
-        // could appear elsewhere in a config, e.g. as a category name).
-        let quoted = to_json(&origin, "origin")?;
-        let pattern = format!("%{}%", crate::convert::escape_like(&quoted));
+    async fn allowed_origins(&self) -> Result<Vec<String>, StoreError> {
+        // Only configs whose list is not empty (the stored JSON spells an empty one `[]`).
         let configs: Vec<String> = tenants::Entity::find()
             .select_only()
             .column(tenants::Column::Config)
             .filter(tenants::Column::Status.eq(TenantStatus::Active.as_str()))
-            .filter(Expr::col(tenants::Column::Config).like(LikeExpr::new(pattern).escape('\\')))
+            .filter(
+                Expr::col(tenants::Column::Config)
+                    .like(LikeExpr::new(r#"%"cors\_allowed\_origins":["%"#).escape('\\')),
+            )
             .into_tuple()
             .all(&self.db)
             .await
             .map_err(db_err)?;
+        let mut origins = Vec::new();
         for config in configs {
             let config: TenantConfig = from_json(&config, "tenant config")?;
-            if config.cors_allowed_origins.iter().any(|o| o == origin) {
-                return Ok(true);
-            }
+            origins.extend(config.cors_allowed_origins);
         }
-        Ok(false)
+        origins.sort_unstable();
+        origins.dedup();
+        Ok(origins)
     }
 
     async fn config(&self, id: TenantId) -> Result<Option<(TenantConfig, i64)>, StoreError> {

@@ -49,9 +49,9 @@ pub trait TenantRepository: CredentialRepository {
         action: AuditAction,
         now: DateTime<Utc>,
     ) -> Result<ConfigWrite, StoreError>;
-    /// Whether any active tenant lists `origin` in its `cors_allowed_origins` (answers a
-    /// browser's preflight, which carries no key to say which tenant it is for).
-    async fn any_allows_origin(&self, origin: &str) -> Result<bool, StoreError>;
+    /// Every origin some active tenant lists in its `cors_allowed_origins` (what a browser's
+    /// preflight, which carries no key to say which tenant it is for, is answered for).
+    async fn allowed_origins(&self) -> Result<Vec<String>, StoreError>;
     /// The tenant's audit entries, newest first, older than `before` when given.
     async fn audit_log(
         &self,

@@ -249,9 +249,9 @@ impl TenantService {
         })
     }
 
-    /// Whether any active tenant allows this browser origin (CORS preflights).
-    pub async fn any_allows_origin(&self, origin: &str) -> Result<bool, CoreError> {
-        Ok(self.tenants.any_allows_origin(origin).await?)
+    /// Every browser origin some active tenant allows (CORS preflights).
+    pub async fn allowed_origins(&self) -> Result<Vec<String>, CoreError> {
+        Ok(self.tenants.allowed_origins().await?)
     }
 
     /// The active tenant a presented key belongs to. An unknown key is `Unauthenticated`;
