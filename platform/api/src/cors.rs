@@ -100,7 +100,8 @@ impl KnownOrigins {
             }
         };
         let allowed = origins.contains(origin);
-        *self.known.write().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), origins));
+        *self.known.write().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), origins));
         allowed
     }
 }
