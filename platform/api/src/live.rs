@@ -252,10 +252,8 @@ mod tests {
         let second = streams.open(a, 2);
         assert!(first.is_some() && second.is_some());
         assert!(streams.open(a, 2).is_none(), "a third stream of a");
-        assert!(
-            streams.open(b, 2).is_some(),
-            "another tenant is not held back"
-        );
+        let other = streams.open(b, 2);
+        assert!(other.is_some(), "another tenant is not held back");
         assert_eq!(streams.total(), 3);
         drop(first);
         assert_eq!(streams.count(a), 1);
