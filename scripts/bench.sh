@@ -39,6 +39,9 @@
 #   BENCH_DEBUG=1            the Lua scripts log the first non-2xx answer of a scenario
 #   BENCH_OUT                where logs, seed data and profiles go (default: a temp dir)
 #   BENCH_NO_BUILD=1         use the release binaries already built
+#   BENCH_WEBHOOK=1          a webhook endpoint (scripts/webhook-receiver.py) gets every event of
+#                            the tenant during the scenarios; each result line gains the delivery
+#                            latency (event occurred_at → receiver) at p50/p90/p99
 #   CARGO_TARGET_DIR         as for cargo (default: ./target)
 #   BENCH_NODES=1            BENCH_NODES=2: two `trolley serve` processes (distinct ports, own
 #                            --data-dir) on the same PostgreSQL database and the same Redis,
@@ -237,7 +240,10 @@ PG_DB=""
 PERF_PID=""
 PROBE_PID=""
 
+RECEIVER_PID=""
+
 stop_server() {
+  if [[ -n "$RECEIVER_PID" ]]; then kill "$RECEIVER_PID" 2>/dev/null || true; wait "$RECEIVER_PID" 2>/dev/null || true; RECEIVER_PID=""; fi
   if [[ -n "$PERF_PID" ]]; then kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""; fi
   if [[ -n "$PROBE_PID" ]]; then kill "$PROBE_PID" 2>/dev/null || true; wait "$PROBE_PID" 2>/dev/null || true; PROBE_PID=""; fi
   local pid
@@ -281,6 +287,7 @@ start_server() {
   env+=(TROLLEY_MAX_TENANT_RATE=10000000 TROLLEY_MAX_TENANT_BURST=10000000
     TROLLEY_MAX_SHOPPER_RATE=10000000 TROLLEY_MAX_SHOPPER_BURST=10000000)
   [[ -z "${BENCH_WORKERS:-}" ]] || env+=(TROLLEY_WORKERS="$BENCH_WORKERS")
+  [[ -z "${BENCH_WEBHOOK:-}" ]] || env+=(TROLLEY_WEBHOOK_ALLOW_PRIVATE=1)
   [[ -z "${BENCH_RUST_LOG:-}" ]] || env+=(RUST_LOG="$BENCH_RUST_LOG")
   local k node_dir
   for ((k = 1; k <= NODES; k++)); do
@@ -593,9 +600,17 @@ run_backend() {
     postgres) analyze="psql '$PG_URL/$PG_DB' -qc ANALYZE" ;;
     sqlite) command -v sqlite3 >/dev/null 2>&1 && analyze="sqlite3 -cmd '.timeout 10000' '$dir/data/trolley.db' ANALYZE" ;;
   esac
+  local webhook=""
+  if [[ -n "${BENCH_WEBHOOK:-}" ]]; then
+    local hook_port
+    hook_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    python3 "$ROOT/scripts/webhook-receiver.py" "$hook_port" "$dir/webhooks.log" &
+    RECEIVER_PID=$!
+    webhook="http://127.0.0.1:$hook_port/hooks"
+  fi
   "$SEEDER" seed --url "http://127.0.0.1:$PORT" --operator-token "$TOKEN" --out "$dir" \
     --skus "$SKUS" --carts "$CARTS" --max-lines "$MAX_LINES" --checkout-carts "$CHECKOUT_CARTS" \
-    ${analyze:+--analyze-cmd "$analyze"} 2> >(tee "$dir/seed.log" >&2)
+    ${analyze:+--analyze-cmd "$analyze"} ${webhook:+--webhook-url "$webhook"} 2> >(tee "$dir/seed.log" >&2)
   log "[$backend] seeded in $((SECONDS - t0)) s"
   DATA="$dir/data.lua"
   for n in $SCENARIOS; do
@@ -620,6 +635,7 @@ run_backend() {
       fresh_probe "$dir/fresh.txt" "$n" "$dir/fresh.stop" &
       PROBE_PID=$!
     fi
+    [[ -z "$webhook" ]] || : >"$dir/webhooks.log"
     wrk_run "$n" "$DURATION" >"$dir/wrk-$n.txt" 2>"$dir/wrk-$n.err" || true
     if [[ -n "$PROBE_PID" ]]; then
       touch "$dir/fresh.stop"
@@ -641,6 +657,10 @@ run_backend() {
       line="BENCH scenario=$n requests=0 seconds=0 rps=0 p50_us=0 p99_us=0 p999_us=0 errors=-1 non2xx=0 socket=0 exhausted=0"
     fi
     line="$line $(metrics_delta "$before" "$after")"
+    if [[ -n "$webhook" ]]; then
+      sleep 2 # deliveries of the last requests
+      line="$line webhooks: $(python3 "$ROOT/scripts/webhook-receiver.py" --report "$dir/webhooks.log")"
+    fi
     if [[ -n "$counted" ]]; then
       sleep 1.5
       line="$line $(backend_delta "$counted" "$(backend_counters)" "$(sed -n 's/.* requests=\([0-9]*\) .*/\1/p' <<<"$line")")"

@@ -53,14 +53,33 @@ if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>
   fi
 fi
 
-# The storefront kit's tests (platform/server/tests/storefront_kit.rs) run the TypeScript
-# client's own tests with Node.js and drive headless Chromium; the OpenAPI document they are
-# generated from must be valid OpenAPI 3.1.
+# Installs Debian packages (refreshing the index once if needed).
 apt_install() {
   command -v apt-get >/dev/null 2>&1 || return 1
   apt-get install -y -qq "$@" >/dev/null 2>&1 ||
     { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }
 }
+# The events tests (platform/events/tests, platform/server/tests/events.rs) publish to NATS
+# JetStream on 127.0.0.1:4222 (TROLLEY_TEST_NATS_URL overrides); they fail when it is away.
+nats_up() { (exec 3<>"/dev/tcp/127.0.0.1/4222") 2>/dev/null; }
+if [ -z "${TROLLEY_TEST_NATS_URL:-}" ] && ! nats_up; then
+  if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+    log "installing nats-server"
+    apt_install nats-server || log "warning: could not install nats-server: the JetStream tests will fail"
+  fi
+  nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+  if [ -x "$nats_bin" ]; then
+    log "starting NATS with JetStream"
+    mkdir -p /tmp/trolley-nats
+    "$nats_bin" -a 127.0.0.1 -p 4222 -js -sd /tmp/trolley-nats -l /tmp/trolley-nats/nats.log &
+    for _ in $(seq 1 30); do nats_up && break; sleep 0.2; done
+  fi
+fi
+nats_up || [ -n "${TROLLEY_TEST_NATS_URL:-}" ] || log "NATS is not reachable at 127.0.0.1:4222: the JetStream tests will fail"
+
+# The storefront kit's tests (platform/server/tests/storefront_kit.rs) run the TypeScript
+# client's own tests with Node.js and drive headless Chromium; the OpenAPI document they are
+# generated from must be valid OpenAPI 3.1.
 if ! command -v npm >/dev/null 2>&1; then
   log "installing Node.js"
   apt_install nodejs npm || log "warning: could not install Node.js: the storefront client tests will fail"

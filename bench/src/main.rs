@@ -95,6 +95,10 @@ struct SeedArgs {
     /// until autovacuum analyzes it.
     #[arg(long)]
     analyze_cmd: Option<String>,
+    /// Once seeded, subscribe this URL to every event of the tenant (a webhook endpoint), so
+    /// the scenarios run with deliveries going out (`BENCH_WEBHOOK=1` in `scripts/bench.sh`).
+    #[arg(long)]
+    webhook_url: Option<String>,
     /// Seed of the pseudo-random choices (same seed, same data set).
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -732,6 +736,16 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         .await?;
     if view["plugin_status"] != "ok" || view["lines"].as_array().map_or(0, Vec::len) != 5 {
         bail!("the hot cart is not a judged 5-line cart: {view}");
+    }
+
+    if let Some(url) = &args.webhook_url {
+        api.send("create webhook", || {
+            api.request(Method::POST, "/v1/admin/webhooks")
+                .bearer_auth(&tenant.admin)
+                .json(&json!({ "url": url }))
+        })
+        .await?;
+        eprintln!("  every event of the tenant goes to {url}");
     }
 
     let path = args.out.join("data.lua");

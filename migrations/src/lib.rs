@@ -34,6 +34,7 @@ mod m20261202_000021_add_tenants_config_revision;
 mod m20261202_000040_add_orders_cart_token_hash;
 mod m20261202_000041_create_retention_indexes;
 mod m20261202_000050_add_key_names_and_token_secrets;
+mod m20261203_000060_create_events;
 
 /// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000040_add_orders_cart_token_hash::Migration),
             Box::new(m20261202_000041_create_retention_indexes::Migration),
             Box::new(m20261202_000050_add_key_names_and_token_secrets::Migration),
+            Box::new(m20261203_000060_create_events::Migration),
         ]
     }
 }

@@ -24,6 +24,9 @@ struct Victim {
     checkout_id: String,
     order_id: String,
     plugin_id: String,
+    /// A webhook endpoint with one (failed) delivery.
+    webhook_id: String,
+    delivery_id: String,
     /// Values that must never appear in another tenant's answers.
     secrets: Vec<String>,
 }
@@ -74,8 +77,41 @@ async fn victim(app: &TestApp) -> Victim {
     app.add_line(&guest_cart, &sku, 2).await;
     let pending = body(app.checkout(&guest_cart).await).await;
 
+    // Nothing listens on port 9: the delivery fails and stays in the log.
+    let webhook = body(
+        app.admin(&tenant, Method::POST, "/v1/admin/webhooks")
+            .json(&json!({"url": "http://127.0.0.1:9/a-only-hooks"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let webhook_id = webhook["webhook_id"].as_str().unwrap().to_owned();
+    app.guest_cart(&tenant).await;
+    app.operator(Method::POST, "/v1/platform/relay")
+        .send()
+        .await
+        .unwrap();
+    let log = body(
+        app.admin(
+            &tenant,
+            Method::GET,
+            &format!("/v1/admin/webhooks/{webhook_id}/deliveries"),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let delivery_id = log["deliveries"][0]["delivery_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let secrets = vec![
         "Secret Sauce".to_owned(),
+        "a-only-hooks".to_owned(),
+        webhook["secret"].as_str().unwrap().to_owned(),
         "7.77".to_owned(),
         guest_cart.caller.cart_token.clone().unwrap(),
         paid.caller.cart_token.clone().unwrap(),
@@ -91,6 +127,8 @@ async fn victim(app: &TestApp) -> Victim {
         checkout_id: pending["checkout_id"].as_str().unwrap().to_owned(),
         order_id: order["order_id"].as_str().unwrap().to_owned(),
         plugin_id: plugin["plugin_id"].as_str().unwrap().to_owned(),
+        webhook_id,
+        delivery_id,
         secrets,
     }
 }
@@ -108,6 +146,8 @@ fn probe(method: &str, path: &str, a: &Victim) -> Option<(String, Option<Value>)
             .replace("{key_id}", &a.tenant.admin_key_id)
             .replace("{secret_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{order_type}", "grocery")
+            .replace("{webhook_id}", &a.webhook_id)
+            .replace("{delivery_id}", &a.delivery_id)
     };
     let body = match (method, path) {
         // The operator sees every tenant by design; names chosen by a tenant (a sku, an
@@ -126,6 +166,15 @@ fn probe(method: &str, path: &str, a: &Victim) -> Option<(String, Option<Value>)
         ("post", "/v1/carts/{cart_id}/checkout") => Some(json!({})),
         ("post", "/v1/checkouts/{checkout_id}/cancel" | "/v1/checkouts/{checkout_id}/complete") => {
             Some(json!({}))
+        }
+        ("patch", "/v1/admin/webhooks/{webhook_id}") => Some(json!({"description": "mine"})),
+        (
+            "post",
+            "/v1/admin/webhooks/{webhook_id}/rotate-secret"
+            | "/v1/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+        ) => Some(json!({})),
+        ("post", "/v1/admin/webhooks/{webhook_id}/replay") => {
+            Some(json!({"since": "2026-01-01T00:00:00Z"}))
         }
         ("post", "/v1/admin/order-types/{order_type}/activate") => {
             Some(json!({"plugin_id": a.plugin_id, "config": {}}))

@@ -55,6 +55,8 @@ error_codes! {
     TenantNotFound => (NOT_FOUND, "tenant_not_found", "Tenant not found"),
     ItemNotFound => (NOT_FOUND, "item_not_found", "Catalog item not found"),
     PluginNotFound => (NOT_FOUND, "plugin_not_found", "Plugin not found"),
+    WebhookNotFound => (NOT_FOUND, "webhook_not_found", "Webhook endpoint not found"),
+    DeliveryNotFound => (NOT_FOUND, "delivery_not_found", "Webhook delivery not found"),
     NotTracked => (NOT_FOUND, "not_tracked", "The sku has no inventory record"),
     CheckoutNotFound => (NOT_FOUND, "checkout_not_found", "Checkout not found"),
     OrderNotFound => (NOT_FOUND, "order_not_found", "Order not found"),
@@ -335,6 +337,8 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Contention => ApiError::new(Code::ConcurrentUpdate, detail),
             CoreError::PluginNotFound => ApiError::new(Code::PluginNotFound, detail),
+            CoreError::WebhookNotFound => ApiError::new(Code::WebhookNotFound, detail),
+            CoreError::DeliveryNotFound => ApiError::new(Code::DeliveryNotFound, detail),
             CoreError::InvalidPlugin(_) => ApiError::new(Code::InvalidPlugin, detail),
             CoreError::PluginTooLarge { max, .. } => {
                 ApiError::new(Code::PayloadTooLarge, detail).with("max_bytes", max)

@@ -8,6 +8,7 @@ pub mod conditional;
 pub mod cors;
 pub mod dto;
 pub mod error;
+mod event_schemas;
 pub mod extract;
 pub mod idempotency;
 pub mod known_routes;

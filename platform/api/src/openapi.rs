@@ -23,6 +23,7 @@ use crate::error::{Code, PriceChangeProblem, Problem, ShortageProblem};
         (name = "inventory", description = "Tenant admin: stock"),
         (name = "audit", description = "Tenant admin: who changed what, before and after"),
         (name = "keys", description = "Tenant admin: API keys and customer-token secrets"),
+        (name = "webhooks", description = "Tenant admin: webhook endpoints and their deliveries; the event schemas"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

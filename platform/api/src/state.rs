@@ -12,7 +12,7 @@ use crate::rate_limit::RateLimits;
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
 use trolley_core::service::{
     CartService, CartWatchers, CatalogService, CheckoutService, InventoryService, PluginService,
-    ShopCatalog, SweepService, TenantService,
+    Relay, ShopCatalog, SweepService, TenantService, WebhookService,
 };
 use trolley_metrics::PrometheusMetrics;
 
@@ -52,4 +52,8 @@ pub struct AppState {
     pub known_origins: KnownOrigins,
     /// Paths and their methods (`405` with `Allow`).
     pub routes: KnownRoutes,
+    /// Tenants' webhook endpoints.
+    pub webhooks: WebhookService,
+    /// The outbox relay (`POST /v1/platform/relay` runs a round on demand).
+    pub relay: Relay,
 }

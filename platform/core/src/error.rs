@@ -110,6 +110,10 @@ pub enum CoreError {
 
     #[error("no plugin has this id")]
     PluginNotFound,
+    #[error("no webhook endpoint has this id")]
+    WebhookNotFound,
+    #[error("this webhook endpoint has no delivery with this id")]
+    DeliveryNotFound,
     #[error("the plugin is refused: {0}")]
     InvalidPlugin(String),
     #[error("the plugin module is {size} bytes or more; the operator's maximum is {max} bytes")]

@@ -21,6 +21,11 @@
 //! | `trolley_swept_total` | counter | `kind` = `carts_deleted` \| `checkouts_deleted` \| `idempotency_records_purged` |
 //! | `trolley_active_carts` | gauge | none |
 //! | `trolley_open_streams` | gauge | none |
+//! | `trolley_webhook_attempts_total` | counter | `result` = `delivered` \| `failed` \| `dead` |
+//! | `trolley_events_published_total` | counter | `result` = `ok` \| `failed` |
+//! | `trolley_outbox_undispatched` | gauge | none |
+//! | `trolley_outbox_oldest_age_seconds` | gauge | none |
+//! | `trolley_webhook_pending_deliveries` | gauge | none |
 //!
 //! - `route` is the route *pattern* (`/v1/carts/{cart_id}/lines`), never the raw path, and
 //!   `unmatched` for a path no route claims; `method` is one of the standard methods or
@@ -43,6 +48,12 @@
 //!   database (the endpoint refreshes it at most every few seconds).
 //! - `trolley_open_streams`: live cart streams (`GET /v1/carts/{cart_id}/stream`) open on
 //!   this node at the scrape.
+//! - `trolley_webhook_attempts_total`: webhook delivery attempts by this node's relay:
+//!   `delivered` (a 2xx), `failed` (retried later), `dead` (the last try of its 24 h).
+//! - `trolley_events_published_total`: JetStream publishes (acknowledged or not).
+//! - `trolley_outbox_*`, `trolley_webhook_pending_deliveries`: the outbox as the relay last
+//!   read it (every few seconds): events not yet fanned out, the age of the oldest event
+//!   not yet delivered everywhere, deliveries waiting.
 //!
 //! A family appears in the exposition once it has a series. The cache results, reservation
 //! events, sweep kinds and the `storefront` rate-limit scope exist at zero from the start; the others
@@ -134,6 +145,11 @@ struct SweptLabels {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every Trolley metric, in one registry. Cheap to share (`Arc`); recording takes no lock
@@ -152,6 +168,11 @@ pub struct PrometheusMetrics {
     swept: Family<SweptLabels, Counter>,
     active_carts: Gauge,
     open_streams: Gauge,
+    webhook_attempts: Family<ResultLabels, Counter>,
+    events_published: Family<ResultLabels, Counter>,
+    outbox_undispatched: Gauge,
+    outbox_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pending_deliveries: Gauge,
 }
 
 impl Default for PrometheusMetrics {
@@ -175,7 +196,17 @@ impl PrometheusMetrics {
             swept: Family::default(),
             active_carts: Gauge::default(),
             open_streams: Gauge::default(),
+            webhook_attempts: Family::default(),
+            events_published: Family::default(),
+            outbox_undispatched: Gauge::default(),
+            outbox_oldest_age: Gauge::default(),
+            pending_deliveries: Gauge::default(),
         };
+        for result in ["delivered", "failed", "dead"] {
+            let _ = metrics
+                .webhook_attempts
+                .get_or_create(&ResultLabels { result });
+        }
         // Series that always exist, at zero until something happens, so a hit ratio or a
         // reservation rate is computable from the first scrape (a family without a series
         // is not rendered at all).
@@ -266,6 +297,32 @@ impl PrometheusMetrics {
             "trolley_open_streams",
             "Live cart streams open on this node",
             self.open_streams.clone(),
+        );
+        r.register(
+            "trolley_webhook_attempts",
+            "Webhook delivery attempts by result (delivered, failed and retried, dead)",
+            self.webhook_attempts.clone(),
+        );
+        r.register(
+            "trolley_events_published",
+            "JetStream publishes by result (ok, failed)",
+            self.events_published.clone(),
+        );
+        r.register(
+            "trolley_outbox_undispatched",
+            "Events in the outbox not yet fanned out to webhooks",
+            self.outbox_undispatched.clone(),
+        );
+        r.register_with_unit(
+            "trolley_outbox_oldest_age",
+            "Age of the oldest event not yet delivered everywhere",
+            Unit::Seconds,
+            self.outbox_oldest_age.clone(),
+        );
+        r.register(
+            "trolley_webhook_pending_deliveries",
+            "Webhook deliveries waiting to be delivered (or retried)",
+            self.pending_deliveries.clone(),
         );
         self
     }
@@ -389,248 +446,31 @@ impl Metrics for PrometheusMetrics {
             })
             .inc_by(count);
     }
+
+    fn webhook_attempt(&self, result: &'static str) {
+        self.webhook_attempts
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    fn event_published(&self, ok: bool) {
+        let result = if ok { "ok" } else { "failed" };
+        self.events_published
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    fn outbox_backlog(&self, backlog: &trolley_core::ports::Backlog) {
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.outbox_undispatched.set(gauge(backlog.undispatched));
+        self.pending_deliveries
+            .set(gauge(backlog.pending_deliveries));
+        let age = backlog
+            .oldest_age
+            .map_or(0.0, |age| age.num_milliseconds() as f64 / 1_000.0);
+        self.outbox_oldest_age.set(age);
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The value of the sample line `name{labels} value` (labels as rendered).
-    fn sample(text: &str, series: &str) -> Option<f64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-    }
-
-    #[test]
-    fn every_family_is_exposed_by_its_contract_name() {
-        let m = PrometheusMetrics::new();
-        m.http_request("GET", "/health", 200, Duration::from_micros(80));
-        m.plugin_call(
-            TenantId::new(),
-            "food",
-            Duration::from_micros(80),
-            PluginCallOutcome::Ok,
-            Some(42_000),
-        );
-        m.merge_outcomes("combine", &BTreeMap::from([("combined".to_owned(), 1)]));
-        let text = m.render();
-        for (name, kind) in [
-            ("trolley_http_request_duration_seconds", "histogram"),
-            ("trolley_cache_requests", "counter"),
-            ("trolley_plugin_call_duration_seconds", "histogram"),
-            ("trolley_plugin_calls", "counter"),
-            ("trolley_plugin_fuel_used", "histogram"),
-            ("trolley_merge_outcomes", "counter"),
-            ("trolley_reservations", "counter"),
-            ("trolley_rate_limited", "counter"),
-            ("trolley_swept", "counter"),
-            ("trolley_active_carts", "gauge"),
-            ("trolley_open_streams", "gauge"),
-        ] {
-            assert!(
-                text.contains(&format!("# TYPE {name} {kind}\n")),
-                "{name}: {text}"
-            );
-        }
-        assert!(text.ends_with("# EOF\n"), "{text}");
-        // Zero series exist before anything happens.
-        assert_eq!(
-            sample(&text, "trolley_cache_requests_total{result=\"hit\"}"),
-            Some(0.0)
-        );
-        assert_eq!(
-            sample(&text, "trolley_reservations_total{event=\"held\"}"),
-            Some(0.0)
-        );
-        assert_eq!(
-            sample(&text, "trolley_rate_limited_total{scope=\"storefront\"}"),
-            Some(0.0)
-        );
-        assert_eq!(
-            sample(&text, "trolley_swept_total{kind=\"carts_deleted\"}"),
-            Some(0.0)
-        );
-    }
-
-    #[test]
-    fn http_requests_are_labelled_by_route_pattern_and_bounded_method() {
-        let m = PrometheusMetrics::new();
-        for _ in 0..3 {
-            m.http_request(
-                "POST",
-                "/v1/carts/{cart_id}/lines",
-                201,
-                Duration::from_micros(300),
-            );
-        }
-        m.http_request("BREW", UNMATCHED_ROUTE, 404, Duration::from_secs(20));
-        let text = m.render();
-        let labels = r#"{method="POST",route="/v1/carts/{cart_id}/lines",status="201"}"#;
-        assert_eq!(
-            sample(
-                &text,
-                &format!("trolley_http_request_duration_seconds_count{labels}")
-            ),
-            Some(3.0),
-            "{text}"
-        );
-        // 300 µs lands in the 500 µs bucket but not the 250 µs one.
-        let bucket = |le: &str| {
-            sample(
-                &text,
-                &format!(
-                    r#"trolley_http_request_duration_seconds_bucket{{le="{le}",method="POST",route="/v1/carts/{{cart_id}}/lines",status="201"}}"#
-                ),
-            )
-        };
-        assert_eq!(bucket("0.00025"), Some(0.0), "{text}");
-        assert_eq!(bucket("0.0005"), Some(3.0), "{text}");
-        assert_eq!(bucket("+Inf"), Some(3.0), "{text}");
-        assert!(
-            text.contains(r#"method="OTHER",route="unmatched",status="404""#),
-            "{text}"
-        );
-        assert!(!text.contains("BREW"));
-    }
-
-    #[test]
-    fn port_events_become_series() {
-        let m = PrometheusMetrics::new();
-        let tenant = TenantId::new();
-        m.plugin_call(
-            tenant,
-            "grocery",
-            Duration::from_micros(120),
-            PluginCallOutcome::Ok,
-            Some(30_000),
-        );
-        m.plugin_call(
-            tenant,
-            "grocery",
-            Duration::from_millis(3),
-            PluginCallOutcome::Failed,
-            None,
-        );
-        m.merge_outcomes(
-            "combine",
-            &BTreeMap::from([("combined".to_owned(), 2), ("kept".to_owned(), 1)]),
-        );
-        m.merge_outcomes("combine", &BTreeMap::from([("combined".to_owned(), 1)]));
-        m.reservations(ReservationEvent::Held, 1);
-        m.reservations(ReservationEvent::LineHoldExpired, 4);
-        m.cache(CacheEvent::Hit);
-        m.cache(CacheEvent::Hit);
-        m.cache(CacheEvent::Fallback);
-        m.rate_limited("tenant");
-        m.swept(SweptKind::CheckoutsDeleted, 3);
-        m.swept(SweptKind::CheckoutsDeleted, 2);
-        m.set_active_carts(42);
-        let text = m.render();
-
-        let t = tenant.to_string();
-        let expect = [
-            (
-                format!(
-                    r#"trolley_plugin_call_duration_seconds_count{{tenant="{t}",order_type="grocery"}}"#
-                ),
-                2.0,
-            ),
-            (
-                format!(
-                    r#"trolley_plugin_calls_total{{tenant="{t}",order_type="grocery",outcome="ok"}}"#
-                ),
-                1.0,
-            ),
-            (
-                format!(
-                    r#"trolley_plugin_calls_total{{tenant="{t}",order_type="grocery",outcome="failed"}}"#
-                ),
-                1.0,
-            ),
-            // Only the metered call is observed; 30,000 lands in the 64,000 bucket.
-            (
-                format!(r#"trolley_plugin_fuel_used_count{{tenant="{t}",order_type="grocery"}}"#),
-                1.0,
-            ),
-            (
-                format!(r#"trolley_plugin_fuel_used_sum{{tenant="{t}",order_type="grocery"}}"#),
-                30_000.0,
-            ),
-            (
-                format!(
-                    r#"trolley_plugin_fuel_used_bucket{{le="16000.0",tenant="{t}",order_type="grocery"}}"#
-                ),
-                0.0,
-            ),
-            (
-                format!(
-                    r#"trolley_plugin_fuel_used_bucket{{le="64000.0",tenant="{t}",order_type="grocery"}}"#
-                ),
-                1.0,
-            ),
-            (
-                r#"trolley_merge_outcomes_total{policy="combine",outcome="combined"}"#.to_owned(),
-                3.0,
-            ),
-            (
-                r#"trolley_merge_outcomes_total{policy="combine",outcome="kept"}"#.to_owned(),
-                1.0,
-            ),
-            (
-                r#"trolley_reservations_total{event="held"}"#.to_owned(),
-                1.0,
-            ),
-            (
-                r#"trolley_reservations_total{event="line_hold_expired"}"#.to_owned(),
-                4.0,
-            ),
-            (
-                r#"trolley_cache_requests_total{result="hit"}"#.to_owned(),
-                2.0,
-            ),
-            (
-                r#"trolley_cache_requests_total{result="miss"}"#.to_owned(),
-                0.0,
-            ),
-            (
-                r#"trolley_cache_requests_total{result="fallback"}"#.to_owned(),
-                1.0,
-            ),
-            (
-                r#"trolley_rate_limited_total{scope="tenant"}"#.to_owned(),
-                1.0,
-            ),
-            (
-                r#"trolley_swept_total{kind="checkouts_deleted"}"#.to_owned(),
-                5.0,
-            ),
-            ("trolley_active_carts".to_owned(), 42.0),
-        ];
-        for (series, value) in expect {
-            assert_eq!(sample(&text, &series), Some(value), "{series}\n{text}");
-        }
-    }
-
-    #[test]
-    fn unmetered_calls_leave_the_fuel_family_empty() {
-        let m = PrometheusMetrics::new();
-        m.plugin_call(
-            TenantId::new(),
-            "food",
-            Duration::from_micros(80),
-            PluginCallOutcome::Ok,
-            None,
-        );
-        let text = m.render();
-        assert!(text.contains("trolley_plugin_call_duration_seconds_count"));
-        assert!(!text.contains("trolley_plugin_fuel_used_"), "{text}");
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        let m = PrometheusMetrics::new();
-        m.merge_outcomes("x\"y", &BTreeMap::from([("a\nb".to_owned(), 1)]));
-        let text = m.render();
-        assert!(text.contains(r#"policy="x\"y",outcome="a\nb""#), "{text}");
-    }
-}
+mod tests;

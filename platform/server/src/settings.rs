@@ -92,6 +92,23 @@ pub struct Settings {
     /// bounding how late a stream can be when change notices are lost).
     #[arg(long, env = "TROLLEY_STREAM_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub stream_heartbeat_secs: u64,
+    /// Also publishes every event to NATS JetStream (stream `TROLLEY_EVENTS`, subjects
+    /// `trolley.<tenant_id>.<type>`, `Nats-Msg-Id` = event id), e.g.
+    /// `nats://127.0.0.1:4222`. Unset: webhooks only.
+    #[arg(long, env = "TROLLEY_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// Allows webhook URLs on private, loopback and link-local addresses and plain `http`
+    /// (development and tests; never on a shared platform).
+    #[arg(long, env = "TROLLEY_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_value = "false", default_missing_value = "true")]
+    pub webhook_allow_private: bool,
+    /// Milliseconds between relay rounds when the outbox is idle (a busy relay goes again at
+    /// once); 0 turns the relay off on this node (`POST /v1/platform/relay` still runs one).
+    #[arg(long, env = "TROLLEY_RELAY_INTERVAL_MS", default_value_t = 100)]
+    pub relay_interval_ms: u64,
+    /// Seconds a relay's claim on a delivery lasts: a node killed mid-delivery leaves its
+    /// claims, and another node (or it, restarted) delivers them again after this.
+    #[arg(long, env = "TROLLEY_RELAY_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    pub relay_lease_secs: u64,
 }
 
 impl Settings {
@@ -138,6 +155,18 @@ impl Settings {
         std::time::Duration::from_millis(ms)
     }
 
+    pub fn relay_settings(&self) -> trolley_core::service::RelaySettings {
+        trolley_core::service::RelaySettings {
+            lease: chrono::Duration::seconds(i64::try_from(self.relay_lease_secs).unwrap_or(60)),
+            ..trolley_core::service::RelaySettings::default()
+        }
+    }
+
+    pub fn relay_interval(&self) -> Option<std::time::Duration> {
+        (self.relay_interval_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.relay_interval_ms))
+    }
+
     pub fn sweep_interval(&self) -> Option<std::time::Duration> {
         (self.sweep_interval_secs > 0)
             .then(|| std::time::Duration::from_secs(self.sweep_interval_secs))
@@ -173,6 +202,12 @@ impl Settings {
             // Small, so a test reaches the bound with a few streams.
             max_streams_per_tenant: 4,
             stream_heartbeat_secs: 1,
+            nats_url: None,
+            // Test receivers listen on 127.0.0.1.
+            webhook_allow_private: true,
+            // Tests run relay rounds on demand, with a clock they move.
+            relay_interval_ms: 0,
+            relay_lease_secs: 60,
         }
     }
 }
@@ -229,6 +264,18 @@ mod tests {
         assert!(proxied.trusted_proxies.is_some_and(|p| !p.is_empty()));
         let bad = serve(&["--trusted-proxies", "10.0.0.0/33"]).unwrap_err();
         assert!(bad.to_string().contains("10.0.0.0/33"), "{bad}");
+
+        assert!(!plain.webhook_allow_private);
+        assert!(
+            serve(&["--webhook-allow-private"])
+                .unwrap()
+                .webhook_allow_private
+        );
+        assert!(
+            serve(&["--webhook-allow-private", "1"])
+                .unwrap()
+                .webhook_allow_private
+        );
 
         // No fuel at all would fail every plugin call: refused at startup instead.
         assert!(serve(&["--plugin-max-fuel", "0"]).is_err());

@@ -26,14 +26,14 @@ use trolley_core::ports::{
 };
 use trolley_core::service::{
     CartService, CartWatchers, CatalogService, CheckoutService, InventoryService, OrderTypeJudge,
-    PluginService, RecentInputs, ShopCatalog, SweepService, TenantService,
+    PluginService, RecentInputs, Relay, ShopCatalog, SweepService, TenantService, WebhookService,
 };
 use trolley_metrics::PrometheusMetrics;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
     Database, DatabaseHealth, DatabaseOptions, SqlCartRepository, SqlCatalogRepository,
-    SqlCheckoutRepository, SqlIdempotencyStore, SqlInventoryRepository, SqlPluginRepository,
-    SqlRetentionRepository, SqlTenantRepository,
+    SqlCheckoutRepository, SqlIdempotencyStore, SqlInventoryRepository, SqlOutboxRelay,
+    SqlPluginRepository, SqlRetentionRepository, SqlTenantRepository, SqlWebhookRepository,
 };
 
 use crate::settings::Settings;
@@ -60,6 +60,10 @@ pub struct Services {
     pub idempotency: Arc<SqlIdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub database: Database,
+    /// Tenants' webhook endpoints.
+    pub webhooks: WebhookService,
+    /// Takes committed events from the outbox to webhooks (and JetStream).
+    pub relay: Relay,
 }
 
 impl Services {
@@ -154,7 +158,35 @@ impl Services {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
+        let sender = Arc::new(
+            trolley_events::HttpWebhookSender::new(settings.webhook_allow_private)
+                .map_err(anyhow::Error::msg)
+                .context("starting the webhook client")?,
+        );
+        let webhooks = WebhookService::new(
+            Arc::new(SqlWebhookRepository::new(database.connection().clone())),
+            sender.clone(),
+            clock.clone(),
+            settings.webhook_allow_private,
+        );
+        let mut relay = Relay::new(
+            Arc::new(SqlOutboxRelay::new(database.connection().clone())),
+            sender,
+            clock.clone(),
+            settings.relay_settings(),
+        )
+        .with_metrics(metrics.clone());
+        if let Some(url) = &settings.nats_url {
+            let publisher = trolley_events::JetStreamPublisher::connect(url, EVENT_STREAM)
+                .await
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("connecting to NATS JetStream at {}", redact(url)))?;
+            tracing::info!(nats = %redact(url), stream = EVENT_STREAM, "events also published to JetStream");
+            relay = relay.with_publisher(Arc::new(publisher));
+        }
         Ok(Self {
+            webhooks,
+            relay,
             tenants: TenantService::new(tenants, clock.clone()),
             catalog: CatalogService::new(catalog, clock.clone(), recent.clone()),
             checkouts: checkout_service,
@@ -172,6 +204,9 @@ impl Services {
         })
     }
 }
+
+/// The JetStream stream events are published to.
+pub const EVENT_STREAM: &str = trolley_events::DEFAULT_STREAM;
 
 /// The cart cache, rate limiter and activation notices: through Redis when `REDIS_URL` is
 /// set (many nodes act as one), in process otherwise (the embedded single node).
@@ -317,6 +352,8 @@ impl Application {
             stream_settings: settings.stream_settings(),
             known_origins: KnownOrigins::new(services.tenants.clone()),
             routes: KnownRoutes::from_openapi(&api),
+            webhooks: services.webhooks.clone(),
+            relay: services.relay.clone(),
         });
         let link_traces = settings.otlp_endpoint.is_some();
         let mut server = HttpServer::new(move || {
@@ -346,6 +383,9 @@ impl Application {
         }
         if let Some(every) = settings.sweep_interval() {
             spawn_sweeper(services.sweeper.clone(), every);
+        }
+        if let Some(idle) = settings.relay_interval() {
+            crate::relay::spawn_relay(services.relay.clone(), idle);
         }
         tracing::info!(port, "listening");
         Ok(Self {

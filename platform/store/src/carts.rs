@@ -10,8 +10,8 @@ use trolley_core::StoreError;
 use trolley_core::domain::MergePolicy;
 use trolley_core::domain::lifecycle::Renewal;
 use trolley_core::domain::{
-    Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, Price,
-    Quantity, ReviewSide, Seal, Sku, TenantId,
+    Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, NewEvent,
+    Price, Quantity, ReviewSide, Seal, Sku, TenantId,
 };
 use trolley_core::ports::{CartRepository, MergeRecord};
 
@@ -20,6 +20,7 @@ use crate::db::write_txn;
 use crate::entity::{cart_lines, cart_merges, carts};
 use crate::error::{corrupt, db_err};
 use crate::idempotency::seal_opt;
+use crate::outbox;
 
 #[derive(Debug, Clone)]
 pub struct SqlCartRepository {
@@ -187,10 +188,15 @@ fn line_from_row(row: cart_lines::Model, currency: Currency) -> Result<Line, Sto
 #[async_trait]
 impl CartRepository for SqlCartRepository {
     #[tracing::instrument(name = "db.carts.insert", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id))]
-    async fn insert(&self, cart: &Cart, seal: Option<Seal<'_>>) -> Result<(), StoreError> {
+    async fn insert_emitting(
+        &self,
+        cart: &Cart,
+        seal: Option<Seal<'_>>,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
         let row = cart_row(cart)?;
         let lines = line_rows(cart)?;
-        if lines.is_empty() && seal.is_none() {
+        if lines.is_empty() && seal.is_none() && events.is_empty() {
             // One statement: no transaction needed.
             carts::Entity::insert(row.into_active_model())
                 .exec_without_returning(&self.db)
@@ -205,6 +211,7 @@ impl CartRepository for SqlCartRepository {
             .map_err(db_err)?;
         let written = async {
             seal_opt(&txn, seal).await?;
+            outbox::append(&txn, cart.tenant_id, events, cart.updated_at).await?;
             carts::Entity::insert(row.into_active_model())
                 .exec_without_returning(&txn)
                 .await
@@ -252,11 +259,12 @@ impl CartRepository for SqlCartRepository {
     }
 
     #[tracing::instrument(name = "db.carts.save", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id, expected_version = stored.version))]
-    async fn save(
+    async fn save_emitting(
         &self,
         cart: &Cart,
         stored: &Cart,
         seal: Option<Seal<'_>>,
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let txn = self
             .db
@@ -265,7 +273,8 @@ impl CartRepository for SqlCartRepository {
             .map_err(db_err)?;
         let written = async {
             seal_opt(&txn, seal).await?;
-            save_in(&txn, cart, stored).await
+            save_in(&txn, cart, stored).await?;
+            outbox::append(&txn, cart.tenant_id, events, cart.updated_at).await
         }
         .await;
         if let Err(e) = written {
@@ -276,13 +285,14 @@ impl CartRepository for SqlCartRepository {
     }
 
     #[tracing::instrument(name = "db.carts.save_merge", level = "debug", skip_all, fields(tenant_id = %target.tenant_id, cart_id = %target.id, source_cart_id = %source.id))]
-    async fn save_merge(
+    async fn save_merge_emitting(
         &self,
         target: &Cart,
         target_stored: &Cart,
         source: &Cart,
         source_stored: &Cart,
         record: &MergeRecord,
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let row = cart_merges::Model {
             source_cart_id: record.source_cart_id.0,
@@ -300,6 +310,7 @@ impl CartRepository for SqlCartRepository {
         let written = async {
             save_in(&txn, target, target_stored).await?;
             save_in(&txn, source, source_stored).await?;
+            outbox::append(&txn, target.tenant_id, events, target.updated_at).await?;
             cart_merges::Entity::insert(row.into_active_model())
                 .exec_without_returning(&txn)
                 .await

@@ -34,8 +34,8 @@ use sea_orm::{
 use trolley_core::StoreError;
 use trolley_core::domain::checkout::SnapshotReservation;
 use trolley_core::domain::{
-    Cart, CartOwner, CartStatus, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, LineId,
-    Order, OrderId, Seal, Shortage, Sku, TenantId,
+    Cart, CartId, CartOwner, CartStatus, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus,
+    LineId, Order, OrderId, Seal, Shortage, Sku, TenantId, event,
 };
 use trolley_core::ports::{
     BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
@@ -43,14 +43,15 @@ use trolley_core::ports::{
 use uuid::Uuid;
 
 use crate::carts::save_in;
-use crate::convert::{from_json, to_json, to_millis};
+use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
 use crate::entity::{carts, checkouts, orders, stock_holds};
 use crate::error::{corrupt, db_err};
 use crate::idempotency::seal_opt;
+use crate::outbox;
 use crate::stock::{
-    self, CHECKOUT, End, cart_line_holds, delete_holds, finish, free_stock, lock_cart, release,
-    release_holds, try_hold,
+    self, CHECKOUT, End, LowStock, cart_line_holds, delete_holds, finish, free_stock, lock_cart,
+    release, release_holds, try_hold,
 };
 
 mod expiry;
@@ -210,7 +211,20 @@ async fn settle(
         .one(txn)
         .await
         .map_err(db_err)?;
-    Ok(Some(version.unwrap_or_default()))
+    let version = version.unwrap_or_default();
+    let (checkout, cart) = (CheckoutId(row.id), CartId(row.cart_id));
+    let settled = match status {
+        CheckoutStatus::Expired => event::checkout_expired(checkout, cart),
+        _ => event::checkout_cancelled(checkout, cart, version),
+    };
+    outbox::append(
+        txn,
+        TenantId(row.tenant_id),
+        &[settled],
+        from_millis(now, "settled at")?,
+    )
+    .await?;
+    Ok(Some(version))
 }
 
 /// Reads a checkout for a state change: finds its cart, takes the cart lock, then reads the
@@ -301,6 +315,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
             }
             let skus: BTreeSet<&str> = by_sku.keys().chain(had.keys()).copied().collect();
             let mut reservations: Vec<(&Sku, i64)> = Vec::new();
+            let mut low_stock = LowStock::default();
             let mut shortages = Vec::new();
             for sku in skus {
                 let want = by_sku.get(sku).map_or(0, |w| w.quantity);
@@ -308,6 +323,9 @@ impl CheckoutRepository for SqlCheckoutRepository {
                 let wanted = by_sku.get(sku);
                 if want > have {
                     if try_hold(&txn, tenant.0, sku, want - have).await? {
+                        low_stock
+                            .after_hold(&txn, tenant.0, sku, want - have)
+                            .await?;
                         if let Some(w) = wanted {
                             reservations.push((w.sku, want));
                         }
@@ -388,6 +406,9 @@ impl CheckoutRepository for SqlCheckoutRepository {
             .exec_without_returning(&txn)
             .await
             .map_err(db_err)?;
+            let mut events = vec![event::checkout_started(&stored)];
+            events.extend_from_slice(low_stock.events());
+            outbox::append(&txn, tenant, &events, snapshot.validated_at).await?;
             Ok(End::Commit(BeginCheckout::Started(stored)))
         }
         .await;
@@ -535,6 +556,13 @@ impl CheckoutRepository for SqlCheckoutRepository {
                     "the cart of a completed checkout was not checking out; left as it is"
                 );
             }
+            outbox::append(
+                &txn,
+                tenant,
+                &event::checkout_completed(order),
+                order.created_at,
+            )
+            .await?;
             Ok(End::Commit(Some(CompleteCheckout::Completed(
                 order.clone(),
             ))))

@@ -178,6 +178,14 @@ impl Database {
         SqlCheckoutRepository::new(self.conn.clone())
     }
 
+    pub fn webhooks(&self) -> crate::SqlWebhookRepository {
+        crate::SqlWebhookRepository::new(self.conn.clone())
+    }
+
+    pub fn outbox(&self) -> crate::SqlOutboxRelay {
+        crate::SqlOutboxRelay::new(self.conn.clone())
+    }
+
     pub fn retention(&self) -> SqlRetentionRepository {
         SqlRetentionRepository::new(self.conn.clone())
     }

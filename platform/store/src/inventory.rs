@@ -37,8 +37,10 @@ use crate::convert::{from_millis, to_millis};
 use crate::db::write_txn;
 use crate::entity::{carts, inventory, stock_holds};
 use crate::error::{corrupt, db_err};
+use crate::outbox;
 use crate::stock::{
-    End, LINE, cart_line_holds, delete_holds, finish, free_stock, lock_cart, release, try_hold,
+    End, LINE, LowStock, cart_line_holds, delete_holds, finish, free_stock, lock_cart, release,
+    try_hold,
 };
 
 /// How many times `set_on_hand` retries when its insert loses a race with another insert
@@ -149,6 +151,12 @@ impl InventoryRepository for SqlInventoryRepository {
                     (1, Some(row)) => {
                         let level = level_from_row(row)?;
                         audit::record(&txn, &[entry(previous.as_ref(), &level)]).await?;
+                        let before = previous.as_ref().map(|p| p.on_hand - p.reserved);
+                        let mut low_stock = LowStock::default();
+                        low_stock
+                            .check(&txn, tenant.0, sku.as_str(), |now| before.unwrap_or(now))
+                            .await?;
+                        outbox::append(&txn, tenant, low_stock.events(), at).await?;
                         return Ok(End::Commit(Ok(level)));
                     }
                     // Refused: more is held than the new count.
@@ -294,12 +302,16 @@ impl InventoryRepository for SqlInventoryRepository {
             // One pass over the skus in order: hold or release only the difference.
             let all: BTreeSet<&String> = skus.keys().chain(held.keys()).collect();
             let mut tracked: BTreeSet<String> = BTreeSet::new();
+            let mut low_stock = LowStock::default();
             let mut shortages = Vec::new();
             for sku in all {
                 let want = skus.get(sku).map_or(0, |(q, _, _)| *q);
                 let have = held.get(sku).copied().unwrap_or(0);
                 if want > have {
                     if try_hold(&txn, tenant.0, sku, want - have).await? {
+                        low_stock
+                            .after_hold(&txn, tenant.0, sku, want - have)
+                            .await?;
                         tracked.insert(sku.clone());
                     } else if let Some(free) = free_stock(&txn, tenant.0, sku).await?
                         && let Some((_, line_ids, sku)) = skus.get(sku)
@@ -380,6 +392,7 @@ impl InventoryRepository for SqlInventoryRepository {
                     .await
                     .map_err(db_err)?;
             }
+            outbox::append(&txn, tenant, low_stock.events(), Utc::now()).await?;
             Ok(End::Commit(Vec::new()))
         }
         .await;

@@ -30,10 +30,13 @@ mod error;
 mod health;
 mod idempotency;
 mod inventory;
+mod outbox;
 mod plugins;
+mod relay;
 mod retention;
 mod stock;
 mod tenants;
+mod webhooks;
 
 pub use carts::SqlCartRepository;
 pub use catalog::SqlCatalogRepository;
@@ -43,8 +46,10 @@ pub use health::DatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;
 pub use inventory::SqlInventoryRepository;
 pub use plugins::SqlPluginRepository;
+pub use relay::SqlOutboxRelay;
 pub use retention::SqlRetentionRepository;
 pub use tenants::SqlTenantRepository;
+pub use webhooks::SqlWebhookRepository;
 
 pub use sea_orm::{DatabaseConnection, DbBackend};
 pub use trolley_core::StoreError;

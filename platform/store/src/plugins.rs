@@ -25,7 +25,8 @@ use sea_orm::{
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
 use trolley_core::domain::{
-    Activation, Actor, AuditAction, AuditEntry, PluginId, PluginInfo, PluginRecord, TenantId,
+    Activation, Actor, AuditAction, AuditEntry, EventType, PluginId, PluginInfo, PluginRecord,
+    TenantId, event,
 };
 use trolley_core::ports::PluginRepository;
 use uuid::Uuid;
@@ -36,6 +37,7 @@ use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
 use crate::entity::{order_type_activations as activations, plugin_modules, plugins};
 use crate::error::{corrupt, db_err};
+use crate::outbox;
 
 const ACTIVE: &str = "active";
 const SUPERSEDED: &str = "superseded";
@@ -170,6 +172,13 @@ impl SqlPluginRepository {
             activation.activated_at,
         );
         audit::record(&txn, &[entry]).await?;
+        let activated = event::plugin_switched(
+            EventType::PluginActivated,
+            order_type,
+            &activation.plugin,
+            previous.as_ref().map(|p| &p.plugin),
+        );
+        outbox::append(&txn, tenant, &[activated], activation.activated_at).await?;
         txn.commit().await.map_err(db_err)?;
         Ok(activation)
     }
@@ -533,6 +542,13 @@ impl PluginRepository for SqlPluginRepository {
             at,
         );
         audit::record(&txn, &[entry]).await?;
+        let rolled_back = event::plugin_switched(
+            EventType::PluginRolledBack,
+            order_type,
+            &activation.plugin,
+            Some(&retired.plugin),
+        );
+        outbox::append(&txn, tenant, &[rolled_back], at).await?;
         txn.commit().await.map_err(db_err)?;
         Ok(Some(activation))
     }

@@ -262,3 +262,88 @@ pub(crate) async fn cart_line_holds<C: ConnectionTrait>(
         .await
         .map_err(db_err)
 }
+
+/// The `inventory.low_stock` events a transaction raises: a sku whose available stock
+/// (`on_hand - reserved`) falls below its tenant's `low_stock_threshold` (the same
+/// threshold that makes a line show `low_stock`). Raised when it crosses, not on every
+/// change below it; a threshold of 0 raises none.
+#[derive(Default)]
+pub(crate) struct LowStock {
+    threshold: Option<i64>,
+    events: Vec<trolley_core::domain::NewEvent>,
+}
+
+impl LowStock {
+    async fn threshold<C: ConnectionTrait>(
+        &mut self,
+        txn: &C,
+        tenant: Uuid,
+    ) -> Result<i64, StoreError> {
+        if let Some(threshold) = self.threshold {
+            return Ok(threshold);
+        }
+        use sea_orm::QuerySelect;
+        let config: Option<String> = crate::entity::tenants::Entity::find_by_id(tenant)
+            .select_only()
+            .column(crate::entity::tenants::Column::Config)
+            .into_tuple()
+            .one(txn)
+            .await
+            .map_err(db_err)?;
+        let default = trolley_core::domain::TenantConfig::default().low_stock_threshold;
+        let threshold = config
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok())
+            .and_then(|c| c.get("low_stock_threshold").and_then(|t| t.as_i64()))
+            .unwrap_or(i64::from(default));
+        self.threshold = Some(threshold);
+        Ok(threshold)
+    }
+
+    /// After a change of a sku's stock; `before` gives the available stock before it from
+    /// the available stock now.
+    pub(crate) async fn check<C: ConnectionTrait>(
+        &mut self,
+        txn: &C,
+        tenant: Uuid,
+        sku: &str,
+        before: impl FnOnce(i64) -> i64,
+    ) -> Result<(), StoreError> {
+        let threshold = self.threshold(txn, tenant).await?;
+        if threshold <= 0 {
+            return Ok(());
+        }
+        let Some(row) = inventory::Entity::find_by_id((tenant, sku.to_owned()))
+            .one(txn)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(());
+        };
+        let now = row.on_hand - row.reserved;
+        if now < threshold && before(now) >= threshold {
+            let sku = trolley_core::domain::Sku::parse(sku).map_err(|e| corrupt(e.to_string()))?;
+            self.events.push(trolley_core::domain::event::low_stock(
+                &sku,
+                row.on_hand,
+                row.reserved,
+                threshold,
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Self::check`] after `taken` more units were held.
+    pub(crate) async fn after_hold<C: ConnectionTrait>(
+        &mut self,
+        txn: &C,
+        tenant: Uuid,
+        sku: &str,
+        taken: i64,
+    ) -> Result<(), StoreError> {
+        self.check(txn, tenant, sku, |now| now + taken).await
+    }
+
+    pub(crate) fn events(&self) -> &[trolley_core::domain::NewEvent] {
+        &self.events
+    }
+}

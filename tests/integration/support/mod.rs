@@ -12,6 +12,8 @@ use trolley::{Application, Settings};
 use trolley_core::ports::ManualClock;
 use uuid::Uuid;
 
+pub mod receiver;
+
 /// PostgreSQL server used by the suite; `TROLLEY_TEST_PG_URL` overrides it. A test that
 /// cannot reach it fails: the suite never silently falls back to SQLite.
 fn pg_admin_url() -> String {
@@ -207,6 +209,12 @@ pub async fn assert_problem(res: Response, status: StatusCode, code: &str) -> Va
 }
 
 impl TestApp {
+    /// The server's clock now.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use trolley_core::ports::Clock as _;
+        self.clock.now()
+    }
+
     /// Moves the server's clock forward.
     pub fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);

@@ -347,6 +347,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's webhook endpoints (without their secrets). */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** Adds a webhook endpoint. The answer shows its signing secret, once. */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint. */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /** Deletes an endpoint with its delivery log. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Changes an endpoint: url, event types, description, or `enabled` (disable it; enable
+         *     it again, which also resumes an endpoint Trolley paused).
+         */
+        patch: operations["patch_webhook"];
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoint's delivery log, newest first: each delivery with its attempts (status,
+         *     latency, error, the start of the receiver's answer).
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivers one delivery again (now), whatever it ended as. */
+        post: operations["retry_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivers again every event since `since` (as far back as Trolley keeps them: 7 days). */
+        post: operations["replay_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret, shown once. For 24 h deliveries carry signatures with both the
+         *     new and the old secret, so receivers can switch without missing one.
+         */
+        post: operations["rotate_webhook_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/carts": {
         parameters: {
             query?: never;
@@ -627,6 +741,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/event-schemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The JSON Schemas of every event type, by type (and the envelope under `envelope`). */
+        get: operations["list_event_schemas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-schemas/{event_type}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The JSON Schema of one event type (or `envelope`). */
+        get: operations["get_event_schema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders/{order_id}": {
         parameters: {
             query?: never;
@@ -638,6 +786,26 @@ export interface paths {
         get: operations["get_order"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/platform/relay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs one relay round now and waits for it: fan-out, due deliveries, JetStream (the
+         *     server also relays continuously on every node).
+         */
+        post: operations["relay"];
         delete?: never;
         options?: never;
         head?: never;
@@ -769,6 +937,21 @@ export interface components {
              * @description `null` while the key works.
              */
             revoked_at?: string | null;
+        };
+        AttemptResponse: {
+            /** Format: date-time */
+            at: string;
+            /** @description Why it failed; `null` for a 2xx. */
+            error?: string | null;
+            /** Format: int64 */
+            latency_ms: number;
+            /** @description The first 1 KiB of the receiver's answer. */
+            response_excerpt?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status; `null` when it did not answer.
+             */
+            status_code?: number | null;
         };
         /** @description One admin (or operator) change. */
         AuditEntryResponse: {
@@ -976,6 +1159,20 @@ export interface components {
             currency: string;
             name: string;
         };
+        CreateWebhookRequest: {
+            /** @description Up to 500 characters, for the tenant's own records. */
+            description?: string | null;
+            /**
+             * @description The event types delivered (e.g. `["checkout.completed", "order.placed"]`); omitted
+             *     or `null`: every type.
+             */
+            event_types?: string[] | null;
+            /**
+             * @description Where deliveries are POSTed: `https` on a public address.
+             * @example https://hooks.example.com/trolley
+             */
+            url: string;
+        };
         /** @description The line as stored, carried by `409 line_conflict` so the client can reconcile. */
         CurrentLine: {
             attributes: {
@@ -1012,6 +1209,43 @@ export interface components {
             /** Format: uuid */
             secret_id: string;
         };
+        DeliveryPageResponse: {
+            /** @description Newest first. */
+            deliveries: components["schemas"]["DeliveryResponse"][];
+            /**
+             * Format: uuid
+             * @description Pass as `before` for the next (older) page; `null` on the last page.
+             */
+            next_before?: string | null;
+        };
+        DeliveryResponse: {
+            /** @description Oldest first. */
+            attempts: components["schemas"]["AttemptResponse"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            /** Format: uuid */
+            delivery_id: string;
+            /**
+             * Format: uuid
+             * @description The event's id (the `webhook-id` header).
+             */
+            event_id: string;
+            event_type: string;
+            /**
+             * Format: date-time
+             * @description When it is tried next, while pending.
+             */
+            next_attempt_at?: string | null;
+            /** Format: int64 */
+            sequence: number;
+            status: components["schemas"]["DeliveryStatusDto"];
+            /** @description `kind:id`, e.g. `cart:0193…`. */
+            subject: string;
+        };
+        /** @enum {string} */
+        DeliveryStatusDto: "pending" | "delivered" | "dead";
         FeeResponse: {
             amount: string;
             code: string;
@@ -1214,6 +1448,16 @@ export interface components {
             name?: string | null;
             status?: components["schemas"]["TenantStatusDto"] | null;
         };
+        /**
+         * @description Absent fields keep their value; `event_types: null` delivers every type again;
+         *     `enabled: true` also resumes an endpoint Trolley paused.
+         */
+        PatchWebhookRequest: {
+            description?: string | null;
+            enabled?: boolean | null;
+            event_types?: string[] | null;
+            url?: string | null;
+        };
         /** @enum {string} */
         PluginFailModeDto: "closed" | "open";
         /** @description The plugin version that judged (priced) this cart. */
@@ -1263,7 +1507,7 @@ export interface components {
              * @description Stable machine-readable code to switch on (the OpenAPI document lists every one).
              * @enum {string}
              */
-            code: "api_key_not_found" | "cannot_revoke_own_key" | "cart_closed" | "cart_empty" | "cart_expired" | "cart_frozen" | "cart_merged" | "cart_not_found" | "checkout_closed" | "checkout_expired" | "checkout_not_found" | "concurrent_update" | "customer_token_secret_not_found" | "database_unavailable" | "forbidden" | "idempotency_key_in_use" | "idempotency_key_required" | "idempotency_key_reused" | "incompatible_order_type" | "insufficient_stock" | "insufficient_storage" | "internal_error" | "invalid_config" | "invalid_input" | "invalid_plugin" | "invalid_price" | "invalid_request" | "invalid_token" | "item_not_found" | "last_admin_key" | "last_customer_token_secret" | "line_conflict" | "line_not_found" | "malformed_json" | "method_not_allowed" | "not_found" | "not_tracked" | "nothing_to_roll_back" | "on_hand_below_reserved" | "order_not_found" | "origin_not_allowed" | "payload_too_large" | "plugin_failed" | "plugin_not_found" | "plugin_version_exists" | "precondition_failed" | "precondition_required" | "price_changed" | "quantity_out_of_range" | "rate_limited" | "review_required" | "service_unavailable" | "tenant_not_found" | "tenant_suspended" | "token_expired" | "too_many_lines" | "too_many_streams" | "unauthorized" | "unknown_sku" | "unsupported_currency" | "unsupported_media_type" | "validation_failed";
+            code: "api_key_not_found" | "cannot_revoke_own_key" | "cart_closed" | "cart_empty" | "cart_expired" | "cart_frozen" | "cart_merged" | "cart_not_found" | "checkout_closed" | "checkout_expired" | "checkout_not_found" | "concurrent_update" | "customer_token_secret_not_found" | "database_unavailable" | "delivery_not_found" | "forbidden" | "idempotency_key_in_use" | "idempotency_key_required" | "idempotency_key_reused" | "incompatible_order_type" | "insufficient_stock" | "insufficient_storage" | "internal_error" | "invalid_config" | "invalid_input" | "invalid_plugin" | "invalid_price" | "invalid_request" | "invalid_token" | "item_not_found" | "last_admin_key" | "last_customer_token_secret" | "line_conflict" | "line_not_found" | "malformed_json" | "method_not_allowed" | "not_found" | "not_tracked" | "nothing_to_roll_back" | "on_hand_below_reserved" | "order_not_found" | "origin_not_allowed" | "payload_too_large" | "plugin_failed" | "plugin_not_found" | "plugin_version_exists" | "precondition_failed" | "precondition_required" | "price_changed" | "quantity_out_of_range" | "rate_limited" | "review_required" | "service_unavailable" | "tenant_not_found" | "tenant_suspended" | "token_expired" | "too_many_lines" | "too_many_streams" | "unauthorized" | "unknown_sku" | "unsupported_currency" | "unsupported_media_type" | "validation_failed" | "webhook_not_found";
             current_line?: components["schemas"]["CurrentLine"] | null;
             /**
              * Format: int64
@@ -1356,6 +1600,23 @@ export interface components {
              */
             status: string;
         };
+        /** @description What one relay round did (on this node). */
+        RelayResponse: {
+            /** Format: int64 */
+            dead: number;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            dispatched: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            publish_failures: number;
+            /** Format: int64 */
+            published: number;
+            /** Format: int64 */
+            purged: number;
+        };
         /** @description A line removed by an add with `replace_incompatible`. */
         RemovedLineResponse: {
             attributes: {
@@ -1383,6 +1644,20 @@ export interface components {
             reason: string;
             /** @description Every removed line as it was, enough to show the shopper or to add it back. */
             removed_lines: components["schemas"]["RemovedLineResponse"][];
+        };
+        ReplayRequest: {
+            /**
+             * Format: date-time
+             * @description Every event since this time that Trolley still keeps (7 days) is delivered again.
+             */
+            since: string;
+        };
+        ReplayResponse: {
+            /**
+             * Format: int64
+             * @description New deliveries queued.
+             */
+            queued: number;
         };
         ReservationResponse: {
             /** Format: int32 */
@@ -1623,6 +1898,50 @@ export interface components {
             message: string;
             /** @description `reject`, `block_checkout` or `warning`. */
             severity: string;
+        };
+        WebhookListResponse: {
+            webhooks: components["schemas"]["WebhookResponse"][];
+        };
+        /** @description An endpoint as listed: never its secret. */
+        WebhookResponse: {
+            /** Format: date-time */
+            created_at: string;
+            description?: string | null;
+            /** @description The tenant's switch. */
+            enabled: boolean;
+            /** @description `null`: every type. */
+            event_types?: string[] | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed; `null` while deliveries succeed.
+             */
+            failing_since?: string | null;
+            /**
+             * @description Set when Trolley paused the endpoint after a day of failed deliveries: why, and how
+             *     to resume. Its deliveries wait meanwhile.
+             */
+            paused_reason?: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the secret before the last rotation still signs beside the current one.
+             */
+            previous_secret_expires_at?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            url: string;
+            /** Format: uuid */
+            webhook_id: string;
+        };
+        /**
+         * @description An endpoint with its signing secret: the answer to a create or a rotation, the only
+         *     times the secret is shown.
+         */
+        WebhookWithSecretResponse: components["schemas"]["WebhookResponse"] & {
+            /**
+             * @description `whsec_` + base64 key (Standard Webhooks): verify `webhook-signature` with it.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
         };
     };
     responses: never;
@@ -3462,6 +3781,729 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookListResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not https, a private address, an unknown event type, too many endpoints … */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description 1–100 (default 20). */
+                limit?: number;
+                /** @description A `delivery_id`: deliveries older than it. */
+                before?: string;
+            };
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPageResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued: the relay sends it within moments */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotate_webhook_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -5662,6 +6704,116 @@ export interface operations {
             };
         };
     };
+    list_event_schemas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `{"<type>": <JSON Schema>, …}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, unknown>;
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_event_schema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example cart.line_added */
+                event_type: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JSON Schema (draft 2020-12) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/schema+json": Record<string, unknown>;
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_order: {
         parameters: {
             query?: never;
@@ -5746,6 +6898,73 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    relay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayResponse"];
+                };
+            };
+            /** @description invalid_request: a malformed body, header or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -9,3 +9,4 @@ pub mod credentials;
 pub mod plugins;
 pub mod shop;
 pub mod tenants;
+pub mod webhooks;

@@ -11,6 +11,7 @@ mod platform;
 mod plugins;
 mod shop;
 mod stream;
+mod webhooks;
 
 use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(platform::get_tenant)
             .service(platform::patch_tenant)
             .service(checkout::sweep)
+            .service(webhooks::relay)
             .service(
                 // Catalog batches carry up to 1000 items: a larger body limit than elsewhere.
                 scope("/admin/catalog")
@@ -65,6 +67,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(plugins::list_order_types)
             .service(plugins::activate_order_type)
             .service(plugins::rollback_order_type)
+            .service(webhooks::create_webhook)
+            .service(webhooks::list_webhooks)
+            .service(webhooks::get_webhook)
+            .service(webhooks::patch_webhook)
+            .service(webhooks::delete_webhook)
+            .service(webhooks::rotate_webhook_secret)
+            .service(webhooks::list_deliveries)
+            .service(webhooks::retry_delivery)
+            .service(webhooks::replay_webhook)
+            .service(webhooks::list_event_schemas)
+            .service(webhooks::get_event_schema)
             .service(carts::create_cart)
             .service(carts::get_my_cart)
             .service(carts::get_cart)

@@ -70,3 +70,11 @@ id_type!(
     /// An order.
     OrderId
 );
+id_type!(
+    /// A tenant's webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// One event's delivery to one webhook endpoint.
+    DeliveryId
+);

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod claim;
 pub mod credentials;
+pub mod event;
 pub mod ids;
 pub mod inventory;
 pub mod judged;
@@ -22,6 +23,7 @@ pub mod rejection;
 pub mod secret;
 pub mod tenant;
 pub mod view;
+pub mod webhook;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use cart::{
@@ -32,7 +34,8 @@ pub use checkout::{
     Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Order, OrderId, Shortage,
 };
 pub use credentials::{ApiKeyInfo, CustomerTokenSecret, KeyKind, KeyName};
-pub use ids::{CartId, LineId, TenantId};
+pub use event::{Event, EventType, NewEvent, Subject, SubjectKind};
+pub use ids::{CartId, DeliveryId, LineId, TenantId, WebhookId};
 pub use inventory::{StockLevel, WantedHold};
 pub use judged::{Judged, Question};
 pub use line_key::{Attributes, LineKey, Sku};
@@ -48,3 +51,4 @@ pub use tenant::{MergePolicy, PluginFailMode, Tenant, TenantConfig, TenantStatus
 pub use view::{
     Availability, CartView, Fee, Judgement, LineView, PricedBy, Severity, StockView, Violation,
 };
+pub use webhook::{Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint, WebhookSecret};

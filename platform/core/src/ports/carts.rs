@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Cart, CartId, Seal, TenantId};
+use crate::domain::{Cart, CartId, NewEvent, Seal, TenantId};
 use crate::error::StoreError;
 
 #[async_trait]
@@ -11,7 +11,18 @@ pub trait CartRepository: Send + Sync {
     /// Inserts a new cart (with `seal`'s idempotency record, in the same transaction). A
     /// customer who already has a live cart gets [`StoreError::UniqueViolation`]; a sealed
     /// key already bound gets [`StoreError::IdempotencyKeyTaken`].
-    async fn insert(&self, cart: &Cart, seal: Option<Seal<'_>>) -> Result<(), StoreError>;
+    /// `events` go to the outbox in the same transaction.
+    async fn insert_emitting(
+        &self,
+        cart: &Cart,
+        seal: Option<Seal<'_>>,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError>;
+    /// [`Self::insert_emitting`] raising no event (fixtures and tests only: every change a
+    /// user makes raises its events).
+    async fn insert(&self, cart: &Cart, seal: Option<Seal<'_>>) -> Result<(), StoreError> {
+        self.insert_emitting(cart, seal, &[]).await
+    }
     async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError>;
     /// The customer's live (active or checking out) cart.
     async fn find_live_for_customer(
@@ -24,16 +35,38 @@ pub trait CartRepository: Send + Sync {
     /// and nothing is written. `stored` is the cart as it was read: its lines are what the
     /// database holds at that version, so only the difference is written, without reading
     /// the lines again.
+    /// `events` go to the outbox in the same transaction.
+    async fn save_emitting(
+        &self,
+        cart: &Cart,
+        stored: &Cart,
+        seal: Option<Seal<'_>>,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError>;
+    /// [`Self::save_emitting`] raising no event (tests only).
     async fn save(
         &self,
         cart: &Cart,
         stored: &Cart,
         seal: Option<Seal<'_>>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.save_emitting(cart, stored, seal, &[]).await
+    }
 
     /// Writes a merge in one transaction: the target and the (now merged) source, each only
     /// if still at the version it was read at (`*_stored`), and the merge record. Either version moved →
     /// [`StoreError::VersionConflict`] and nothing is written.
+    /// `events` go to the outbox in the same transaction.
+    async fn save_merge_emitting(
+        &self,
+        target: &Cart,
+        target_stored: &Cart,
+        source: &Cart,
+        source_stored: &Cart,
+        record: &MergeRecord,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError>;
+    /// [`Self::save_merge_emitting`] raising no event (tests only).
     async fn save_merge(
         &self,
         target: &Cart,
@@ -41,7 +74,10 @@ pub trait CartRepository: Send + Sync {
         source: &Cart,
         source_stored: &Cart,
         record: &MergeRecord,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.save_merge_emitting(target, target_stored, source, source_stored, record, &[])
+            .await
+    }
 
     /// The merge that absorbed `source`, if any.
     async fn merge_record(

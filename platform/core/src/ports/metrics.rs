@@ -99,6 +99,12 @@ pub trait Metrics: Send + Sync {
     fn rate_limited(&self, scope: &'static str);
     /// Rows a sweep removed (on this node), by kind.
     fn swept(&self, kind: SweptKind, count: u64);
+    /// One webhook delivery attempt: `delivered`, `failed` (retried later) or `dead`.
+    fn webhook_attempt(&self, _result: &'static str) {}
+    /// One JetStream publish, acknowledged or not.
+    fn event_published(&self, _ok: bool) {}
+    /// The outbox's backlog as the relay last saw it.
+    fn outbox_backlog(&self, _backlog: &crate::ports::Backlog) {}
 }
 
 #[derive(Debug, Default, Clone, Copy)]

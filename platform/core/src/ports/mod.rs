@@ -9,6 +9,7 @@ mod changes;
 mod checkouts;
 mod clock;
 mod credentials;
+mod events;
 mod health;
 mod idempotency;
 mod inventory;
@@ -28,6 +29,10 @@ pub use checkouts::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::{
     ApiKeyRecord, CredentialRepository, KeyKind, KeyOwner, KeyRevocation, SecretDeletion,
+};
+pub use events::{
+    AttemptRecord, Backlog, DueDelivery, EventPublisher, OutboxRelay, WebhookRepository,
+    WebhookRequest, WebhookSender,
 };
 pub use health::HealthCheck;
 pub use idempotency::{IdempotencyLookup, IdempotencyStore, StoredResponse};

@@ -13,11 +13,11 @@ use super::mutate::{emit, load_for_write};
 use super::{Precondition, Shopper};
 use crate::domain::cart::{AddLine, Rules};
 use crate::domain::lifecycle::read_renewal;
-use crate::domain::secret;
 use crate::domain::{
     Attributes, Cart, CartEvent, CartId, CartOwner, CartView, LineId, LineKey, Replaced, Replay,
     Sku, Tenant, TenantId,
 };
+use crate::domain::{event, secret};
 use crate::error::{CoreError, StoreError};
 use crate::ports::{
     CachedCart, CartCache, CartChangeBus, CartRepository, CatalogRepository, Clock,
@@ -198,7 +198,9 @@ impl CartService {
             token: token.clone(),
         });
         let seal = replay.as_ref().and_then(|r| shopper.seal(r));
-        match self.carts.insert(&cart, seal).await {
+        let view = self.assemble(tenant, &cart).await?;
+        let created = [event::cart_created(&view)];
+        match self.carts.insert_emitting(&cart, seal, &created).await {
             Ok(()) => {}
             // Two devices created the customer's cart at once: the other one won; use it.
             Err(StoreError::UniqueViolation(_)) if shopper.customer_id.is_some() => {
@@ -220,7 +222,7 @@ impl CartService {
         self.cache.put(&cart, None).await;
         self.announce(tenant.id, cart.id, cart.version);
         Ok(CreatedCart {
-            view: self.assemble(tenant, &cart).await?,
+            view,
             cart_token: token,
             created: true,
         })

@@ -8,6 +8,7 @@ use chrono::Duration;
 use super::mutate::{Attempt, emit, load_for_write, retry_on_version_conflict};
 use super::{CartService, Precondition, Shopper};
 use crate::domain::claim::{claim_of, wanted_holds};
+use crate::domain::event;
 use crate::domain::merge::{self, LineOutcome};
 use crate::domain::{
     Cart, CartEvent, CartId, CartOwner, CartStatus, CartView, CatalogItem, ClaimPolicy,
@@ -178,12 +179,13 @@ impl CartService {
         };
         match self
             .carts
-            .save_merge(
+            .save_merge_emitting(
                 &merged.changed.cart,
                 &target_cart,
                 &absorbed.cart,
                 &source_cart,
                 &record,
+                &event::cart_changed(&view, &merged.changed.events),
             )
             .await
         {

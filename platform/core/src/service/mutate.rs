@@ -13,7 +13,7 @@ use super::assemble::{Priced, Rows};
 use super::{CartService, Precondition, Shopper};
 use crate::domain::cart::Rules;
 use crate::domain::claim::{grown_lines, releases, soft_shortages, wanted_holds};
-use crate::domain::{Cart, CartEvent, CartId, CartView, Changed, Replay, rejection};
+use crate::domain::{Cart, CartEvent, CartId, CartView, Changed, Replay, event, rejection};
 use crate::error::{CoreError, StoreError};
 use crate::ports::CartRepository;
 
@@ -218,7 +218,12 @@ impl CartService {
         let replay = Replay::Cart(id);
         match self
             .carts
-            .save(&changed.cart, &before, shopper.seal(&replay))
+            .save_emitting(
+                &changed.cart,
+                &before,
+                shopper.seal(&replay),
+                &event::cart_changed(&view, &changed.events),
+            )
             .await
         {
             Ok(()) => {

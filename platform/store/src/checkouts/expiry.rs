@@ -13,9 +13,18 @@ use trolley_core::ports::SweepReport;
 use uuid::Uuid;
 
 use super::{SWEEP_BATCH, SqlCheckoutRepository, settle};
+use crate::convert::from_millis;
 use crate::entity::{carts, checkouts, stock_holds};
+use crate::error::corrupt;
 use crate::error::db_err;
+use crate::outbox;
 use crate::stock::{End, LINE, cart_line_holds, finish, lock_cart, release_holds};
+use crate::stock::{delete_holds, per_sku, release};
+use trolley_core::domain::{Sku, event};
+
+fn at(now: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    from_millis(now, "sweep time")
+}
 
 impl SqlCheckoutRepository {
     /// One expiry sweep at `now` (unix ms), each step bounded to [`SWEEP_BATCH`] rows.
@@ -101,7 +110,23 @@ impl SqlCheckoutRepository {
         let txn = self.begin_write().await?;
         let result = async {
             lock_cart(&txn, cart).await?;
-            Ok(End::Commit(release_holds(&txn, rows, Some(now)).await?))
+            let Some(tenant) = rows.first().map(|r| r.tenant_id) else {
+                return Ok(End::Rollback(0));
+            };
+            let deleted = delete_holds(&txn, rows, Some(now)).await?;
+            let mut released = Vec::new();
+            for ((tenant, sku), quantity) in per_sku(&deleted) {
+                release(&txn, tenant, &sku, quantity).await?;
+                released.push((
+                    Sku::parse(&sku).map_err(|e| corrupt(e.to_string()))?,
+                    quantity,
+                ));
+            }
+            if !released.is_empty() {
+                let expired = event::reservation_expired(CartId(cart), &released);
+                outbox::append(&txn, TenantId(tenant), &[expired], at(now)?).await?;
+            }
+            Ok(End::Commit(deleted.len() as u64))
         }
         .await;
         finish(txn, result).await
@@ -148,6 +173,15 @@ impl SqlCheckoutRepository {
             }
             let holds = cart_line_holds(&txn, tenant, cart).await?;
             release_holds(&txn, holds, None).await?;
+            let version: Option<i64> = carts::Entity::find_by_id(cart)
+                .select_only()
+                .column(carts::Column::Version)
+                .into_tuple()
+                .one(&txn)
+                .await
+                .map_err(db_err)?;
+            let expired = event::cart_expired(CartId(cart), version.unwrap_or_default(), None);
+            outbox::append(&txn, TenantId(tenant), &[expired], at(now)?).await?;
             Ok(End::Commit(true))
         }
         .await;

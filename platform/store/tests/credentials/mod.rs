@@ -270,7 +270,16 @@ pub async fn migration_moves_secrets_and_names_existing_keys(db: &Database) {
     use trolley_migrations::{Migrator, MigratorTrait};
 
     let conn = db.connection();
-    Migrator::down(conn, Some(1)).await.unwrap();
+    // Back to just before `m20261202_000050`: every migration after it goes down first.
+    let after: usize = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .skip_while(|name| name != "m20261202_000050_add_key_names_and_token_secrets")
+        .count();
+    assert!(after > 0, "m20261202_000050 is not in the migrations");
+    Migrator::down(conn, Some(u32::try_from(after).unwrap()))
+        .await
+        .unwrap();
     let tenant = uuid::Uuid::now_v7();
     tenants::Entity::insert(
         tenants::Model {
