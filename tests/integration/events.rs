@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::on_both_backends;
 use crate::support::receiver::{Receiver, verify_with_python};
-use crate::support::{Tenant, TestApp, assert_problem, body};
+use crate::support::{Backend, Tenant, TestApp, assert_problem, body, spawn_app_with};
 
 on_both_backends!(
     a_shopper_session_reaches_the_receiver_signed_in_order_and_valid,
@@ -582,4 +582,46 @@ async fn every_event_type_is_raised_and_matches_its_schema(app: TestApp) {
         guest.id.as_str()
     );
     assert_match_schemas(&app, &events).await;
+}
+
+/// The relay running as in production (continuously, in the background): an endpoint that
+/// holds every request does not hold up another tenant's endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_endpoint_does_not_delay_another_tenants() {
+    let app = spawn_app_with(Backend::Postgres, |s| s.relay_interval_ms = 20).await;
+    let stuck = Receiver::start_holding().await;
+    let fine = Receiver::start().await;
+    let (a, b) = (
+        app.create_tenant("USD").await,
+        app.create_tenant("USD").await,
+    );
+    create_webhook(&app, &a, json!({ "url": stuck.url })).await;
+    create_webhook(&app, &b, json!({ "url": fine.url })).await;
+    for _ in 0..3 {
+        app.guest_cart(&a).await;
+        app.guest_cart(&b).await;
+    }
+    // Everything of tenant B arrives while A's receiver still holds its first request.
+    let deadline = std::time::Instant::now() + crate::support::receiver::HOLD_AT_MOST / 2;
+    while fine.acknowledged().len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tenant B's events waited for tenant A's stuck endpoint"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        stuck.hits().is_empty(),
+        "the stuck endpoint answered already"
+    );
+    stuck.release();
+    assert!(stuck.released());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stuck.acknowledged().len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A's events never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

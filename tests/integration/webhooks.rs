@@ -11,7 +11,10 @@ use crate::on_both_backends;
 use crate::support::receiver::{Receiver, verify_with_python};
 use crate::support::{Backend, TestApp, assert_problem, body, spawn_app_with};
 
-on_both_backends!(endpoints_are_managed_through_the_admin_api);
+on_both_backends!(
+    endpoints_are_managed_through_the_admin_api,
+    delivered_events_are_kept_for_the_tenants_retention_then_purged,
+);
 
 async fn endpoints_are_managed_through_the_admin_api(app: TestApp) {
     let receiver = Receiver::start().await;
@@ -211,4 +214,65 @@ async fn a_private_or_plain_http_url_is_refused_without_the_operator_flag() {
     )
     .await;
     assert_eq!(list["webhooks"], json!([]));
+}
+
+async fn delivered_events_are_kept_for_the_tenants_retention_then_purged(app: TestApp) {
+    let receiver = Receiver::start().await;
+    let short = app.create_tenant("USD").await;
+    let long = app.create_tenant("USD").await;
+    app.put_config(&long, json!({ "event_retention_days": 30 }))
+        .await;
+    let res = app
+        .admin(&short, Method::PUT, "/v1/admin/config")
+        .json(&json!({ "event_retention_days": 91 }))
+        .send()
+        .await
+        .unwrap();
+    let problem = body(res).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("event_retention_days"),
+        "{problem}"
+    );
+    let mut hooks = Vec::new();
+    for t in [&short, &long] {
+        hooks.push(create_webhook(&app, t, json!({ "url": receiver.url })).await);
+        app.guest_cart(t).await;
+    }
+    let start = app.clock_now() - Duration::minutes(1);
+    assert_eq!(relay(&app).await["delivered"], 2);
+
+    // Eight days on: past the default week, within the other tenant's month.
+    app.advance(Duration::days(8));
+    let round = relay(&app).await;
+    assert_eq!(round["purged"], 1, "{round}");
+    for (t, hook, kept) in [(&short, &hooks[0], 0), (&long, &hooks[1], 1)] {
+        let id = hook["webhook_id"].as_str().unwrap();
+        let res = app
+            .admin(t, Method::POST, &format!("/v1/admin/webhooks/{id}/replay"))
+            .json(&json!({ "since": start.to_rfc3339() }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(body(res).await["queued"], kept);
+        // The purged event's delivery went with it.
+        let log = body(
+            app.admin(
+                t,
+                Method::GET,
+                &format!("/v1/admin/webhooks/{id}/deliveries"),
+            )
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            log["deliveries"].as_array().unwrap().len(),
+            if kept == 0 { 0 } else { 2 },
+            "{log}"
+        );
+    }
 }

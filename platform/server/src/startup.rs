@@ -172,6 +172,7 @@ impl Services {
         let mut relay = Relay::new(
             Arc::new(SqlOutboxRelay::new(database.connection().clone())),
             sender,
+            tenants.clone(),
             clock.clone(),
             settings.relay_settings(),
         )

@@ -179,25 +179,60 @@ async fn shop(http: &reqwest::Client, node: &Node, receiver: Option<&Receiver>) 
     shop
 }
 
-/// Creates a cart and adds `lines` lines to it through `nodes` in turn; how many adds
-/// were acknowledged.
-async fn shopper(
-    http: reqwest::Client,
-    nodes: Vec<String>,
-    shop: Arc<Shop>,
-    lines: usize,
-) -> usize {
+type CartRef = (String, String);
+
+/// A new guest cart (id, token), made through `base`.
+async fn new_cart(http: &reqwest::Client, base: &str, shop: &Shop) -> CartRef {
     let res = http
-        .post(format!("{}/v1/carts", nodes[0]))
+        .post(format!("{base}/v1/carts"))
         .header("X-Api-Key", &shop.storefront)
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
     let cart: Value = res.json().await.unwrap();
-    let (id, token) = (
+    (
         cart["cart_id"].as_str().unwrap().to_owned(),
         cart["cart_token"].as_str().unwrap().to_owned(),
-    );
+    )
+}
+
+/// `shoppers` carts (made before any load starts, so a kill never cuts a creation), each
+/// getting `lines` adds through `nodes` in turn from a task of its own.
+async fn shoppers(
+    http: &reqwest::Client,
+    nodes: &[String],
+    shop: &Arc<Shop>,
+    shoppers: usize,
+    lines: usize,
+) -> Vec<tokio::task::JoinHandle<usize>> {
+    let mut carts = Vec::new();
+    for _ in 0..shoppers {
+        carts.push(new_cart(http, &nodes[0], shop).await);
+    }
+    carts
+        .into_iter()
+        .map(|cart| {
+            tokio::spawn(shopper(
+                http.clone(),
+                nodes.to_vec(),
+                shop.clone(),
+                cart,
+                lines,
+            ))
+        })
+        .collect()
+}
+
+/// Adds `lines` lines to `cart` through `nodes` in turn; how many adds were acknowledged.
+async fn shopper(
+    http: reqwest::Client,
+    nodes: Vec<String>,
+    shop: Arc<Shop>,
+    cart: CartRef,
+    lines: usize,
+) -> usize {
+    let (id, token) = cart;
     let mut acked = 0;
     for n in 0..lines {
         let base = &nodes[n % nodes.len()];
@@ -295,10 +330,7 @@ async fn two_nodes_deliver_once_and_a_killed_node_loses_nothing() {
 
     // Normal case: both nodes relay the same outbox; nobody gets anything twice.
     let nodes = vec![a.base.clone(), b.base.clone()];
-    let shoppers: Vec<_> = (0..6)
-        .map(|_| tokio::spawn(shopper(http.clone(), nodes.clone(), shop.clone(), 15)))
-        .collect();
-    for s in shoppers {
+    for s in shoppers(&http, &nodes, &shop, 6, 15).await {
         assert_eq!(s.await.unwrap(), 15);
     }
     let expected = wait_all_arrived(
@@ -328,12 +360,10 @@ async fn two_nodes_deliver_once_and_a_killed_node_loses_nothing() {
         .slow
         .store(50, std::sync::atomic::Ordering::Relaxed);
     let nodes = vec![b.base.clone(), a.base.clone()];
-    let shoppers: Vec<_> = (0..6)
-        .map(|_| tokio::spawn(shopper(http.clone(), nodes.clone(), shop.clone(), 20)))
-        .collect();
+    let load = shoppers(&http, &nodes, &shop, 6, 20).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     b.kill();
-    for s in shoppers {
+    for s in load {
         s.await.unwrap();
     }
     let b = Node::start(&database_url, &redis.url(), &data_dir, None).await;
@@ -383,27 +413,14 @@ async fn a_jetstream_consumer_gets_every_event_once_in_order_across_a_restart() 
     let http = reqwest::Client::new();
     let mut node = Node::start(&database_url, &redis.url(), &data_dir, Some(&nats)).await;
     let shop = Arc::new(shop(&http, &node, None).await);
-    let nodes = vec![node.base.clone()];
-    let shoppers: Vec<_> = (0..4)
-        .map(|_| tokio::spawn(shopper(http.clone(), nodes.clone(), shop.clone(), 10)))
-        .collect();
+    let load = shoppers(&http, &[node.base.clone()], &shop, 4, 10).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     node.kill();
-    for s in shoppers {
+    for s in load {
         s.await.unwrap();
     }
     let node = Node::start(&database_url, &redis.url(), &data_dir, Some(&nats)).await;
-    let shoppers: Vec<_> = (0..2)
-        .map(|_| {
-            tokio::spawn(shopper(
-                http.clone(),
-                vec![node.base.clone()],
-                shop.clone(),
-                5,
-            ))
-        })
-        .collect();
-    for s in shoppers {
+    for s in shoppers(&http, &[node.base.clone()], &shop, 2, 5).await {
         assert_eq!(s.await.unwrap(), 5);
     }
     let expected = committed(&database_url, &shop.tenant).await;

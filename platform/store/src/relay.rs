@@ -23,7 +23,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 use trolley_core::StoreError;
-use trolley_core::domain::{DeliveryId, DeliveryStatus, Event, WebhookEndpoint, WebhookId};
+use trolley_core::domain::{
+    DeliveryId, DeliveryStatus, Event, TenantId, WebhookEndpoint, WebhookId,
+};
 use trolley_core::ports::{AttemptRecord, Backlog, DueDelivery, OutboxRelay};
 use uuid::Uuid;
 
@@ -487,10 +489,14 @@ impl OutboxRelay for SqlOutboxRelay {
     #[tracing::instrument(name = "db.outbox.purge", level = "debug", skip_all)]
     async fn purge(
         &self,
+        tenants: &[TenantId],
         before: DateTime<Utc>,
         require_published: bool,
         limit: u64,
     ) -> Result<u64, StoreError> {
+        if tenants.is_empty() {
+            return Ok(0);
+        }
         let backend = self.db.get_database_backend();
         let published = if require_published {
             " AND o.published_at IS NOT NULL"
@@ -504,11 +510,16 @@ impl OutboxRelay for SqlOutboxRelay {
                 &format!(
                     "SELECT o.id FROM outbox_events o WHERE o.occurred_at < $1 \
                      AND o.dispatched_at IS NOT NULL{published} \
+                     AND o.tenant_id IN ({}) \
                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
                        WHERE d.event_id = o.id AND d.status = 'pending') \
-                     ORDER BY o.occurred_at LIMIT $2"
+                     ORDER BY o.occurred_at LIMIT $2",
+                    placeholders(3, tenants.len())
                 ),
-                vec![to_millis(before).into(), (limit as i64).into()],
+                [to_millis(before).into(), (limit as i64).into()]
+                    .into_iter()
+                    .chain(tenants.iter().map(|t| t.0.into()))
+                    .collect(),
             ))
             .await
             .map_err(db_err)?;

@@ -29,10 +29,20 @@ struct Inner {
     script: VecDeque<u16>,
 }
 
+/// A receiver that holds every request until released (or [`HOLD_AT_MOST`] passed).
+#[derive(Clone)]
+struct Hold {
+    released: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Below the relay's 5 s timeout, so a held request is answered, not timed out.
+pub const HOLD_AT_MOST: std::time::Duration = std::time::Duration::from_secs(4);
+
 pub struct Receiver {
     pub url: String,
     inner: Arc<Mutex<Inner>>,
     handle: actix_web::dev::ServerHandle,
+    release: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Drop for Receiver {
@@ -45,7 +55,12 @@ async fn record(
     req: HttpRequest,
     body: web::Bytes,
     inner: web::Data<Arc<Mutex<Inner>>>,
+    hold: web::Data<Option<Hold>>,
 ) -> HttpResponse {
+    if let Some(hold) = hold.get_ref() {
+        let mut released = hold.released.clone();
+        let _ = tokio::time::timeout(HOLD_AT_MOST, released.wait_for(|r| *r)).await;
+    }
     let mut inner = inner.lock().unwrap();
     let status = inner.script.pop_front().unwrap_or(200);
     let headers = req
@@ -69,14 +84,40 @@ async fn record(
 
 impl Receiver {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A receiver that answers nothing until [`Receiver::release`] (or [`HOLD_AT_MOST`]).
+    pub async fn start_holding() -> Self {
+        let (release, released) = tokio::sync::watch::channel(false);
+        let mut receiver = Self::start_with(Some(Hold { released })).await;
+        receiver.release = Some(release);
+        receiver
+    }
+
+    /// Lets the held requests go.
+    pub fn release(&self) {
+        if let Some(release) = &self.release {
+            let _ = release.send(true);
+        }
+    }
+
+    /// Whether it was released by the test rather than by its own time limit.
+    pub fn released(&self) -> bool {
+        self.release.as_ref().is_some_and(|r| *r.borrow())
+    }
+
+    async fn start_with(hold: Option<Hold>) -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let data = web::Data::new(inner.clone());
+        let hold = web::Data::new(hold);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(hold.clone())
                 .default_service(web::to(record))
         })
-        .workers(1)
+        .workers(2)
         .bind("127.0.0.1:0")
         .unwrap();
         let port = server.addrs()[0].port();
@@ -87,6 +128,7 @@ impl Receiver {
             url: format!("http://127.0.0.1:{port}/hooks"),
             inner,
             handle,
+            release: None,
         }
     }
 

@@ -433,7 +433,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Delivers again every event since `since` (as far back as Trolley keeps them: 7 days). */
+        /**
+         * Delivers again every event since `since` (as far back as Trolley keeps them: the
+         *     tenant's `event_retention_days`, 7 by default).
+         */
         post: operations["replay_webhook"];
         delete?: never;
         options?: never;
@@ -1648,7 +1651,8 @@ export interface components {
         ReplayRequest: {
             /**
              * Format: date-time
-             * @description Every event since this time that Trolley still keeps (7 days) is delivered again.
+             * @description Every event since this time that Trolley still keeps (the tenant's
+             *     `event_retention_days`, 7 by default) is delivered again.
              */
             since: string;
         };
@@ -1809,6 +1813,12 @@ export interface components {
             /** Format: int32 */
             customer_ttl_days?: number;
             default_claim_policy?: components["schemas"]["ClaimPolicyDto"];
+            /**
+             * Format: int32
+             * @description Days an event that reached every webhook endpoint (and JetStream) it goes to is kept,
+             *     so a replay can send it again, before it is purged (1–90, default 7).
+             */
+            event_retention_days?: number;
             /** Format: int32 */
             guest_ttl_days?: number;
             /**

@@ -181,6 +181,11 @@ pub struct TenantConfigDto {
     #[serde(default = "defaults::cart_retention_days")]
     #[schema(minimum = 1, maximum = 3650)]
     pub cart_retention_days: u32,
+    /// Days an event that reached every webhook endpoint (and JetStream) it goes to is kept,
+    /// so a replay can send it again, before it is purged (1–90, default 7).
+    #[serde(default = "defaults::event_retention_days")]
+    #[schema(minimum = 1, maximum = 90)]
+    pub event_retention_days: u32,
     /// Browser origins whose pages may call the storefront API (CORS), exactly as browsers
     /// send them: `https://shop.example`, `http://localhost:3000`. No `*`, no paths; at
     /// most 50.
@@ -266,6 +271,9 @@ mod defaults {
     pub fn cart_retention_days() -> u32 {
         d().cart_retention_days
     }
+    pub fn event_retention_days() -> u32 {
+        d().event_retention_days
+    }
 }
 
 impl From<MergePolicyDto> for MergePolicy {
@@ -308,6 +316,7 @@ impl From<&TenantConfig> for TenantConfigDto {
             rate_limit: c.rate_limit.into(),
             shopper_rate_limit: c.shopper_rate_limit.into(),
             cart_retention_days: c.cart_retention_days,
+            event_retention_days: c.event_retention_days,
             cors_allowed_origins: c.cors_allowed_origins.clone(),
         }
     }
@@ -335,6 +344,7 @@ impl From<TenantConfigDto> for TenantConfig {
             rate_limit: d.rate_limit.into(),
             shopper_rate_limit: d.shopper_rate_limit.into(),
             cart_retention_days: d.cart_retention_days,
+            event_retention_days: d.event_retention_days,
             cors_allowed_origins: d.cors_allowed_origins,
         }
     }

@@ -234,7 +234,8 @@ pub struct DeliveryQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
-    /// Every event since this time that Trolley still keeps (7 days) is delivered again.
+    /// Every event since this time that Trolley still keeps (the tenant's
+    /// `event_retention_days`, 7 by default) is delivered again.
     pub since: DateTime<Utc>,
 }
 

@@ -208,7 +208,8 @@ pub async fn retry_delivery(
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(&delivery)))
 }
 
-/// Delivers again every event since `since` (as far back as Trolley keeps them: 7 days).
+/// Delivers again every event since `since` (as far back as Trolley keeps them: the
+/// tenant's `event_retention_days`, 7 by default).
 #[utoipa::path(tag = "webhooks", security(("admin_key" = [])),
     params(("webhook_id" = Uuid, Path)),
     request_body = ReplayRequest,

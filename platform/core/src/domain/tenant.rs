@@ -119,6 +119,9 @@ pub struct TenantConfig {
     /// How long an ended cart (expired, merged, converted) or an ended checkout (completed,
     /// cancelled, expired) is kept before the sweeper deletes it. Orders are kept forever.
     pub cart_retention_days: u32,
+    /// How long an event that went everywhere it goes is kept (for webhook replays) before
+    /// it is purged.
+    pub event_retention_days: u32,
     /// Browser origins (`https://shop.example`) whose pages may call the storefront API
     /// (CORS). Exact origins only: no `*`, no paths.
     pub cors_allowed_origins: Vec<String>,
@@ -150,6 +153,7 @@ impl Default for TenantConfig {
                 burst: 100,
             },
             cart_retention_days: 30,
+            event_retention_days: 7,
             cors_allowed_origins: Vec::new(),
         }
     }
@@ -171,6 +175,9 @@ impl TenantConfig {
         }
         if !(1..=3650).contains(&self.cart_retention_days) {
             return bad("cart_retention_days must be between 1 and 3650");
+        }
+        if !(1..=90).contains(&self.event_retention_days) {
+            return bad("event_retention_days must be between 1 and 90");
         }
         if !(1..=1440).contains(&self.checkout_ttl_minutes) {
             return bad("checkout_ttl_minutes must be between 1 and 1440");

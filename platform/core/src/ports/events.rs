@@ -124,11 +124,12 @@ pub trait OutboxRelay: Send + Sync {
     async fn mark_published(&self, ids: &[uuid::Uuid]) -> Result<(), StoreError>;
     /// Gives claimed events back (a publish failed): the next round takes them again.
     async fn release_unpublished(&self, ids: &[uuid::Uuid]) -> Result<(), StoreError>;
-    /// Deletes up to `limit` events that occurred before `before` and went everywhere
-    /// (dispatched, published when `published` is required, no pending delivery), with
-    /// their deliveries. How many events.
+    /// Deletes up to `limit` events of `tenants` that occurred before `before` and went
+    /// everywhere (dispatched, published when `require_published`, no pending delivery),
+    /// with their deliveries. How many events.
     async fn purge(
         &self,
+        tenants: &[TenantId],
         before: DateTime<Utc>,
         require_published: bool,
         limit: u64,

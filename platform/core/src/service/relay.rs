@@ -12,7 +12,7 @@
 //! for the same endpoint (the store's claim rule), and within a batch a subject whose
 //! delivery fails stops there: its later deliveries are given back untried.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration as StdDuration;
@@ -20,12 +20,17 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::webhook::{PAUSE_AFTER, next_attempt};
-use crate::domain::{DeliveryId, Subject, WebhookId};
+use crate::domain::{DeliveryId, Subject, TenantId, WebhookId};
 use crate::error::CoreError;
 use crate::ports::{
     AttemptRecord, Clock, DueDelivery, EventPublisher, Metrics, NoMetrics, OutboxRelay,
-    WebhookRequest, WebhookSender,
+    TenantRepository, WebhookRequest, WebhookSender,
 };
+
+/// Events one purge statement deletes at most.
+const PURGE_BATCH: u64 = 1_000;
+/// Tenants named in one purge statement (bind parameters are finite).
+const PURGE_TENANTS_PER_STATEMENT: usize = 500;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RelaySettings {
@@ -36,9 +41,7 @@ pub struct RelaySettings {
     pub lease: Duration,
     /// How long a receiver has to answer.
     pub timeout: StdDuration,
-    /// How long delivered events are kept (for replays) before they are purged.
-    pub retention: Duration,
-    /// How often the purge runs.
+    /// How often the purge (of events past their tenant's `event_retention_days`) runs.
     pub purge_every: Duration,
 }
 
@@ -48,7 +51,6 @@ impl Default for RelaySettings {
             batch: 200,
             lease: Duration::seconds(60),
             timeout: StdDuration::from_secs(5),
-            retention: Duration::days(7),
             purge_every: Duration::minutes(5),
         }
     }
@@ -121,6 +123,7 @@ pub struct EndpointBatch {
 #[derive(Clone)]
 pub struct Relay {
     outbox: Arc<dyn OutboxRelay>,
+    tenants: Arc<dyn TenantRepository>,
     sender: Arc<dyn WebhookSender>,
     publisher: Option<Arc<dyn EventPublisher>>,
     clock: Arc<dyn Clock>,
@@ -133,11 +136,13 @@ impl Relay {
     pub fn new(
         outbox: Arc<dyn OutboxRelay>,
         sender: Arc<dyn WebhookSender>,
+        tenants: Arc<dyn TenantRepository>,
         clock: Arc<dyn Clock>,
         settings: RelaySettings,
     ) -> Self {
         Self {
             outbox,
+            tenants,
             sender,
             publisher: None,
             clock,
@@ -299,6 +304,29 @@ impl Relay {
         }
     }
 
+    /// Purges what went everywhere and is older than its tenant's `event_retention_days`:
+    /// tenants grouped by retention, one bounded statement per group.
+    async fn purge(&self, now: DateTime<Utc>) -> Result<u64, CoreError> {
+        let mut by_retention: BTreeMap<u32, Vec<TenantId>> = BTreeMap::new();
+        for tenant in self.tenants.list().await? {
+            by_retention
+                .entry(tenant.config.event_retention_days)
+                .or_default()
+                .push(tenant.id);
+        }
+        let mut purged = 0;
+        for (days, tenants) in by_retention {
+            let before = now - Duration::days(i64::from(days));
+            for group in tenants.chunks(PURGE_TENANTS_PER_STATEMENT) {
+                purged += self
+                    .outbox
+                    .purge(group, before, self.publisher.is_some(), PURGE_BATCH)
+                    .await?;
+            }
+        }
+        Ok(purged)
+    }
+
     /// Publishes new events to JetStream in sequence order per subject; stops at the first
     /// failure and gives the rest back.
     pub async fn publish(&self) -> Result<RelayRound, CoreError> {
@@ -351,15 +379,7 @@ impl Relay {
         if due {
             self.last_purge_ms
                 .store(now.timestamp_millis(), Ordering::Relaxed);
-            match self
-                .outbox
-                .purge(
-                    now - self.settings.retention,
-                    self.publisher.is_some(),
-                    1_000,
-                )
-                .await
-            {
+            match self.purge(now).await {
                 Ok(n) => round.purged = n,
                 Err(e) => tracing::warn!(error = %e, "outbox purge failed; retried later"),
             }
