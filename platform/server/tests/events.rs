@@ -413,14 +413,14 @@ async fn a_jetstream_consumer_gets_every_event_once_in_order_across_a_restart() 
     let http = reqwest::Client::new();
     let mut node = Node::start(&database_url, &redis.url(), &data_dir, Some(&nats)).await;
     let shop = Arc::new(shop(&http, &node, None).await);
-    let load = shoppers(&http, &[node.base.clone()], &shop, 4, 10).await;
+    let load = shoppers(&http, std::slice::from_ref(&node.base), &shop, 4, 10).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     node.kill();
     for s in load {
         s.await.unwrap();
     }
     let node = Node::start(&database_url, &redis.url(), &data_dir, Some(&nats)).await;
-    for s in shoppers(&http, &[node.base.clone()], &shop, 2, 5).await {
+    for s in shoppers(&http, std::slice::from_ref(&node.base), &shop, 2, 5).await {
         assert_eq!(s.await.unwrap(), 5);
     }
     let expected = committed(&database_url, &shop.tenant).await;
