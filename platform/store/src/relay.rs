@@ -34,6 +34,7 @@ use crate::db::write_txn;
 use crate::entity::{outbox_events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::error::db_err;
 use crate::outbox::event_of;
+use crate::stock::{End, finish};
 use crate::webhooks::endpoint_of;
 
 /// Deliveries one endpoint gets per claim. A batch is sent in order by one task; the relay
@@ -172,7 +173,7 @@ impl OutboxRelay for SqlOutboxRelay {
             Ok(picked.len() as u64)
         }
         .await;
-        finish(txn, result).await
+        finish(txn, result.map(End::Commit)).await
     }
 
     #[tracing::instrument(name = "db.outbox.claim_deliveries", level = "debug", skip_all)]
@@ -265,7 +266,7 @@ impl OutboxRelay for SqlOutboxRelay {
             due_deliveries(&txn, &claimed).await
         }
         .await;
-        finish(txn, result).await
+        finish(txn, result.map(End::Commit)).await
     }
 
     #[tracing::instrument(name = "db.outbox.record_attempt", level = "debug", skip_all)]
@@ -337,7 +338,7 @@ impl OutboxRelay for SqlOutboxRelay {
             Ok(())
         }
         .await;
-        finish(txn, result).await
+        finish(txn, result.map(End::Commit)).await
     }
 
     async fn release_deliveries(&self, ids: &[DeliveryId]) -> Result<(), StoreError> {
@@ -448,7 +449,7 @@ impl OutboxRelay for SqlOutboxRelay {
             Ok(events)
         }
         .await;
-        finish(txn, result).await
+        finish(txn, result.map(End::Commit)).await
     }
 
     async fn mark_published(&self, ids: &[Uuid]) -> Result<(), StoreError> {
@@ -566,7 +567,7 @@ impl OutboxRelay for SqlOutboxRelay {
             Ok(deleted.rows_affected)
         }
         .await;
-        finish(txn, result).await
+        finish(txn, result.map(End::Commit)).await
     }
 
     async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
@@ -674,22 +675,4 @@ async fn due_deliveries<C: ConnectionTrait>(
         });
     }
     Ok(due)
-}
-
-async fn finish<T>(
-    txn: sea_orm::DatabaseTransaction,
-    result: Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    match result {
-        Ok(value) => {
-            txn.commit().await.map_err(db_err)?;
-            Ok(value)
-        }
-        Err(e) => {
-            if let Err(rollback) = txn.rollback().await {
-                tracing::warn!(error = %rollback, "rollback failed after an error");
-            }
-            Err(e)
-        }
-    }
 }

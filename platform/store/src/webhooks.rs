@@ -23,6 +23,7 @@ use crate::entity::{outbox_events, webhook_attempts, webhook_deliveries, webhook
 use crate::error::{corrupt, db_err};
 use crate::outbox::{parse_subject, parse_type};
 use crate::relay::delivery_row;
+use crate::stock::{End, finish};
 
 #[derive(Debug, Clone)]
 pub struct SqlWebhookRepository {
@@ -269,16 +270,7 @@ impl WebhookRepository for SqlWebhookRepository {
             Ok(deleted.rows_affected > 0)
         }
         .await;
-        match result {
-            Ok(found) => {
-                txn.commit().await.map_err(db_err)?;
-                Ok(found)
-            }
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
-            }
-        }
+        finish(txn, result.map(End::Commit)).await
     }
 
     async fn deliveries(
@@ -382,15 +374,6 @@ impl WebhookRepository for SqlWebhookRepository {
             Ok(events.len() as u64)
         }
         .await;
-        match result {
-            Ok(n) => {
-                txn.commit().await.map_err(db_err)?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
-            }
-        }
+        finish(txn, result.map(End::Commit)).await
     }
 }
