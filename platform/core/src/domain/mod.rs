@@ -41,8 +41,8 @@ pub use judged::{Judged, Question};
 pub use line_key::{Attributes, LineKey, Sku};
 pub use money::{Currency, Price};
 pub use plugin::{
-    Activation, Evaluation, FulfillmentRules, PluginCart, PluginError, PluginId, PluginInfo,
-    PluginLimits, PluginLine, PluginRecord,
+    Activation, CallReport, Evaluation, FulfillmentRules, LogLevel, PluginCall, PluginCart,
+    PluginError, PluginId, PluginInfo, PluginLimits, PluginLine, PluginLog, PluginRecord,
 };
 pub use quantity::{CartLimits, Quantity};
 pub use rate_limit::{RateDecision, RateLimit, TokenBucket, decide, take_all};

@@ -43,28 +43,34 @@ pub struct Activation {
 }
 
 /// One line as a plugin sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PluginLine {
     pub line_id: String,
     pub sku: String,
     pub quantity: u32,
     pub unit_price: Decimal,
     pub category: String,
+    #[serde(default)]
     pub seller: Option<String>,
+    #[serde(default)]
     pub fulfillment: Option<String>,
     /// The catalog item's attributes.
+    #[serde(default)]
     pub item_attributes: BTreeMap<String, String>,
     /// The line's own attributes.
+    #[serde(default)]
     pub line_attributes: BTreeMap<String, String>,
 }
 
-/// The read-only cart view a plugin judges.
-#[derive(Debug, Clone, PartialEq)]
+/// The read-only cart view a plugin judges. Its JSON form is what run records keep and what
+/// `trolley plugin run --cart` reads.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PluginCart {
     pub cart_id: String,
     pub currency: String,
     pub subtotal: Decimal,
     pub lines: Vec<PluginLine>,
+    #[serde(default)]
     pub context: BTreeMap<String, String>,
 }
 
@@ -115,6 +121,47 @@ impl Default for PluginLimits {
     }
 }
 
+/// How loud a plugin's log line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One line a plugin logged during a call (contract 1.1's `log` import; the SDK's panic hook
+/// logs the panic message at `error`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PluginLog {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// What the runtime saw of one call besides its answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallReport {
+    /// Wall-clock time of the call, instantiation included.
+    pub duration_us: u64,
+    /// Instruction fuel used, when the operator meters fuel.
+    pub fuel_used: Option<u64>,
+    /// The largest linear memory the call asked for.
+    pub peak_memory_bytes: u64,
+    /// What the plugin logged, bounded per call.
+    pub logs: Vec<PluginLog>,
+    /// Log lines dropped past the bound.
+    pub logs_dropped: u32,
+}
+
+/// One call: the plugin's answer (or why there is none) and what the runtime saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginCall {
+    pub result: Result<Evaluation, PluginError>,
+    pub report: CallReport,
+}
+
 /// Why a plugin call or upload failed. Upload problems are the tenant's (4xx); call
 /// failures are the plugin's (503 `plugin_failed`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,4 +193,28 @@ pub enum PluginError {
     /// The runtime itself is saturated or broken.
     #[error("the plugin runtime is unavailable: {0}")]
     Unavailable(String),
+}
+
+impl PluginError {
+    /// Whether the same call may succeed later: the deadline passed or the runtime was
+    /// saturated (load, not the plugin's answer). A trap, malformed output, the memory cap or
+    /// a refused config happen again on the same input: retrying does not help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::DeadlineExceeded | Self::Unavailable(_))
+    }
+
+    /// A stable name for metrics, logs and run records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid",
+            Self::InvalidConfig(_) => "invalid_config",
+            Self::Trapped(_) => "trapped",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::OutOfMemory => "out_of_memory",
+            Self::OutputTooLarge(_) => "output_too_large",
+            Self::BadOutput(_) => "bad_output",
+            Self::ConfigRejected(_) => "config_rejected",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
 }

@@ -63,6 +63,7 @@ mod tests {
             message: format!("{code} says no"),
             line_id: line,
             severity: Severity::Reject,
+            field: None,
         }
     }
 

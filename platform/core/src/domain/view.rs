@@ -93,6 +93,11 @@ pub struct Violation {
     pub message: String,
     pub line_id: Option<LineId>,
     pub severity: Severity,
+    /// What the shopper changes to fix it, when the plugin says (contract 1.1):
+    /// `attributes.<key>` of the line named by `line_id`, `context.<key>`, `quantity`,
+    /// `seller` or `fulfillment`. Storefronts point the shopper at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Activation, Actor, Evaluation, PluginCart, PluginError, PluginId, PluginInfo, PluginLimits,
+    Activation, Actor, Evaluation, PluginCall, PluginCart, PluginError, PluginId, PluginInfo, PluginLimits,
     PluginRecord, TenantId,
 };
 use crate::error::StoreError;
@@ -15,6 +15,8 @@ use crate::error::StoreError;
 pub struct InspectedPlugin {
     pub sha256: String,
     pub info: PluginInfo,
+    /// The contract version the component implements, e.g. `1.1.0`.
+    pub contract_version: String,
 }
 
 /// Runs order-type plugins in a sandbox. Modules are addressed by their SHA-256; the runtime
@@ -40,14 +42,26 @@ pub trait PluginRuntime: Send + Sync {
         config: &serde_json::Value,
     ) -> Result<(), PluginError>;
 
-    /// One full round (violations, fees, fulfillment) in a fresh sandboxed instance.
+    /// One full round (violations, fees, fulfillment) in a fresh sandboxed instance, with
+    /// what the runtime saw of it (duration, fuel, memory, the plugin's logs).
+    async fn run(
+        &self,
+        sha256: &str,
+        cart: &PluginCart,
+        config: &serde_json::Value,
+        limits: &PluginLimits,
+    ) -> PluginCall;
+
+    /// [`Self::run`]'s answer alone.
     async fn evaluate(
         &self,
         sha256: &str,
         cart: &PluginCart,
         config: &serde_json::Value,
         limits: &PluginLimits,
-    ) -> Result<Evaluation, PluginError>;
+    ) -> Result<Evaluation, PluginError> {
+        self.run(sha256, cart, config, limits).await.result
+    }
 }
 
 /// Where plugin modules, their metadata and each tenant's activations live.

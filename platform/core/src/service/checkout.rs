@@ -121,6 +121,7 @@ impl CheckoutService {
                     message: format!("{} is no longer sold", l.sku),
                     line_id: Some(l.line_id),
                     severity: Severity::BlockCheckout,
+                    field: None,
                 }),
         );
         if !violations.is_empty() {
