@@ -8,5 +8,6 @@ fn main() {
         "trolley-plugin-medicine",
         "trolley-plugin-hostile",
         "trolley-plugin-wrong-world",
+        "trolley-plugin-contract-v1-0",
     ]);
 }

@@ -35,6 +35,7 @@ mod m20261202_000040_add_orders_cart_token_hash;
 mod m20261202_000041_create_retention_indexes;
 mod m20261202_000050_add_key_names_and_token_secrets;
 mod m20261203_000060_create_events;
+mod m20261203_000070_create_plugin_runs;
 
 /// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000041_create_retention_indexes::Migration),
             Box::new(m20261202_000050_add_key_names_and_token_secrets::Migration),
             Box::new(m20261203_000060_create_events::Migration),
+            Box::new(m20261203_000070_create_plugin_runs::Migration),
         ]
     }
 }

@@ -6,13 +6,15 @@ use rust_decimal::Decimal;
 ///
 /// ```
 /// use trolley_plugin_sdk::{Decimal, FulfillmentRules};
-/// let rules = FulfillmentRules::new()
+/// let mut rules = FulfillmentRules::new()
 ///     .allow_mode("delivery")
 ///     .allow_mode("pickup")
 ///     .lead_time_minutes(30)
 ///     .require("age_check")
-///     .max_distance_km(Decimal::new(7, 0))
 ///     .note("ID is checked at the door");
+/// // A distance cannot be negative: the setter refuses one.
+/// rules.set_max_distance_km(Decimal::new(7, 0)).unwrap();
+/// assert!(rules.set_max_distance_km(Decimal::new(-1, 0)).is_err());
 /// assert!(rules.requires("age_check"));
 /// ```
 ///
@@ -75,10 +77,25 @@ impl FulfillmentRules {
     }
 
     /// The farthest the cart can be delivered, in kilometres.
-    #[must_use]
-    pub fn max_distance_km(mut self, km: Decimal) -> Self {
+    ///
+    /// # Errors
+    /// [`NegativeAmount`](crate::NegativeAmount) for a negative distance, which the host
+    /// refuses.
+    pub fn max_distance_km(mut self, km: Decimal) -> Result<Self, crate::NegativeAmount> {
+        self.set_max_distance_km(km)?;
+        Ok(self)
+    }
+
+    /// [`max_distance_km`](Self::max_distance_km) in place.
+    ///
+    /// # Errors
+    /// [`NegativeAmount`](crate::NegativeAmount) for a negative distance (nothing changes).
+    pub fn set_max_distance_km(&mut self, km: Decimal) -> Result<&mut Self, crate::NegativeAmount> {
+        if km.is_sign_negative() && !km.is_zero() {
+            return Err(crate::NegativeAmount(km));
+        }
         self.max_distance_km = Some(km);
-        self
+        Ok(self)
     }
 
     /// Adds a note for the shopper or the fulfiller.

@@ -24,6 +24,12 @@ pub enum Severity {
 ///     .for_line("line-1");
 /// assert_eq!(v.severity(), Severity::Reject);
 /// assert_eq!(v.line_id(), Some("line-1"));
+///
+/// // Name what the shopper changes to fix it: the storefront can point at that field.
+/// let v = v.line_attribute("prescription_ref");
+/// assert_eq!(v.field_name(), Some("attributes.prescription_ref"));
+/// let v = Violation::block_checkout("snacks.age", "confirm your age").context_key("age_verified");
+/// assert_eq!(v.field_name(), Some("context.age_verified"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -31,6 +37,7 @@ pub struct Violation {
     message: String,
     line_id: Option<String>,
     severity: Severity,
+    field: Option<String>,
 }
 
 impl Violation {
@@ -41,6 +48,7 @@ impl Violation {
             message: message.into(),
             line_id: None,
             severity,
+            field: None,
         }
     }
 
@@ -69,9 +77,39 @@ impl Violation {
         self
     }
 
+    /// Names what the shopper changes to fix it: `quantity`, `seller` or `fulfillment` (of the
+    /// line named with [`Violation::for_line`]), `attributes.<key>` (an attribute of that
+    /// line) or `context.<key>` (a request context key). `<key>` is made of
+    /// `[A-Za-z0-9_.:-]`. Anything else makes the host refuse the answer; the test harness
+    /// refuses it too. Prefer [`Violation::line_attribute`] and [`Violation::context_key`].
+    #[must_use]
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// `.field("attributes.<key>")`: the line attribute that fixes it (name the line with
+    /// [`Violation::for_line`] too).
+    #[must_use]
+    pub fn line_attribute(self, key: &str) -> Self {
+        self.field(format!("attributes.{key}"))
+    }
+
+    /// `.field("context.<key>")`: the request context key that fixes it
+    /// (`delivery_slot`, `age_verified` …).
+    #[must_use]
+    pub fn context_key(self, key: &str) -> Self {
+        self.field(format!("context.{key}"))
+    }
+
     /// The stable code.
     pub fn code(&self) -> &str {
         &self.code
+    }
+
+    /// What the shopper changes to fix it, if named.
+    pub fn field_name(&self) -> Option<&str> {
+        self.field.as_deref()
     }
 
     /// The human-readable message.
@@ -90,7 +128,32 @@ impl Violation {
     }
 }
 
-/// A fee the cart carries, in the cart's currency: `Fee::new("grocery.bag", "Bags", amount)`.
+/// A negative fee amount or distance, which the host refuses: a discount is not a fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NegativeAmount(pub Decimal);
+
+impl std::fmt::Display for NegativeAmount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is negative (fees and distances cannot be)", self.0)
+    }
+}
+
+impl std::error::Error for NegativeAmount {}
+
+/// A fee the cart carries, in the cart's currency:
+/// `Fee::new("grocery.bag", "Bags", amount)?`.
+///
+/// The amount cannot be negative (the host refuses negative fees: a discount is not a fee),
+/// so [`Fee::new`] returns a `Result`. When the amount comes from a computation that cannot be
+/// negative, or a negative one means "no fee", keep the fees that exist:
+///
+/// ```
+/// use trolley_plugin_sdk::{Decimal, Fee};
+/// let mut fees = Vec::new();
+/// fees.extend(Fee::new("shop.bags", "Bags", Decimal::new(30, 2)).ok());
+/// assert!(Fee::new("shop.refund", "Refund", Decimal::new(-5, 0)).is_err());
+/// assert_eq!(fees.len(), 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fee {
     code: String,
@@ -102,14 +165,24 @@ pub struct Fee {
 }
 
 impl Fee {
-    /// A fee with a stable code, a label for people and an exact amount.
-    pub fn new(code: impl Into<String>, label: impl Into<String>, amount: Decimal) -> Self {
-        Self {
+    /// A fee with a stable code, a label for people and an exact, non-negative amount.
+    ///
+    /// # Errors
+    /// [`NegativeAmount`] when `amount` is below zero (`-0` is zero).
+    pub fn new(
+        code: impl Into<String>,
+        label: impl Into<String>,
+        amount: Decimal,
+    ) -> Result<Self, NegativeAmount> {
+        if amount.is_sign_negative() && !amount.is_zero() {
+            return Err(NegativeAmount(amount));
+        }
+        Ok(Self {
             code: code.into(),
             label: label.into(),
             amount,
             raw_amount: None,
-        }
+        })
     }
 
     /// A fee whose amount is sent as this exact string, decimal or not. Exists so test

@@ -8,7 +8,8 @@
 //!     type Config = ();
 //!     fn describe() -> PluginInfo { PluginInfo::new("bags", "1.0.0") }
 //!     fn calculate_fees(cart: &Cart, _: &()) -> Vec<Fee> {
-//!         vec![Fee::new("bags", "Bags", Decimal::new(10, 2) * Decimal::from(cart.total_quantity()))]
+//!         let amount = Decimal::new(10, 2) * Decimal::from(cart.total_quantity());
+//!         Fee::new("bags", "Bags", amount).into_iter().collect()
 //!     }
 //! }
 //!
@@ -36,25 +37,104 @@ use rust_decimal::Decimal;
 
 use crate::bindings::Guest;
 use crate::cart::TextSpan;
-use crate::wire::{self, Export};
+use crate::wire::{self, DerivedSchema, Export};
 use crate::{Cart, Evaluation, Line, OrderType};
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::log::LogLine;
+
 /// Evaluates a cart with a typed configuration, exactly as the host's `evaluate` would
-/// after parsing.
+/// after parsing, and checks the answer as the host would.
+///
+/// # Panics
+/// When the host would refuse the answer (`BadOutput`): a code with whitespace, an empty
+/// message, a violation about a line that is not in the cart, a malformed `field` … The panic
+/// says what is wrong.
 pub fn evaluate<T: OrderType>(cart: &Cart, config: &T::Config) -> Evaluation {
-    crate::evaluate::<T>(cart, config)
+    let evaluation = crate::evaluate::<T>(cart, config);
+    if let Err(problem) = check_output(&evaluation, cart) {
+        panic!("the host would refuse this answer (bad output): {problem}");
+    }
+    evaluation
+}
+
+/// Whether the host would accept `evaluation` as the answer about `cart`: the same rules
+/// (codes, texts, decimals, signs, line ids, fields).
+///
+/// # Errors
+/// What the host would say is wrong.
+pub fn check_output(evaluation: &Evaluation, cart: &Cart) -> Result<(), String> {
+    wire::evaluation_from_wit(wire::evaluation_to_wit(evaluation.clone()), cart).map(|_| ())
 }
 
 /// Evaluates a cart with a JSON configuration through the same path a WebAssembly call
-/// takes: the cart is converted to the WIT types, the configuration parsed from JSON, and
-/// the answer read back the way the host reads it (fee amounts must be decimals).
+/// takes: the configuration is checked against the plugin's JSON Schema (as at activation),
+/// the cart converted to the WIT types, the configuration parsed from JSON, and the answer
+/// read back and checked the way the host does.
 ///
 /// # Errors
-/// The plugin's own error (a configuration that does not deserialize) or an answer the host
-/// would refuse (a malformed decimal).
+/// A configuration the schema refuses (`invalid config: /field: …`), the plugin's own error
+/// (a configuration that does not deserialize) or an answer the host would refuse (a
+/// malformed decimal, a negative fee, an unknown line id …).
 pub fn evaluate_json<T: OrderType>(cart: &Cart, config_json: &str) -> Result<Evaluation, String> {
+    check_config::<T>(config_json)
+        .map_err(|errors| format!("invalid config: {}", errors.join("; ")))?;
     let answer = <Export<T> as Guest>::evaluate(wire::cart_to_wit(cart), config_json.to_owned())?;
-    wire::evaluation_from_wit(answer)
+    wire::evaluation_from_wit(answer, cart)
+}
+
+/// Checks a JSON configuration against the plugin's JSON Schema, as the host does when a
+/// tenant activates the plugin (an empty or `null` configuration is the default and is not
+/// checked).
+///
+/// # Errors
+/// One message per failing value, each starting with its JSON Pointer
+/// (`/max_per_sku: 0 is less than the minimum of 1`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn check_config<T: OrderType>(config_json: &str) -> Result<(), Vec<String>> {
+    let trimmed = config_json.trim();
+    if trimmed.is_empty() || trimmed == "null" {
+        return Ok(());
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(trimmed).map_err(|e| vec![format!("/: not JSON: {e}")])?;
+    let schema: serde_json::Value = serde_json::from_str(&config_schema::<T>())
+        .map_err(|e| vec![format!("the config schema is not JSON: {e}")])?;
+    let validator = jsonschema::validator_for(&schema)
+        .map_err(|e| vec![format!("the config schema is not a valid JSON Schema: {e}")])?;
+    let errors: Vec<String> = validator
+        .iter_errors(&config)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let path = if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path
+            };
+            format!("{path}: {e}")
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// On `wasm32` there is no schema validator: every configuration passes.
+///
+/// # Errors
+/// Never.
+#[cfg(target_arch = "wasm32")]
+pub fn check_config<T: OrderType>(_config_json: &str) -> Result<(), Vec<String>> {
+    Ok(())
+}
+
+/// The lines logged on this thread (with [`crate::log`]'s macros) since the last call, oldest
+/// first; the buffer is emptied.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn take_logs() -> Vec<LogLine> {
+    crate::log::take()
 }
 
 /// Parses a JSON configuration the way the plugin will (empty or `null` → default).
@@ -65,10 +145,55 @@ pub fn parse_config<T: OrderType>(config_json: &str) -> Result<T::Config, String
     wire::parse_config::<T::Config>(config_json)
 }
 
-/// The JSON Schema text `describe` reports for the plugin's configuration.
+/// The JSON Schema text `describe` reports for the plugin's configuration (derived from
+/// `Config`; with `export_order_type!(T, schema = "…")` the module embeds the file, which
+/// `config_schema_file_is_current` keeps equal to this).
 pub fn config_schema<T: OrderType>() -> String {
-    wire::describe::<T>().config_schema
+    wire::describe::<T, DerivedSchema>().config_schema
 }
+
+#[doc(hidden)]
+pub fn derived_config_schema<C: schemars::JsonSchema>() -> String {
+    wire::config_schema::<C>()
+}
+
+/// The test `export_order_type!(T, schema = "file")` adds: writes the derived schema to
+/// `path` when the file is missing (or `TROLLEY_UPDATE_SCHEMA=1`), fails when it differs.
+#[doc(hidden)]
+#[cfg(not(target_arch = "wasm32"))]
+pub fn check_schema_file<T: OrderType>(path: &str) {
+    let derived: serde_json::Value = match serde_json::from_str(&config_schema::<T>()) {
+        Ok(schema) => schema,
+        Err(e) => panic!("the derived config schema is not JSON: {e}"),
+    };
+    let pretty = match serde_json::to_string_pretty(&derived) {
+        Ok(text) => text + "\n",
+        Err(e) => panic!("cannot write the config schema: {e}"),
+    };
+    let update = std::env::var_os("TROLLEY_UPDATE_SCHEMA").is_some_and(|v| v == "1");
+    let on_disk = std::fs::read_to_string(path).ok();
+    let current = on_disk
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+    if current.as_ref() == Some(&derived) {
+        return;
+    }
+    if on_disk.is_none() || update {
+        if let Err(e) = std::fs::write(path, pretty) {
+            panic!("cannot write {path}: {e}");
+        }
+        return;
+    }
+    panic!(
+        "{path} is not the JSON Schema of the plugin's Config any more (the module embeds the \
+         file, so the host would check configurations against a stale schema). Rewrite it with \
+         `TROLLEY_UPDATE_SCHEMA=1 cargo test` and commit it.\nderived:\n{pretty}"
+    );
+}
+
+#[doc(hidden)]
+#[cfg(target_arch = "wasm32")]
+pub fn check_schema_file<T: OrderType>(_path: &str) {}
 
 /// Builds a [`Cart`] for tests: `CartBuilder::new("USD").line(..).context(..).build()`.
 #[derive(Debug, Clone)]

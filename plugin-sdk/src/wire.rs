@@ -13,50 +13,48 @@ use schemars::transform::RecursiveTransform;
 
 use crate::bindings::trolley::order_type::types as wit;
 use crate::cart::{AttrSpans, TextSpan, sorted_attributes};
-use crate::{Cart, Evaluation, Fee, FulfillmentRules, Line, OrderType, Severity, Violation};
+use crate::{Cart, Evaluation, Fee, FulfillmentRules, Line, OrderType, Severity, Violation, rules};
 
 /// Implements the generated world for an [`OrderType`]; `export_order_type!` exports it.
-pub struct Export<T>(PhantomData<fn() -> T>);
+/// `S` says where `describe` takes the configuration's JSON Schema from.
+pub struct Export<T, S = DerivedSchema>(PhantomData<fn() -> (T, S)>);
 
-impl<T: OrderType> crate::bindings::Guest for Export<T> {
-    fn describe() -> wit::PluginInfo {
-        describe::<T>()
-    }
+/// Where `describe` takes the configuration's JSON Schema from.
+pub trait ConfigSchema {
+    /// The schema of `C` as JSON text.
+    fn schema<C: schemars::JsonSchema>() -> String;
+}
 
-    fn evaluate(cart: wit::Cart, config: String) -> Result<wit::Evaluation, String> {
-        let (cart, config) = inputs::<T>(cart, &config)?;
-        Ok(evaluation_to_wit(crate::evaluate::<T>(&cart, &config)))
-    }
+/// Derived with `schemars` when `describe` is called (the default): simplest, but it
+/// compiles `schemars` and JSON serialization into the module.
+pub struct DerivedSchema;
 
-    fn validate(cart: wit::Cart, config: String) -> Result<Vec<wit::Violation>, String> {
-        let (cart, config) = inputs::<T>(cart, &config)?;
-        Ok(T::validate(&cart, &config)
-            .into_iter()
-            .map(violation_to_wit)
-            .collect())
-    }
-
-    fn calculate_fees(cart: wit::Cart, config: String) -> Result<Vec<wit::Fee>, String> {
-        let (cart, config) = inputs::<T>(cart, &config)?;
-        Ok(T::calculate_fees(&cart, &config)
-            .into_iter()
-            .map(fee_to_wit)
-            .collect())
-    }
-
-    fn fulfillment_rules(cart: wit::Cart, config: String) -> Result<wit::FulfillmentRules, String> {
-        let (cart, config) = inputs::<T>(cart, &config)?;
-        Ok(fulfillment_to_wit(T::fulfillment_rules(&cart, &config)))
+impl ConfigSchema for DerivedSchema {
+    fn schema<C: schemars::JsonSchema>() -> String {
+        config_schema::<C>()
     }
 }
 
-pub(crate) fn describe<T: OrderType>() -> wit::PluginInfo {
+impl<T: OrderType, S: ConfigSchema> crate::bindings::Guest for Export<T, S> {
+    fn describe() -> wit::PluginInfo {
+        crate::log::install_panic_hook();
+        describe::<T, S>()
+    }
+
+    fn evaluate(cart: wit::Cart, config: String) -> Result<wit::Evaluation, String> {
+        crate::log::install_panic_hook();
+        let (cart, config) = inputs::<T>(cart, &config)?;
+        Ok(evaluation_to_wit(crate::evaluate::<T>(&cart, &config)))
+    }
+}
+
+pub(crate) fn describe<T: OrderType, S: ConfigSchema>() -> wit::PluginInfo {
     let info = T::describe();
     wit::PluginInfo {
         order_type: info.order_type().to_owned(),
         name: info.display_name().to_owned(),
         version: info.version().to_owned(),
-        config_schema: config_schema::<T::Config>(),
+        config_schema: S::schema::<T::Config>(),
     }
 }
 
@@ -335,7 +333,7 @@ impl Packer {
     }
 }
 
-fn evaluation_to_wit(evaluation: Evaluation) -> wit::Evaluation {
+pub(crate) fn evaluation_to_wit(evaluation: Evaluation) -> wit::Evaluation {
     wit::Evaluation {
         violations: evaluation
             .violations
@@ -357,6 +355,7 @@ fn violation_to_wit(violation: Violation) -> wit::Violation {
             Severity::BlockCheckout => wit::Severity::BlockCheckout,
             Severity::Warning => wit::Severity::Warning,
         },
+        field: violation.field_name().map(str::to_owned),
     }
 }
 
@@ -378,35 +377,61 @@ fn fulfillment_to_wit(rules: FulfillmentRules) -> wit::FulfillmentRules {
     }
 }
 
-/// Reads a plugin's answer back the way the host does (money must parse), for the test
-/// harness.
-pub(crate) fn evaluation_from_wit(evaluation: wit::Evaluation) -> Result<Evaluation, String> {
-    let violations = evaluation
-        .violations
-        .into_iter()
-        .map(|v| {
-            let severity = match v.severity {
-                wit::Severity::Reject => Severity::Reject,
-                wit::Severity::BlockCheckout => Severity::BlockCheckout,
-                wit::Severity::Warning => Severity::Warning,
-            };
-            let violation = Violation::new(severity, v.code, v.message);
-            match v.line_id {
-                Some(line_id) => violation.for_line(line_id),
-                None => violation,
-            }
-        })
-        .collect();
+/// Reads a plugin's answer about `cart` back the way the host does, for the test harness:
+/// the same rules ([`crate::rules`]) on codes, texts, decimals, signs, line ids and fields.
+pub(crate) fn evaluation_from_wit(
+    evaluation: wit::Evaluation,
+    cart: &Cart,
+) -> Result<Evaluation, String> {
+    let mut violations = Vec::with_capacity(evaluation.violations.len());
+    for v in evaluation.violations {
+        rules::code("violation code", &v.code)?;
+        rules::text("violation message", &v.message, rules::MAX_TEXT_BYTES)?;
+        if let Some(line_id) = &v.line_id
+            && cart.line(line_id).is_none()
+        {
+            return Err(format!(
+                "violation `{}` names line `{}`, which is not in the cart",
+                v.code,
+                line_id.escape_debug()
+            ));
+        }
+        if let Some(field) = &v.field {
+            rules::field(field, v.line_id.is_some())?;
+        }
+        let severity = match v.severity {
+            wit::Severity::Reject => Severity::Reject,
+            wit::Severity::BlockCheckout => Severity::BlockCheckout,
+            wit::Severity::Warning => Severity::Warning,
+        };
+        let mut violation = Violation::new(severity, v.code, v.message);
+        if let Some(line_id) = v.line_id {
+            violation = violation.for_line(line_id);
+        }
+        if let Some(field) = v.field {
+            violation = violation.field(field);
+        }
+        violations.push(violation);
+    }
     let fees = evaluation
         .fees
         .into_iter()
         .map(|f| {
-            let amount = Decimal::from_str_exact(&f.amount)
-                .map_err(|_| format!("fee `{}` amount is not a decimal: `{}`", f.code, f.amount))?;
-            Ok(Fee::new(f.code, f.label, amount))
+            rules::code("fee code", &f.code)?;
+            rules::text("fee label", &f.label, rules::MAX_TEXT_BYTES)?;
+            let amount = non_negative(&format!("fee `{}` amount", f.code), &f.amount)?;
+            Fee::new(f.code, f.label, amount).map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, String>>()?;
     let wire = evaluation.fulfillment;
+    let texts = |what: &str, values: &[String]| {
+        values
+            .iter()
+            .try_for_each(|v| rules::text(what, v, rules::MAX_TEXT_BYTES))
+    };
+    texts("fulfillment mode", &wire.allowed_modes)?;
+    texts("fulfillment requirement", &wire.requirements)?;
+    texts("fulfillment note", &wire.notes)?;
     let mut fulfillment = FulfillmentRules::new();
     for mode in wire.allowed_modes {
         fulfillment.add_allowed_mode(mode);
@@ -418,9 +443,10 @@ pub(crate) fn evaluation_from_wit(evaluation: wit::Evaluation) -> Result<Evaluat
         fulfillment.add_requirement(requirement);
     }
     if let Some(km) = wire.max_distance_km {
-        let km = Decimal::from_str_exact(&km)
-            .map_err(|_| format!("max distance is not a decimal: `{km}`"))?;
-        fulfillment = fulfillment.max_distance_km(km);
+        let km = non_negative("max distance", &km)?;
+        fulfillment
+            .set_max_distance_km(km)
+            .map_err(|e| e.to_string())?;
     }
     for note in wire.notes {
         fulfillment.add_note(note);
@@ -430,4 +456,16 @@ pub(crate) fn evaluation_from_wit(evaluation: wit::Evaluation) -> Result<Evaluat
         fees,
         fulfillment,
     })
+}
+
+/// A plain, non-negative decimal string, as the host demands of fee amounts and distances.
+fn non_negative(what: &str, value: &str) -> Result<Decimal, String> {
+    let amount = rules::is_decimal(value)
+        .then(|| Decimal::from_str_exact(value).ok())
+        .flatten()
+        .ok_or_else(|| format!("{what} is not a decimal: `{}`", value.escape_debug()))?;
+    if amount.is_sign_negative() && !amount.is_zero() {
+        return Err(format!("{what} `{value}` is negative"));
+    }
+    Ok(amount)
 }

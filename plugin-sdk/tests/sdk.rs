@@ -61,7 +61,9 @@ impl OrderType for Shop {
     }
 
     fn calculate_fees(_: &Cart, config: &Config) -> Vec<Fee> {
-        vec![Fee::new("shop.flat", "Flat fee", config.flat_fee)]
+        Fee::new("shop.flat", "Flat fee", config.flat_fee)
+            .into_iter()
+            .collect()
     }
 
     fn fulfillment_rules(cart: &Cart, _: &Config) -> FulfillmentRules {
@@ -71,7 +73,8 @@ impl OrderType for Shop {
         if cart.context_flag("needs_id") {
             rules.add_requirement("age_check");
         }
-        rules.max_distance_km(Decimal::new(75, 1))
+        let _ = rules.set_max_distance_km(Decimal::new(75, 1));
+        rules
     }
 }
 
@@ -336,17 +339,12 @@ fn evaluate_through_the_world_parses_money_and_writes_it_back_as_strings() {
 }
 
 #[test]
-fn the_single_exports_agree_with_evaluate() {
-    let cart = || wit_cart("20.00", vec![wit_line("l-1", "10.00", 2)]);
-    let all = <Export<Shop> as Guest>::evaluate(cart(), String::new()).expect("evaluates");
-    let violations = <Export<Shop> as Guest>::validate(cart(), String::new()).expect("validates");
-    let fees = <Export<Shop> as Guest>::calculate_fees(cart(), String::new()).expect("fees");
-    let rules = <Export<Shop> as Guest>::fulfillment_rules(cart(), String::new()).expect("rules");
-
-    assert_eq!(violations.len(), all.violations.len());
-    assert_eq!(violations[0].code, "shop.forbidden");
-    assert_eq!(fees[0].amount, "2.99");
-    assert_eq!(rules.requirements, all.fulfillment.requirements);
+fn evaluate_answers_what_the_three_methods_say() {
+    let cart = wit_cart("20.00", vec![wit_line("l-1", "10.00", 2)]);
+    let all = <Export<Shop> as Guest>::evaluate(cart, String::new()).expect("evaluates");
+    assert_eq!(all.violations[0].code, "shop.forbidden");
+    assert_eq!(all.fees[0].amount, "2.99");
+    assert_eq!(all.fulfillment.allowed_modes, ["delivery"]);
 }
 
 #[test]
@@ -361,9 +359,6 @@ fn a_malformed_unit_price_is_an_error_naming_the_line_not_a_panic() {
 fn a_malformed_subtotal_is_an_error_in_every_export() {
     let cart = || wit_cart("lots", vec![wit_line("l-1", "3.50", 2)]);
     assert!(<Export<Shop> as Guest>::evaluate(cart(), String::new()).is_err());
-    assert!(<Export<Shop> as Guest>::validate(cart(), String::new()).is_err());
-    assert!(<Export<Shop> as Guest>::calculate_fees(cart(), String::new()).is_err());
-    assert!(<Export<Shop> as Guest>::fulfillment_rules(cart(), String::new()).is_err());
 }
 
 #[test]
@@ -407,7 +402,7 @@ fn a_configuration_that_does_not_deserialize_is_an_error() {
             "{config}: {error}"
         );
     }
-    let error = <Export<Shop> as Guest>::validate(cart, "{".into()).unwrap_err();
+    let error = <Export<Shop> as Guest>::evaluate(cart, "{".into()).unwrap_err();
     assert!(error.starts_with("invalid configuration"), "{error}");
 }
 
@@ -548,12 +543,10 @@ impl OrderType for BadMoney {
 #[test]
 fn the_raw_amount_escape_hatch_sends_malformed_money_that_the_harness_refuses() {
     let cart = CartBuilder::new("USD").build();
-    let fees = <Export<BadMoney> as Guest>::calculate_fees(
-        trolley_plugin_sdk_cart_to_wit(&cart),
-        String::new(),
-    )
-    .unwrap();
-    assert_eq!(fees[0].amount, "12,5abc");
+    let answer =
+        <Export<BadMoney> as Guest>::evaluate(trolley_plugin_sdk_cart_to_wit(&cart), String::new())
+            .unwrap();
+    assert_eq!(answer.fees[0].amount, "12,5abc");
     let error = testing::evaluate_json::<BadMoney>(&cart, "").unwrap_err();
     assert!(error.contains("12,5abc"), "{error}");
 }
@@ -578,8 +571,8 @@ fn evaluation_helpers() {
             Violation::block_checkout("b", "not yet"),
         ],
         fees: vec![
-            Fee::new("a", "A", Decimal::new(150, 2)),
-            Fee::new("b", "B", Decimal::new(25, 2)),
+            Fee::new("a", "A", Decimal::new(150, 2)).unwrap(),
+            Fee::new("b", "B", Decimal::new(25, 2)).unwrap(),
         ],
         fulfillment: FulfillmentRules::new(),
     };

@@ -25,6 +25,7 @@ mod observability;
 mod operations;
 mod platform;
 mod plugin_releases;
+mod plugin_runs;
 mod plugins;
 mod rate_limits;
 mod rejections;

@@ -91,6 +91,7 @@ mod tests {
             fulfillment: None,
             plugin: None,
             plugin_status: "none".into(),
+            plugin_failure: None,
             customer_id: None,
             context: Default::default(),
             merged_into: None,

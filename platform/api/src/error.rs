@@ -57,6 +57,7 @@ error_codes! {
     PluginNotFound => (NOT_FOUND, "plugin_not_found", "Plugin not found"),
     WebhookNotFound => (NOT_FOUND, "webhook_not_found", "Webhook endpoint not found"),
     DeliveryNotFound => (NOT_FOUND, "delivery_not_found", "Webhook delivery not found"),
+    PluginRunNotFound => (NOT_FOUND, "plugin_run_not_found", "Plugin run not found"),
     NotTracked => (NOT_FOUND, "not_tracked", "The sku has no inventory record"),
     CheckoutNotFound => (NOT_FOUND, "checkout_not_found", "Checkout not found"),
     OrderNotFound => (NOT_FOUND, "order_not_found", "Order not found"),
@@ -71,6 +72,7 @@ error_codes! {
     IdempotencyKeyRequired => (BAD_REQUEST, "idempotency_key_required", "This call needs an Idempotency-Key"),
     NothingToRollBack => (CONFLICT, "nothing_to_roll_back", "No earlier activation to roll back to"),
     PluginVersionExists => (CONFLICT, "plugin_version_exists", "This plugin version was uploaded with other bytes"),
+    ActivationCheckFailed => (CONFLICT, "activation_check_failed", "The plugin version fails on carts the active version judges"),
     LineConflict => (CONFLICT, "line_conflict", "The line changed since you read it"),
     CartFrozen => (CONFLICT, "cart_frozen", "The cart is checking out"),
     CartMerged => (CONFLICT, "cart_merged", "The cart was merged into another cart"),
@@ -99,6 +101,7 @@ error_codes! {
     DatabaseUnavailable => (SERVICE_UNAVAILABLE, "database_unavailable", "The database is unavailable"),
     InsufficientStorage => (INSUFFICIENT_STORAGE, "insufficient_storage", "The database has no space left"),
     PluginFailed => (SERVICE_UNAVAILABLE, "plugin_failed", "The order-type plugin failed"),
+    PluginError => (BAD_GATEWAY, "plugin_error", "The order-type plugin fails on this cart"),
 }
 
 /// An RFC 9457 problem document, as documented in the OpenAPI spec. Every answer of 400 and
@@ -147,9 +150,21 @@ pub struct Problem {
     /// For `cart_merged`: the cart it was merged into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
-    /// For `plugin_failed`: the order type whose plugin failed.
+    /// For `plugin_failed` and `plugin_error`: the order type whose plugin failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<String>,
+    /// For `plugin_failed` and `plugin_error`: how it failed (`deadline_exceeded`,
+    /// `unavailable`, `trapped`, `bad_output`, `out_of_memory`, `output_too_large`,
+    /// `config_rejected`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_kind: Option<String>,
+    /// For `plugin_failed` and `plugin_error`: the run record of the failure, which the
+    /// tenant admin reads at `GET /v1/admin/order-types/{order_type}/runs/{run_id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<uuid::Uuid>,
+    /// For `activation_check_failed`: each cart the new version fails on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<TrialFailureProblem>>,
     /// For `quantity_out_of_range`: the most one line may hold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_quantity: Option<u32>,
@@ -173,6 +188,16 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(deprecated)]
     pub retry_after: Option<u64>,
+}
+
+/// One cart `activation_check_failed` names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrialFailureProblem {
+    pub cart_id: uuid::Uuid,
+    pub kind: String,
+    pub message: String,
+    pub transient: bool,
+    pub run_id: Option<uuid::Uuid>,
 }
 
 /// One sku `insufficient_stock` names.
@@ -351,16 +376,65 @@ impl From<CoreError> for ApiError {
                 ApiError::new(Code::InvalidConfig, detail).with("errors", errors)
             }
             CoreError::NothingToRollBack { .. } => ApiError::new(Code::NothingToRollBack, detail),
-            CoreError::PluginFailed { order_type, source } => {
-                // What failed is the tenant's plugin, not the platform: say which order type,
-                // keep the plugin's own words in the log.
+            CoreError::PluginFailed {
+                order_type,
+                source,
+                run_id,
+            } => {
+                // What failed is the tenant's plugin, not the platform: say which order type
+                // and how, and point the tenant at the run record; the plugin's own words
+                // (a panic message, its logs) are for the tenant admin, in the record.
                 tracing::warn!(%order_type, error = %source, "plugin call failed");
+                let record = run_id.map_or_else(String::new, |id| {
+                    format!(
+                        "; the tenant can read run {id} at GET /v1/admin/order-types/{order_type}/runs/{id}"
+                    )
+                });
+                let error = if source.is_transient() {
+                    ApiError::new(
+                        Code::PluginFailed,
+                        format!(
+                            "the `{order_type}` order type is overloaded ({}); retry later{record}",
+                            source.kind()
+                        ),
+                    )
+                    .with("retry_after_seconds", 5)
+                } else {
+                    ApiError::new(
+                        Code::PluginError,
+                        format!(
+                            "the `{order_type}` order type's plugin fails on this cart ({}); retrying will not help until the tenant fixes or rolls back the plugin{record}",
+                            source.kind()
+                        ),
+                    )
+                };
+                let error = error
+                    .with("order_type", order_type)
+                    .with("failure_kind", source.kind());
+                match run_id {
+                    Some(id) => error.with("run_id", id.to_string()),
+                    None => error,
+                }
+            }
+            CoreError::PluginRunNotFound => ApiError::new(Code::PluginRunNotFound, detail),
+            CoreError::ActivationCheckFailed { failures, .. } => {
+                let list: Vec<Value> = failures
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "cart_id": f.cart_id.0,
+                            "kind": f.failure.kind,
+                            "message": f.failure.message,
+                            "transient": f.failure.transient,
+                            "run_id": f.run_id.map(|id| id.0),
+                        })
+                    })
+                    .collect();
                 ApiError::new(
-                    Code::PluginFailed,
-                    format!("the `{order_type}` order type is failing; retry later"),
+                    Code::ActivationCheckFailed,
+                    format!("{detail}, which the active version judges; fix the plugin or its config, or send force: true to activate anyway"),
                 )
-                .with("order_type", order_type)
-                .with("retry_after_seconds", 5)
+                .with("failures", list)
             }
             CoreError::ValidationFailed { violations } => {
                 let list: Vec<Value> = violations

@@ -1,7 +1,7 @@
 use utoipa::Modify;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::error::{Code, PriceChangeProblem, Problem, ShortageProblem};
+use crate::error::{Code, PriceChangeProblem, Problem, ShortageProblem, TrialFailureProblem};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -11,7 +11,7 @@ use crate::error::{Code, PriceChangeProblem, Problem, ShortageProblem};
         description = "Multi-tenant cart platform. Money is a decimal string in the cart's ISO 4217 currency; ids are UUID v7; times are RFC 3339 UTC. Errors are RFC 9457 application/problem+json with a stable `code`. Every mutating call accepts `Idempotency-Key`. Every answer carries `X-Request-Id` (the caller's own when it sent a valid one): quote it when reporting a problem. Browser storefronts on an origin listed in the tenant's `cors_allowed_origins` may call the storefront operations directly (CORS)."
     ),
     modifiers(&Security),
-    components(schemas(Problem, ShortageProblem, PriceChangeProblem)),
+    components(schemas(Problem, ShortageProblem, PriceChangeProblem, TrialFailureProblem)),
     tags(
         (name = "platform", description = "Platform operator: tenants"),
         (name = "catalog", description = "Tenant admin: catalog items"),

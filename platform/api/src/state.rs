@@ -12,7 +12,7 @@ use crate::rate_limit::RateLimits;
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
 use trolley_core::service::{
     CartService, CartWatchers, CatalogService, CheckoutService, InventoryService, PluginService,
-    Relay, ShopCatalog, SweepService, TenantService, WebhookService,
+    PluginTrial, Relay, RunRecorder, ShopCatalog, SweepService, TenantService, WebhookService,
 };
 use trolley_metrics::PrometheusMetrics;
 
@@ -56,4 +56,8 @@ pub struct AppState {
     pub webhooks: WebhookService,
     /// The outbox relay (`POST /v1/platform/relay` runs a round on demand).
     pub relay: Relay,
+    /// Plugin run records.
+    pub plugin_runs: Arc<RunRecorder>,
+    /// Dry runs, and activations checked on recent carts.
+    pub plugin_trial: Arc<PluginTrial>,
 }

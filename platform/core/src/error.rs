@@ -130,10 +130,23 @@ pub enum CoreError {
     InvalidConfig(Vec<String>),
     #[error("order type `{order_type}` has no earlier activation to roll back to")]
     NothingToRollBack { order_type: String },
+    /// A plugin call failed and the tenant fails closed. `source.is_transient()` tells a
+    /// retry that may work from a failure that repeats until the plugin is fixed.
     #[error("the `{order_type}` plugin failed: {source}")]
     PluginFailed {
         order_type: String,
         source: PluginError,
+        /// The run record of the failure, when one was kept.
+        run_id: Option<crate::domain::PluginRunId>,
+    },
+    #[error("no run of this order type has this id")]
+    PluginRunNotFound,
+    /// The smoke evaluation of an activation: the new version fails on carts the active
+    /// one judges.
+    #[error("version {version} fails on {} of the carts it was tried on", .failures.len())]
+    ActivationCheckFailed {
+        version: String,
+        failures: Vec<crate::domain::TrialFailure>,
     },
     #[error("the order type refused this change: {}", .violations.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; "))]
     ValidationFailed { violations: Vec<Violation> },

@@ -12,24 +12,41 @@ use trolley_core::domain::PluginError;
 use crate::artifacts::ArtifactStore;
 use crate::runtime::{Counters, bump, short};
 use crate::sandbox::HostState;
-use crate::wit::{self, OrderType, OrderTypePre};
+use crate::wit::{CURRENT_CONTRACT, v1_0, v1_1};
 
-/// The world's exports.
-const WORLD_EXPORTS: &[&str] = &[
-    "describe",
-    "evaluate",
-    "validate",
-    "calculate-fees",
-    "fulfillment-rules",
+/// The exports every contract version's world has (1.0 also has three the host never calls).
+const WORLD_EXPORTS: &[&str] = &["describe", "evaluate"];
+/// Imports of the worlds themselves (types, and 1.1's `host`), linked for real.
+const WORLD_IMPORTS: &[&str] = &[
+    "trolley:order-type/types@1.0.0",
+    "trolley:order-type/types@1.1.0",
+    "trolley:order-type/host@1.1.0",
 ];
-/// Imports of the world itself (types only), linked for real.
-const WORLD_IMPORTS: &[&str] = &["trolley:order-type/types@1.0.0"];
 
-impl wit::trolley::order_type::types::Host for HostState {}
+/// A checked module's pre-instantiated world, in the contract version it implements.
+pub(crate) enum Contract {
+    V1_0(v1_0::OrderTypePre<HostState>),
+    V1_1(v1_1::OrderTypePre<HostState>),
+}
+
+impl Contract {
+    /// `1.0.0`, `1.1.0`.
+    pub fn version(&self) -> &'static str {
+        match self {
+            Self::V1_0(_) => "1.0.0",
+            Self::V1_1(_) => "1.1.0",
+        }
+    }
+
+    /// The world's name, e.g. `trolley:order-type/order-type@1.1.0`.
+    pub fn world(&self) -> String {
+        format!("trolley:order-type/order-type@{}", self.version())
+    }
+}
 
 /// A compiled module that passed the world and import checks but was not described yet.
 pub(crate) struct Compiled {
-    pub pre: OrderTypePre<HostState>,
+    pub pre: Contract,
     /// The precompiled artifact to persist once the module is accepted; `None` when it came
     /// from disk or there is no disk cache.
     pub artifact: Option<Vec<u8>>,
@@ -67,9 +84,8 @@ impl Compiler {
             }
             None => {
                 let started = Instant::now();
-                let component = Component::new(&self.engine, wasm).map_err(|e| {
-                    PluginError::Invalid(format!("not a valid WebAssembly component: {e:#}"))
-                })?;
+                let component =
+                    Component::new(&self.engine, wasm).map_err(|e| not_a_component(wasm, &e))?;
                 bump(&self.counters.compiled_from_scratch);
                 tracing::debug!(
                     sha256 = short(sha256),
@@ -94,8 +110,34 @@ impl Compiler {
         Ok(Compiled { pre, artifact })
     }
 
-    /// Checks imports against the allow-list and exports against the world.
-    fn check(&self, component: &Component) -> Result<OrderTypePre<HostState>, PluginError> {
+    /// Compiles `wasm` from scratch (never from the artifact cache) and checks it, for
+    /// `trolley plugin check`: the contract, and the component's export and import names.
+    pub fn compile_fresh(
+        &self,
+        wasm: &[u8],
+    ) -> Result<(Contract, Vec<String>, Vec<String>), PluginError> {
+        let component =
+            Component::new(&self.engine, wasm).map_err(|e| not_a_component(wasm, &e))?;
+        bump(&self.counters.compiled_from_scratch);
+        let component_type = component.component_type();
+        let mut exports: Vec<String> = component_type
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let mut imports: Vec<String> = component_type
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        exports.sort();
+        imports.sort();
+        let contract = self.check(&component)?;
+        Ok((contract, exports, imports))
+    }
+
+    /// Checks imports against the allow-list and exports against the world, and decides
+    /// which contract version the component implements: 1.1 first (its pre-instantiation
+    /// type-checks every export and import), then 1.0.
+    fn check(&self, component: &Component) -> Result<Contract, PluginError> {
         let component_type = component.component_type();
         let refused: Vec<&str> = component_type
             .imports(&self.engine)
@@ -111,12 +153,8 @@ impl Compiler {
         if !refused.is_empty() {
             return Err(PluginError::Invalid(format!(
                 "the component imports {}; a plugin gets no host capabilities (only the \
-                 order-type world's types and {} imports, which trap, are accepted)",
-                refused
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                 order-type world's own imports and {} imports, which trap, are accepted)",
+                list(&refused),
                 self.tolerated_imports
                     .iter()
                     .map(|p| format!("`{p}*`"))
@@ -134,17 +172,11 @@ impl Compiler {
             .filter(|name| !exports.contains(name))
             .collect();
         if !missing.is_empty() {
-            let list = |names: &[&str]| {
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
             return Err(PluginError::Invalid(format!(
-                "the component does not implement the trolley:order-type world: it lacks {} \
-                 (it exports {}); a Rust plugin exports it with \
-                 `trolley_plugin_sdk::export_order_type!(YourType);`",
+                "the component does not implement the trolley:order-type world \
+                 ({CURRENT_CONTRACT}): it lacks {} (it exports {}); did you forget \
+                 `trolley_plugin_sdk::export_order_type!(YourType);` at the root of the plugin \
+                 crate?",
                 list(&missing),
                 if exports.is_empty() {
                     "nothing".to_owned()
@@ -153,18 +185,97 @@ impl Compiler {
                 }
             )));
         }
-        let link = |e: wasmtime::Error| {
-            PluginError::Invalid(format!(
-                "the component does not implement the trolley:order-type world: {e:#}"
-            ))
+        let current = match self.link_v1_1(component) {
+            Ok(pre) => return Ok(Contract::V1_1(pre)),
+            Err(e) => e,
         };
+        if let Ok(pre) = self.link_v1_0(component) {
+            return Ok(Contract::V1_0(pre));
+        }
+        Err(PluginError::Invalid(format!(
+            "the component does not implement the trolley:order-type world \
+             ({CURRENT_CONTRACT}, nor the older 1.0.0): {current:#}"
+        )))
+    }
+
+    fn link_v1_1(&self, component: &Component) -> wasmtime::Result<v1_1::OrderTypePre<HostState>> {
         let mut linker = Linker::<HostState>::new(&self.engine);
-        OrderType::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
-            .map_err(link)?;
-        linker
-            .define_unknown_imports_as_traps(component)
-            .map_err(link)?;
-        let pre = linker.instantiate_pre(component).map_err(link)?;
-        OrderTypePre::new(pre).map_err(link)
+        v1_1::OrderType::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
+            state
+        })?;
+        linker.define_unknown_imports_as_traps(component)?;
+        v1_1::OrderTypePre::new(linker.instantiate_pre(component)?)
+    }
+
+    fn link_v1_0(&self, component: &Component) -> wasmtime::Result<v1_0::OrderTypePre<HostState>> {
+        let mut linker = Linker::<HostState>::new(&self.engine);
+        v1_0::OrderType::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| {
+            state
+        })?;
+        linker.define_unknown_imports_as_traps(component)?;
+        v1_0::OrderTypePre::new(linker.instantiate_pre(component)?)
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why `wasm` is not a component, with a hint for the usual mistakes.
+fn not_a_component(wasm: &[u8], error: &wasmtime::Error) -> PluginError {
+    // A core module's preamble: magic, then version 1 and layer 0.
+    let hint = if wasm.starts_with(b"\0asm\x01\0\0\0") {
+        " (this is a core WebAssembly module, not a component: build with \
+         `cargo build --target wasm32-wasip2 --release`, which makes components; \
+         `wasm32-unknown-unknown` and `wasm32-wasip1` make core modules)"
+    } else if !wasm.starts_with(b"\0asm") {
+        " (these bytes are not WebAssembly at all)"
+    } else {
+        ""
+    };
+    PluginError::Invalid(format!(
+        "not a valid WebAssembly component: {error:#}{hint}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_core_module_is_told_to_build_for_wasip2() {
+        let engine = Engine::default();
+        let core = b"\0asm\x01\0\0\0";
+        let error = Component::new(&engine, core).err().unwrap();
+        let PluginError::Invalid(message) = not_a_component(core, &error) else {
+            panic!("not Invalid");
+        };
+        assert!(
+            message.starts_with("not a valid WebAssembly component"),
+            "{message}"
+        );
+        assert!(
+            message.contains("core WebAssembly module, not a component"),
+            "{message}"
+        );
+        assert!(
+            message.contains("cargo build --target wasm32-wasip2 --release"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_wasm_say_so() {
+        let engine = Engine::default();
+        let zip = b"PK\x03\x04";
+        let error = Component::new(&engine, zip).err().unwrap();
+        let PluginError::Invalid(message) = not_a_component(zip, &error) else {
+            panic!("not Invalid");
+        };
+        assert!(message.contains("not WebAssembly at all"), "{message}");
     }
 }

@@ -39,6 +39,7 @@
 //!   as a precompiled artifact (see `artifacts.rs` for why loading one is sound).
 
 mod artifacts;
+mod call;
 mod compile;
 mod epoch;
 mod output;
@@ -48,6 +49,8 @@ mod sandbox;
 mod schema;
 mod wit;
 
-pub use output::{ELEMENT_BYTES, MAX_CODE_BYTES, MAX_TEXT_BYTES};
+pub use output::{ELEMENT_BYTES, MAX_CODE_BYTES, MAX_FIELD_BYTES, MAX_TEXT_BYTES};
 pub use policy::SandboxPolicy;
-pub use runtime::{RuntimeStats, StartError, WasmRuntime};
+pub use runtime::{ModuleCheck, RuntimeStats, StartError, WasmRuntime};
+pub use sandbox::{MAX_LOG_BYTES, MAX_LOG_LINES};
+pub use wit::CONTRACT_VERSIONS;

@@ -13,7 +13,7 @@ use trolley_core::domain::{
     Evaluation, Fee, FulfillmentRules, LineId, PluginError, PluginInfo, Violation,
 };
 
-use crate::wit::{self, CartArena};
+use crate::wit::v1_1 as wit;
 
 /// Counted for each list element on top of its strings.
 pub const ELEMENT_BYTES: usize = 8;
@@ -23,6 +23,8 @@ pub const MAX_CODE_BYTES: usize = 128;
 pub const MAX_TEXT_BYTES: usize = 4096;
 /// Longest decimal string accepted.
 const MAX_DECIMAL_BYTES: usize = 64;
+/// Longest violation `field` accepted.
+pub const MAX_FIELD_BYTES: usize = 128;
 
 fn strings_size<'a>(items: impl IntoIterator<Item = &'a String>) -> usize {
     items
@@ -41,6 +43,7 @@ pub(crate) fn evaluation_size(e: &wit::Evaluation) -> usize {
                 + v.code.len()
                 + v.message.len()
                 + v.line_id.as_ref().map_or(0, String::len)
+                + v.field.as_ref().map_or(0, String::len)
         })
         .fold(0, usize::saturating_add);
     let fees = e
@@ -143,6 +146,56 @@ pub(crate) fn decimal(what: &str, value: &str) -> Result<Decimal, PluginError> {
     Decimal::from_str_exact(value).map_err(|_| malformed())
 }
 
+/// A violation's `field`: what the shopper changes to fix it. `quantity`, `seller`,
+/// `fulfillment`, `attributes.<key>` (of the violation's line, so only with a line id) or
+/// `context.<key>`, `<key>` of `[A-Za-z0-9_.:-]`; at most [`MAX_FIELD_BYTES`]. The SDK's test
+/// harness applies the same rule (`trolley_plugin_sdk::rules::field`; a test below checks
+/// both agree).
+pub(crate) fn field(value: String, has_line: bool) -> Result<String, PluginError> {
+    if value.is_empty() {
+        return Err(bad("violation field is empty (leave it out instead)"));
+    }
+    if value.len() > MAX_FIELD_BYTES {
+        return Err(bad(format!(
+            "violation field is {} bytes long (at most {MAX_FIELD_BYTES})",
+            value.len()
+        )));
+    }
+    if matches!(value.as_str(), "quantity" | "seller" | "fulfillment") {
+        return Ok(value);
+    }
+    let key_ok = |key: &str| {
+        !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+    };
+    let (kind, key) = if let Some(key) = value.strip_prefix("attributes.") {
+        ("attribute", key)
+    } else if let Some(key) = value.strip_prefix("context.") {
+        ("context", key)
+    } else {
+        return Err(bad(format!(
+            "violation field `{}` is not `quantity`, `seller`, `fulfillment`, \
+             `attributes.<key>` or `context.<key>`",
+            excerpt(&value)
+        )));
+    };
+    if !key_ok(key) {
+        return Err(bad(format!(
+            "violation field `{}`: the {kind} key must be made of A-Z a-z 0-9 _ . : -",
+            excerpt(&value)
+        )));
+    }
+    if kind == "attribute" && !has_line {
+        return Err(bad(format!(
+            "violation field `{}` names a line attribute but the violation names no line",
+            excerpt(&value)
+        )));
+    }
+    Ok(value)
+}
+
 fn non_negative(what: &str, value: &str) -> Result<Decimal, PluginError> {
     let amount = decimal(what, value)?;
     if amount.is_sign_negative() && !amount.is_zero() {
@@ -158,25 +211,29 @@ fn texts(what: &str, values: Vec<String>) -> Result<Vec<String>, PluginError> {
         .collect()
 }
 
-/// Checks a plugin's evaluation of `cart` and converts it to core types.
+/// Checks a plugin's evaluation of the cart whose line ids are `cart_line_ids` and converts
+/// it to core types.
 ///
 /// Fees must be zero or positive: a discount is not a fee, and a negative "fee" would let a
 /// plugin lower totals behind the pricing rules' back.
-pub(crate) fn evaluation(
+pub(crate) fn evaluation<'a>(
     raw: wit::Evaluation,
-    cart: &CartArena,
+    cart_line_ids: impl Iterator<Item = &'a str>,
     output_bytes: usize,
 ) -> Result<Evaluation, PluginError> {
     if evaluation_size(&raw) > output_bytes {
         return Err(PluginError::OutputTooLarge(output_bytes));
     }
+    // Collected only when a violation names a line.
+    let mut cart_line_ids = Some(cart_line_ids);
     let mut line_ids: Option<HashSet<&str>> = None;
     let mut violations = Vec::with_capacity(raw.violations.len());
     for v in raw.violations {
         let line_id = match v.line_id {
             None => None,
             Some(id) => {
-                let known = line_ids.get_or_insert_with(|| cart.line_ids().collect());
+                let known = line_ids
+                    .get_or_insert_with(|| cart_line_ids.take().into_iter().flatten().collect());
                 if !known.contains(id.as_str()) {
                     return Err(bad(format!(
                         "violation `{}` names line `{}`, which is not in the cart",
@@ -189,11 +246,13 @@ pub(crate) fn evaluation(
                 Some(LineId(uuid))
             }
         };
+        let field = v.field.map(|f| field(f, line_id.is_some())).transpose()?;
         violations.push(Violation {
             code: code("violation code", v.code)?,
             message: text("violation message", v.message, MAX_TEXT_BYTES)?,
             line_id,
             severity: v.severity.into(),
+            field,
         });
     }
     let fees = raw
@@ -311,8 +370,8 @@ pub(crate) fn is_semver(version: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn cart() -> CartArena {
-        CartArena::new(&trolley_core::domain::PluginCart {
+    fn cart() -> crate::wit::CartArena<wit::Packing> {
+        crate::wit::CartArena::new(&trolley_core::domain::PluginCart {
             cart_id: "c".into(),
             currency: "EUR".into(),
             subtotal: "1.00".parse().unwrap(),
@@ -371,11 +430,23 @@ mod tests {
 
     #[test]
     fn negative_fees_and_bad_decimals_are_bad_output() {
-        let e = evaluation(evaluation_with(vec![], vec![fee("-1.00")]), &cart(), 1000);
+        let e = evaluation(
+            evaluation_with(vec![], vec![fee("-1.00")]),
+            cart().line_ids(),
+            1000,
+        );
         assert!(matches!(e, Err(PluginError::BadOutput(m)) if m.contains("negative")));
-        let e = evaluation(evaluation_with(vec![], vec![fee("1,00")]), &cart(), 1000);
+        let e = evaluation(
+            evaluation_with(vec![], vec![fee("1,00")]),
+            cart().line_ids(),
+            1000,
+        );
         assert!(matches!(e, Err(PluginError::BadOutput(_))));
-        let e = evaluation(evaluation_with(vec![], vec![fee("-0.00")]), &cart(), 1000);
+        let e = evaluation(
+            evaluation_with(vec![], vec![fee("-0.00")]),
+            cart().line_ids(),
+            1000,
+        );
         assert!(e.is_ok());
     }
 
@@ -386,13 +457,14 @@ mod tests {
             message: "m".into(),
             line_id: Some(line.into()),
             severity: wit::Severity::Reject,
+            field: None,
         };
         let ok = evaluation(
             evaluation_with(
                 vec![violation("0190b3f0-0000-7000-8000-000000000001")],
                 vec![],
             ),
-            &cart(),
+            cart().line_ids(),
             1000,
         )
         .unwrap();
@@ -402,7 +474,7 @@ mod tests {
         );
         let e = evaluation(
             evaluation_with(vec![violation("nope")], vec![]),
-            &cart(),
+            cart().line_ids(),
             1000,
         );
         assert!(matches!(e, Err(PluginError::BadOutput(m)) if m.contains("not in the cart")));
@@ -415,8 +487,9 @@ mod tests {
             message: "x".repeat(5000),
             line_id: None,
             severity: wit::Severity::Warning,
+            field: None,
         };
-        let e = evaluation(evaluation_with(vec![huge], vec![]), &cart(), 4096);
+        let e = evaluation(evaluation_with(vec![huge], vec![]), cart().line_ids(), 4096);
         assert_eq!(e, Err(PluginError::OutputTooLarge(4096)));
     }
 
@@ -427,9 +500,142 @@ mod tests {
             message: "m".into(),
             line_id: None,
             severity: wit::Severity::Warning,
+            field: None,
         };
-        let e = evaluation(evaluation_with(vec![v], vec![]), &cart(), 1000);
+        let e = evaluation(evaluation_with(vec![v], vec![]), cart().line_ids(), 1000);
         assert!(matches!(e, Err(PluginError::BadOutput(_))));
+    }
+
+    #[test]
+    fn violation_fields_are_checked() {
+        let line = "0190b3f0-0000-7000-8000-000000000001";
+        let violation = |line_id: Option<&str>, field: &str| wit::Violation {
+            code: "x.y".into(),
+            message: "m".into(),
+            line_id: line_id.map(str::to_owned),
+            severity: wit::Severity::BlockCheckout,
+            field: Some(field.into()),
+        };
+        let run = |v| evaluation(evaluation_with(vec![v], vec![]), cart().line_ids(), 10_000);
+        let ok = run(violation(Some(line), "attributes.prescription_ref")).unwrap();
+        assert_eq!(
+            ok.violations[0].field.as_deref(),
+            Some("attributes.prescription_ref")
+        );
+        for field in [
+            "quantity",
+            "seller",
+            "fulfillment",
+            "context.age_verified",
+            "context.a:b-c.d",
+        ] {
+            assert!(run(violation(None, field)).is_ok(), "{field}");
+        }
+        for (line_id, field, says) in [
+            (None, "attributes.prescription_ref", "names no line"),
+            (Some(line), "", "empty"),
+            (Some(line), "price", "is not `quantity`"),
+            (Some(line), "context.", "key must be made of"),
+            (Some(line), "context.a b", "key must be made of"),
+            (Some(line), "attributes.é", "key must be made of"),
+        ] {
+            match run(violation(line_id, field)) {
+                Err(PluginError::BadOutput(m)) => assert!(m.contains(says), "{field}: {m}"),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let long = format!("context.{}", "k".repeat(MAX_FIELD_BYTES));
+        assert!(matches!(
+            run(violation(None, &long)),
+            Err(PluginError::BadOutput(m)) if m.contains("at most 128")
+        ));
+    }
+
+    /// The SDK's test harness refuses exactly what the host refuses.
+    #[test]
+    fn the_sdk_harness_applies_the_same_rules() {
+        use trolley_plugin_sdk::rules;
+        let fields = [
+            "quantity",
+            "seller",
+            "fulfillment",
+            "context.k",
+            "attributes.k",
+            "context.a:b-c.d_e",
+            "",
+            "price",
+            "Quantity",
+            "context.",
+            "attributes.",
+            "context.a b",
+            "context.é",
+            "context.k/",
+            "attributes",
+            &"context.".repeat(20),
+        ];
+        for f in fields {
+            for has_line in [false, true] {
+                assert_eq!(
+                    field(f.to_owned(), has_line).is_ok(),
+                    rules::field(f, has_line).is_ok(),
+                    "{f:?} (line: {has_line})"
+                );
+            }
+        }
+        let decimals = [
+            "0",
+            "12.50",
+            "-3.1",
+            "",
+            "1.2.3",
+            "1_000",
+            ".5",
+            "5.",
+            "1e3",
+            "+1",
+            " 1",
+            "-",
+            &"9".repeat(65),
+        ];
+        for d in decimals {
+            assert_eq!(decimal("x", d).is_ok(), rules::is_decimal(d), "{d:?}");
+        }
+        let texts = [
+            "ok",
+            " ",
+            "",
+            "tab\tok",
+            "bell\u{7}",
+            &"x".repeat(MAX_TEXT_BYTES + 1),
+        ];
+        for t in texts {
+            assert_eq!(
+                text("x", t.to_owned(), MAX_TEXT_BYTES).is_ok(),
+                rules::text("x", t, rules::MAX_TEXT_BYTES).is_ok(),
+                "{t:?}"
+            );
+        }
+        for c in ["a.b", "a b", "", &"c".repeat(MAX_CODE_BYTES + 1)] {
+            assert_eq!(
+                code("x", c.to_owned()).is_ok(),
+                rules::code("x", c).is_ok(),
+                "{c:?}"
+            );
+        }
+        assert_eq!(
+            (
+                MAX_CODE_BYTES,
+                MAX_TEXT_BYTES,
+                MAX_FIELD_BYTES,
+                MAX_DECIMAL_BYTES
+            ),
+            (
+                rules::MAX_CODE_BYTES,
+                rules::MAX_TEXT_BYTES,
+                rules::MAX_FIELD_BYTES,
+                rules::MAX_DECIMAL_BYTES
+            )
+        );
     }
 
     #[test]

@@ -10,20 +10,21 @@ use std::time::Instant;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tracing::{Instrument as _, field};
+use tracing::Instrument as _;
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use trolley_core::domain::{Evaluation, PluginCart, PluginError, PluginInfo, PluginLimits};
+use trolley_core::domain::{
+    CallReport, Evaluation, PluginCall, PluginCart, PluginError, PluginInfo, PluginLimits,
+};
 use trolley_core::ports::{InspectedPlugin, PluginRuntime};
 
 use crate::artifacts::ArtifactStore;
-use crate::compile::Compiler;
+use crate::call;
+use crate::compile::{Compiler, Contract};
 use crate::epoch::EpochTicker;
-use crate::output;
-use crate::policy::{CallLimits, SandboxPolicy};
-use crate::sandbox::{HostState, Sandbox};
+use crate::policy::SandboxPolicy;
+use crate::sandbox::Sandbox;
 use crate::schema::ConfigChecker;
-use crate::wit::{CartArena, OrderTypePre};
 
 /// Core instances, memories and tables one plugin component may have. A Rust component built
 /// for `wasm32-wasip2` has one memory and a handful of core instances (the module plus
@@ -81,10 +82,29 @@ pub(crate) fn bump(counter: &AtomicU64) {
 }
 
 /// A checked module ready to run.
-struct Plugin {
-    sha256: String,
-    pre: OrderTypePre<HostState>,
-    info: PluginInfo,
+pub(crate) struct Plugin {
+    pub sha256: String,
+    pub pre: Contract,
+    pub info: PluginInfo,
+}
+
+/// What `trolley plugin check` reports about a module: [`WasmRuntime::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleCheck {
+    /// Hex SHA-256 of the module.
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// The contract version it implements, e.g. `1.1.0`.
+    pub contract_version: String,
+    /// The world it implements, e.g. `trolley:order-type/order-type@1.1.0`.
+    pub world: String,
+    /// The component's exports and imports, by name, sorted.
+    pub exports: Vec<String>,
+    pub imports: Vec<String>,
+    /// Compiling it from scratch (no artifact cache), in milliseconds.
+    pub compile_ms: u64,
+    /// What its `describe` answered (checked).
+    pub info: PluginInfo,
 }
 
 /// Runs order-type plugins as WebAssembly components under wasmtime.
@@ -203,6 +223,11 @@ impl WasmRuntime {
         self.plugin(sha256).map(|p| p.info.clone())
     }
 
+    /// The contract version a loaded module implements (`1.0.0`, `1.1.0`).
+    pub fn contract_version(&self, sha256: &str) -> Option<&'static str> {
+        self.plugin(sha256).map(|p| p.pre.version())
+    }
+
     /// Forgets a module (its disk artifact stays).
     pub fn unload(&self, sha256: &str) -> bool {
         self.plugins
@@ -227,17 +252,66 @@ impl WasmRuntime {
             .try_acquire_owned()
             .map_err(|_| self.saturated())?;
         let config = config_json(config)?;
-        let cart = CartArena::new(cart);
-        let span = evaluate_span(&plugin, &cart);
-        futures_executor::block_on(evaluate_in_sandbox(
+        let span = call::evaluate_span(&plugin, cart.lines.len());
+        futures_executor::block_on(call::evaluate(
             &span,
             &self.sandbox,
             &self.counters,
             &plugin,
-            &cart,
+            cart,
             &config,
             &self.policy.clamp(limits),
         ))
+        .result
+    }
+
+    /// Everything `trolley plugin check FILE.wasm` reports: the module compiled from scratch
+    /// (timed; the artifact cache is not used), checked against the world and described like
+    /// an upload. The module is also kept loaded, as [`PluginRuntime::inspect`] would.
+    ///
+    /// # Errors
+    /// What an upload of these bytes would answer (`Invalid` …).
+    pub async fn check(&self, wasm: &[u8]) -> Result<ModuleCheck, PluginError> {
+        if wasm.len() > self.policy.max_module_bytes {
+            return Err(PluginError::Invalid(format!(
+                "the module is {} bytes; at most {} are accepted",
+                wasm.len(),
+                self.policy.max_module_bytes
+            )));
+        }
+        let bytes = wasm.to_vec();
+        let compiler = self.compiler.clone();
+        let (sha256, compiled, compile_ms, exports, imports) = blocking(move || {
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            let started = Instant::now();
+            let (compiled, exports, imports) = compiler.compile_fresh(&bytes)?;
+            let compile_ms = started.elapsed().as_millis() as u64;
+            Ok((sha256, compiled, compile_ms, exports, imports))
+        })
+        .await?;
+        let contract_version = compiled.version().to_owned();
+        let world = compiled.world();
+        let info = self.describe(&compiled).await?;
+        {
+            let mut plugins = self.plugins.write().unwrap_or_else(PoisonError::into_inner);
+            plugins.entry(sha256.clone()).or_insert_with(|| {
+                Arc::new(Plugin {
+                    sha256: sha256.clone(),
+                    pre: compiled,
+                    info: info.clone(),
+                })
+            });
+        }
+        Ok(ModuleCheck {
+            sha256,
+            size_bytes: wasm.len() as u64,
+            contract_version,
+            world,
+            exports,
+            imports,
+            compile_ms,
+            info,
+        })
     }
 
     fn plugin(&self, sha256: &str) -> Option<Arc<Plugin>> {
@@ -366,108 +440,10 @@ impl WasmRuntime {
     }
 
     /// Calls `describe` in a sandbox and checks its answer. Every failure refuses the module.
-    async fn describe(&self, pre: &OrderTypePre<HostState>) -> Result<PluginInfo, PluginError> {
+    async fn describe(&self, pre: &Contract) -> Result<PluginInfo, PluginError> {
         let _slot = self.slot().await?;
         let limits = self.policy.clamp(&self.policy.describe_limits);
-        let raw = async {
-            let mut call = self.sandbox.prepare(&limits)?;
-            let instance = call.instantiate(pre).await?;
-            instance
-                .call_describe(call.store())
-                .await
-                .map_err(|e| call.failed(&e))
-        }
-        .await
-        .map_err(|e| match e {
-            PluginError::Unavailable(_) => e,
-            other => PluginError::Invalid(format!("describe failed: {other}")),
-        })?;
-        if output::info_size(&raw) > limits.output_bytes {
-            return Err(PluginError::Invalid(format!(
-                "describe answered more than {} bytes",
-                limits.output_bytes
-            )));
-        }
-        output::plugin_info(raw)
-    }
-}
-
-/// The span of one evaluation: a child of the caller's span (the request's).
-fn evaluate_span(plugin: &Plugin, cart: &CartArena) -> tracing::Span {
-    tracing::info_span!(
-        "plugin.evaluate",
-        sha256 = short(&plugin.sha256),
-        order_type = %plugin.info.order_type,
-        lines = cart.line_count(),
-        outcome = field::Empty,
-        elapsed_us = field::Empty,
-        fuel_used = field::Empty,
-    )
-}
-
-/// One evaluation in a fresh instance, inside `span` (see [`evaluate_span`]).
-async fn evaluate_in_sandbox(
-    span: &tracing::Span,
-    sandbox: &Sandbox,
-    counters: &Counters,
-    plugin: &Plugin,
-    cart: &CartArena,
-    config: &str,
-    limits: &CallLimits,
-) -> Result<Evaluation, PluginError> {
-    let started = Instant::now();
-    let result = async {
-        let mut call = sandbox.prepare(limits)?;
-        let instance = call.instantiate(&plugin.pre).await?;
-        let context = cart.context();
-        let answer = instance
-            .call_evaluate(call.store(), cart.cart(&context), config)
-            .await
-            .map_err(|e| call.failed(&e))?;
-        let raw = answer.map_err(|reason| {
-            if reason.len() > limits.output_bytes {
-                PluginError::OutputTooLarge(limits.output_bytes)
-            } else {
-                PluginError::ConfigRejected(crate::sandbox::bounded(reason))
-            }
-        })?;
-        let mut evaluation = output::evaluation(raw, cart, limits.output_bytes)?;
-        evaluation.fuel_used = call.fuel_used();
-        Ok(evaluation)
-    }
-    .instrument(span.clone())
-    .await;
-    let _entered = span.enter();
-    let elapsed = started.elapsed();
-    span.record("elapsed_us", elapsed.as_micros() as u64);
-    if let Ok(Evaluation {
-        fuel_used: Some(fuel),
-        ..
-    }) = &result
-    {
-        span.record("fuel_used", *fuel);
-    }
-    span.record("outcome", outcome(&result));
-    bump(&counters.evaluations);
-    if let Err(e) = &result {
-        bump(&counters.failed_evaluations);
-        tracing::warn!(error = %e, elapsed_us = elapsed.as_micros() as u64, "plugin call failed");
-    }
-    result
-}
-
-fn outcome(result: &Result<Evaluation, PluginError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(PluginError::Invalid(_)) => "invalid",
-        Err(PluginError::InvalidConfig(_)) => "invalid_config",
-        Err(PluginError::Trapped(_)) => "trapped",
-        Err(PluginError::DeadlineExceeded) => "deadline_exceeded",
-        Err(PluginError::OutOfMemory) => "out_of_memory",
-        Err(PluginError::OutputTooLarge(_)) => "output_too_large",
-        Err(PluginError::BadOutput(_)) => "bad_output",
-        Err(PluginError::ConfigRejected(_)) => "config_rejected",
-        Err(PluginError::Unavailable(_)) => "unavailable",
+        call::describe(&self.sandbox, pre, &limits).await
     }
 }
 
@@ -510,6 +486,7 @@ impl PluginRuntime for WasmRuntime {
         Ok(InspectedPlugin {
             sha256: plugin.sha256.clone(),
             info: plugin.info.clone(),
+            contract_version: plugin.pre.version().to_owned(),
         })
     }
 
@@ -541,26 +518,38 @@ impl PluginRuntime for WasmRuntime {
         self.configs.check(&info.config_schema, config)
     }
 
-    async fn evaluate(
+    async fn run(
         &self,
         sha256: &str,
         cart: &PluginCart,
         config: &serde_json::Value,
         limits: &PluginLimits,
-    ) -> Result<Evaluation, PluginError> {
-        let plugin = self.loaded(sha256)?;
-        let config = config_json(config)?;
-        let cart = CartArena::new(cart);
+    ) -> PluginCall {
+        let failed = |e: PluginError| PluginCall {
+            result: Err(e),
+            report: CallReport::default(),
+        };
+        let plugin = match self.loaded(sha256) {
+            Ok(plugin) => plugin,
+            Err(e) => return failed(e),
+        };
+        let config = match config_json(config) {
+            Ok(config) => config,
+            Err(e) => return failed(e),
+        };
         let limits = self.policy.clamp(limits);
         // The span covers the wait for a pool slot as well as the call.
-        let span = evaluate_span(&plugin, &cart);
-        let _slot = self.slot().instrument(span.clone()).await?;
-        evaluate_in_sandbox(
+        let span = call::evaluate_span(&plugin, cart.lines.len());
+        let _slot = match self.slot().instrument(span.clone()).await {
+            Ok(slot) => slot,
+            Err(e) => return failed(e),
+        };
+        call::evaluate(
             &span,
             &self.sandbox,
             &self.counters,
             &plugin,
-            &cart,
+            cart,
             &config,
             &limits,
         )

@@ -11,22 +11,31 @@ use wasmtime::{
     Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 
-use trolley_core::domain::PluginError;
+use trolley_core::domain::{LogLevel, PluginError, PluginLog};
 
 use crate::epoch::{Running, Ticks};
 use crate::policy::CallLimits;
-use crate::wit::{OrderType, OrderTypePre};
 
 /// Longest trap message passed on.
 const MAX_TRAP_MESSAGE: usize = 512;
+/// Log lines kept per call; later ones are dropped (and counted).
+pub const MAX_LOG_LINES: usize = 50;
+/// Bytes of log messages kept per call, all lines together; each message is cut on a
+/// character boundary to what is left.
+pub const MAX_LOG_BYTES: usize = 4096;
 
-/// A store's data: only its limiter, since plugins get no host functions.
+/// A store's data: its limiter, and what the call logged (the plugin's one host function).
 pub(crate) struct HostState {
     limits: StoreLimits,
     memory_cap: usize,
     /// Set when the limiter refused a memory grow, so the resulting trap is reported as
     /// `OutOfMemory` whatever error the guest turned it into.
     memory_refused: bool,
+    /// The largest linear memory the call asked for, in bytes.
+    peak_memory: usize,
+    logs: Vec<PluginLog>,
+    log_bytes: usize,
+    logs_dropped: u32,
 }
 
 impl HostState {
@@ -43,7 +52,39 @@ impl HostState {
                 .build(),
             memory_cap,
             memory_refused: false,
+            peak_memory: 0,
+            logs: Vec::new(),
+            log_bytes: 0,
+            logs_dropped: 0,
         }
+    }
+
+    /// Keeps a log line within the call's bounds ([`MAX_LOG_LINES`], [`MAX_LOG_BYTES`]): the
+    /// plugin decides what it logs, never how much host memory that takes.
+    pub(crate) fn log(&mut self, level: LogLevel, mut message: String) {
+        let room = MAX_LOG_BYTES.saturating_sub(self.log_bytes);
+        if self.logs.len() >= MAX_LOG_LINES || room == 0 {
+            self.logs_dropped = self.logs_dropped.saturating_add(1);
+            return;
+        }
+        if message.len() > room {
+            let mut end = room;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        self.log_bytes += message.len();
+        self.logs.push(PluginLog { level, message });
+    }
+
+    /// The panic line the SDK's panic hook logged (`panicked at src/lib.rs:10:5: boom`), if any.
+    fn panic_line(&self) -> Option<&str> {
+        self.logs
+            .iter()
+            .rev()
+            .find(|l| l.level == LogLevel::Error && l.message.starts_with("panicked"))
+            .map(|l| l.message.as_str())
     }
 }
 
@@ -54,6 +95,7 @@ impl ResourceLimiter for HostState {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        self.peak_memory = self.peak_memory.max(desired);
         if desired > self.memory_cap || maximum.is_some_and(|max| desired > max) {
             self.memory_refused = true;
         }
@@ -148,19 +190,24 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// A fresh instance of `pre` in this call's store.
-    pub async fn instantiate(
-        &mut self,
-        pre: &OrderTypePre<HostState>,
-    ) -> Result<OrderType, PluginError> {
-        match pre.instantiate_async(&mut self.store).await {
-            Ok(instance) => Ok(instance),
-            Err(e) => Err(classify(&e, self.store.data(), true)),
-        }
-    }
-
     pub fn store(&mut self) -> &mut Store<HostState> {
         &mut self.store
+    }
+
+    /// What went wrong instantiating the module, typed.
+    pub fn instantiate_failed(&self, error: &wasmtime::Error) -> PluginError {
+        classify(error, self.store.data(), true)
+    }
+
+    /// The largest linear memory the call asked for, in bytes.
+    pub fn peak_memory_bytes(&self) -> u64 {
+        self.store.data().peak_memory as u64
+    }
+
+    /// What the plugin logged (emptied) and how many lines were dropped.
+    pub fn take_logs(&mut self) -> (Vec<PluginLog>, u32) {
+        let state = self.store.data_mut();
+        (std::mem::take(&mut state.logs), state.logs_dropped)
     }
 
     /// What went wrong in a call into the instance, typed.
@@ -196,24 +243,70 @@ fn classify(error: &wasmtime::Error, state: &HostState, instantiating: bool) -> 
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt | Trap::OutOfFuel) => PluginError::DeadlineExceeded,
-        Some(trap) => PluginError::Trapped(bounded(trap.to_string())),
+        // A Rust panic aborts with `unreachable` after the SDK's hook logged it: the panic
+        // line says far more than the trap.
+        Some(trap) => match state.panic_line() {
+            Some(panic) => PluginError::Trapped(bounded(panic.to_owned())),
+            None => PluginError::Trapped(bounded(trap.to_string())),
+        },
         // Not a trap while instantiating: the pool is exhausted or the host is broken.
         None if instantiating => {
             PluginError::Unavailable(bounded(format!("cannot instantiate the plugin: {error:#}")))
         }
-        // A call into a tolerated (trapping) `wasi:` import — Rust's panic handler prints
-        // through one — or a lift/lower failure caused by what the guest handed back
-        // (invalid UTF-8, out-of-bounds pointers). The root cause says which; the rest of
-        // the chain is the wasm backtrace, logged for the plugin's author.
+        // A call into a tolerated (trapping) `wasi:` import — a print, or the default panic
+        // handler of a plugin built without the SDK's hook — or a lift/lower failure caused by
+        // what the guest handed back (invalid UTF-8, out-of-bounds pointers). The root cause
+        // says which (wasmtime names the import); the rest of the chain is the wasm
+        // backtrace, logged for the plugin's author.
         None => {
             tracing::debug!(error = ?error, "plugin call failed");
+            if let Some(panic) = state.panic_line() {
+                return PluginError::Trapped(bounded(panic.to_owned()));
+            }
             let cause = error.root_cause().to_string();
             let hint = if cause.contains("`wasi:") {
-                " (plugins get no WASI: a Rust panic or a print ends the call here)"
+                " (plugins get no WASI: they cannot print or read the environment; use \
+                 trolley_plugin_sdk::log (info!, warn! …) instead, which the host keeps with \
+                 the call)"
             } else {
                 ""
             };
             PluginError::Trapped(bounded(format!("{cause}{hint}")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_bounded_in_lines_and_bytes() {
+        let mut state = HostState::new(1 << 20);
+        for i in 0..MAX_LOG_LINES + 7 {
+            state.log(LogLevel::Info, format!("line {i}"));
+        }
+        assert_eq!(state.logs.len(), MAX_LOG_LINES);
+        assert_eq!(state.logs_dropped, 7);
+
+        let mut state = HostState::new(1 << 20);
+        // Two-byte characters: the cut lands on a character boundary.
+        state.log(LogLevel::Warn, "é".repeat(MAX_LOG_BYTES));
+        assert_eq!(state.logs[0].message.len(), MAX_LOG_BYTES);
+        state.log(LogLevel::Warn, "more".to_owned());
+        assert_eq!((state.logs.len(), state.logs_dropped), (1, 1));
+    }
+
+    #[test]
+    fn the_panic_line_is_the_last_logged_panic() {
+        let mut state = HostState::new(1 << 20);
+        assert_eq!(state.panic_line(), None);
+        state.log(LogLevel::Info, "panicked at nothing".to_owned());
+        assert_eq!(state.panic_line(), None);
+        state.log(
+            LogLevel::Error,
+            "panicked at src/lib.rs:1:2: boom".to_owned(),
+        );
+        assert_eq!(state.panic_line(), Some("panicked at src/lib.rs:1:2: boom"));
     }
 }

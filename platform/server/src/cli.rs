@@ -23,12 +23,15 @@ pub enum Command {
         #[arg(long, default_value = "openapi/openapi.json")]
         out: PathBuf,
     },
-    /// Manage a tenant's order-type plugins from the command line (against the database).
+    /// Write, run and ship order-type plugins: `new`, `check` and `run` work on a local
+    /// `.wasm` with no server; the rest talk to a server with the tenant's admin key
+    /// (TROLLEY_ADMIN_KEY).
+    #[command(after_help = PLUGIN_HELP)]
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
         #[command(flatten)]
-        settings: Settings,
+        remote: Remote,
     },
     /// Manage tenants from the command line.
     Tenant {
@@ -121,22 +124,118 @@ pub enum TenantCommand {
     List,
 }
 
+const PLUGIN_HELP: &str = "From an empty directory to a live plugin:
+  trolley plugin new snacks && cd snacks
+  cargo test
+  cargo build --release --target wasm32-wasip2
+  trolley plugin run target/wasm32-wasip2/release/snacks.wasm --cart cart.json
+  export TROLLEY_ADMIN_KEY=tak_…
+  trolley plugin upload target/wasm32-wasip2/release/snacks.wasm --activate --config config.json";
+
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Upload a plugin module (a wasm32-wasip2 component) for a tenant.
-    Upload {
+    /// Scaffold a plugin crate that builds and tests as it is.
+    #[command(after_help = "Example: trolley plugin new snacks")]
+    New {
+        /// The order type and crate name: a-z, 0-9, `_` and `-`.
+        name: String,
+        /// Where to create it (default: ./NAME).
         #[arg(long)]
-        tenant: uuid::Uuid,
-        /// The `.wasm` file.
-        file: PathBuf,
-        /// Also activate it for its order type with this JSON config.
+        dir: Option<PathBuf>,
+        /// Depend on the SDK at this path instead of the registry (or the checkout this
+        /// binary was built from).
         #[arg(long)]
-        activate: Option<String>,
+        sdk_path: Option<PathBuf>,
     },
-    /// List a tenant's plugins and which version serves each order type.
-    List {
+    /// Report what a module is: world, contract version, exports, size, compile time.
+    #[command(
+        after_help = "Example: trolley plugin check target/wasm32-wasip2/release/snacks.wasm"
+    )]
+    Check {
+        /// The `.wasm` component.
+        file: PathBuf,
+    },
+    /// Run a module on a cart in the server's sandbox, limits and output checks, with no
+    /// server: prints the evaluation, duration, fuel, peak memory and the plugin's logs; exits
+    /// non-zero with the reason when the call fails.
+    #[command(
+        after_help = "Example: trolley plugin run snacks.wasm --cart cart.json --config config.json --context context.json\n\nThe cart file is a run record's `input` or a shorter hand-written cart:\n  {\"currency\": \"USD\", \"lines\": [{\"sku\": \"MILK\", \"quantity\": 2, \"unit_price\": \"1.20\", \"category\": \"dairy\", \"item_attributes\": {\"cold_chain\": \"true\"}}], \"context\": {\"delivery_slot\": \"18-20\"}}"
+    )]
+    Run {
+        /// The `.wasm` component.
+        file: PathBuf,
+        /// The cart, as JSON.
         #[arg(long)]
-        tenant: uuid::Uuid,
+        cart: PathBuf,
+        /// The tenant configuration, as JSON (default `{}`: the plugin's defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Request context pairs, as a JSON object of strings; they override the cart's.
+        #[arg(long)]
+        context: Option<PathBuf>,
+    },
+    /// Upload a module; with `--activate`, also make it serve its order type.
+    #[command(
+        after_help = "Example: trolley plugin upload snacks.wasm --activate --config config.json"
+    )]
+    Upload {
+        /// The `.wasm` component.
+        file: PathBuf,
+        /// Activate it for its order type (checked on recent carts first).
+        #[arg(long)]
+        activate: bool,
+        /// With `--activate`: the config, as JSON (default: keep the current one).
+        #[arg(long, requires = "activate")]
+        config: Option<PathBuf>,
+        /// With `--activate`: skip the check on recent carts.
+        #[arg(long, requires = "activate")]
+        force: bool,
+    },
+    /// Make an uploaded version serve an order type (checked on recent carts first).
+    #[command(
+        after_help = "Example: trolley plugin activate snacks --plugin-id 0193c0de-… --config config.json"
+    )]
+    Activate {
+        order_type: String,
+        #[arg(long)]
+        plugin_id: uuid::Uuid,
+        /// The config, as JSON (default: keep the current one).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Skip the check on recent carts.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Go back to the version and config an order type was served with before.
+    #[command(after_help = "Example: trolley plugin rollback snacks")]
+    Rollback { order_type: String },
+    /// The tenant's plugins and which version serves each order type.
+    List,
+    /// Recorded calls of an order type's plugin, newest first; with a RUN_ID, that run whole.
+    #[command(
+        after_help = "Examples:\n  trolley plugin runs snacks --failed\n  trolley plugin runs snacks 0193c0de-…"
+    )]
+    Runs {
+        order_type: String,
+        run_id: Option<uuid::Uuid>,
+        /// Only failed calls.
+        #[arg(long)]
+        failed: bool,
+        /// How many (1-100).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Re-run a recorded call's cart, config and context with a new build, locally, and show
+    /// what changes.
+    #[command(after_help = "Example: trolley plugin replay 0193c0de-… --with snacks.wasm")]
+    Replay {
+        run_id: uuid::Uuid,
+        /// The new build.
+        #[arg(long = "with")]
+        with: PathBuf,
+        /// The run's order type (default: the one the new build implements).
+        #[arg(long)]
+        order_type: Option<String>,
     },
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod plugin_cli;
 pub mod relay;
 pub mod remote;
 pub mod settings;

@@ -1,7 +1,6 @@
 use clap::Parser;
-use trolley::cli::{Cli, Command, PluginCommand, TenantCommand};
+use trolley::cli::{Cli, Command, TenantCommand};
 use trolley::{Application, Services, demo, telemetry};
-use trolley_core::domain::{Actor, TenantId};
 
 /// glibc's allocator was ~13% of a cart read's and an add's CPU under load (BENCHMARKS.md);
 /// mimalloc's per-thread heaps suit actix's thread-per-core workers.
@@ -16,7 +15,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(settings) => settings.otlp_endpoint.clone(),
         _ => None,
     };
-    let telemetry = telemetry::init(otlp_endpoint.as_deref())?;
+    // The tools people run in a terminal print their results, not the server's info logs
+    // (which go to stderr anyway); RUST_LOG still decides when set.
+    let default_level = match &cli.command {
+        Command::Plugin { .. } | Command::ApiKey { .. } => "warn",
+        _ => "info",
+    };
+    let telemetry = telemetry::init(otlp_endpoint.as_deref(), default_level)?;
     let result = run(cli).await;
     // Whatever happened, what was traced is sent before the process ends.
     telemetry.shutdown().await;
@@ -51,60 +56,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("wrote {}", out.display());
             }
         }
-        Command::Plugin { command, settings } => {
-            let services = Services::connect(&settings).await?;
-            match command {
-                PluginCommand::Upload {
-                    tenant,
-                    file,
-                    activate,
-                } => {
-                    let tenant = services.tenants.get(TenantId(tenant)).await?;
-                    let wasm = std::fs::read(&file)?;
-                    let (plugin, created) = services
-                        .plugins
-                        .upload(&tenant, &wasm, &Actor::Operator)
-                        .await?;
-                    println!(
-                        "{} plugin {} ({} {}, sha256 {})",
-                        if created { "uploaded" } else { "already had" },
-                        plugin.id,
-                        plugin.info.order_type,
-                        plugin.info.version,
-                        plugin.sha256
-                    );
-                    if let Some(config) = activate {
-                        let config: serde_json::Value = serde_json::from_str(&config)?;
-                        let order_type = plugin.info.order_type.clone();
-                        services
-                            .plugins
-                            .activate(
-                                &tenant,
-                                &order_type,
-                                plugin.id,
-                                Some(config),
-                                &Actor::Operator,
-                            )
-                            .await?;
-                        println!("activated for order type {order_type}");
-                    }
-                }
-                PluginCommand::List { tenant } => {
-                    let tenant = services.tenants.get(TenantId(tenant)).await?;
-                    for p in services.plugins.list(&tenant).await? {
-                        println!(
-                            "{}  {:<10} {:<8} {}",
-                            p.id, p.info.order_type, p.info.version, p.sha256
-                        );
-                    }
-                    for a in services.plugins.order_types(&tenant).await? {
-                        println!(
-                            "active: {} → {} {}",
-                            a.order_type, a.plugin.id, a.plugin.info.version
-                        );
-                    }
-                }
-            }
+        Command::Plugin { command, remote } => {
+            trolley::plugin_cli::run(command, remote).await?;
         }
         Command::ApiKey { command, remote } => {
             trolley::remote::api_key(command, remote).await?;

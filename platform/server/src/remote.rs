@@ -39,14 +39,14 @@ impl AdminClient {
         })
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.admin_key)
     }
 
     /// Sends, and answers the body (`Null` for 204) or the server's problem as an error.
-    async fn send(&self, rb: RequestBuilder) -> anyhow::Result<Value> {
+    pub(crate) async fn send(&self, rb: RequestBuilder) -> anyhow::Result<Value> {
         let res = rb
             .send()
             .await
@@ -60,7 +60,23 @@ impl AdminClient {
             return Ok(body);
         }
         match (body["code"].as_str(), body["detail"].as_str()) {
-            (Some(code), Some(detail)) => bail!("{} {code}: {detail}", status.as_u16()),
+            (Some(code), Some(detail)) => {
+                let mut message = format!("{} {code}: {detail}", status.as_u16());
+                // What the problem lists: each bad config field, each cart a version fails on.
+                for error in body["errors"].as_array().into_iter().flatten() {
+                    message.push_str(&format!("\n  - {}", text(error)));
+                }
+                for f in body["failures"].as_array().into_iter().flatten() {
+                    message.push_str(&format!(
+                        "\n  - cart {}: {}: {} (run {})",
+                        text(&f["cart_id"]),
+                        text(&f["kind"]),
+                        text(&f["message"]),
+                        text(&f["run_id"]),
+                    ));
+                }
+                bail!("{message}")
+            }
             _ => bail!("the server answered {status}"),
         }
     }
@@ -85,7 +101,7 @@ impl AdminClient {
     }
 }
 
-fn text(v: &Value) -> &str {
+pub(crate) fn text(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
 

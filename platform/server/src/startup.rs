@@ -26,14 +26,16 @@ use trolley_core::ports::{
 };
 use trolley_core::service::{
     CartService, CartWatchers, CatalogService, CheckoutService, InventoryService, OrderTypeJudge,
-    PluginService, RecentInputs, Relay, ShopCatalog, SweepService, TenantService, WebhookService,
+    PluginService, PluginTrial, RecentInputs, Relay, RunRecorder, ShopCatalog, SweepService,
+    TenantService, WebhookService,
 };
 use trolley_metrics::PrometheusMetrics;
 use trolley_plugin_host::{SandboxPolicy, WasmRuntime};
 use trolley_store::{
     Database, DatabaseHealth, DatabaseOptions, SqlCartRepository, SqlCatalogRepository,
     SqlCheckoutRepository, SqlIdempotencyStore, SqlInventoryRepository, SqlOutboxRelay,
-    SqlPluginRepository, SqlRetentionRepository, SqlTenantRepository, SqlWebhookRepository,
+    SqlPluginRepository, SqlPluginRunRepository, SqlRetentionRepository, SqlTenantRepository,
+    SqlWebhookRepository,
 };
 
 use crate::settings::Settings;
@@ -64,6 +66,10 @@ pub struct Services {
     pub webhooks: WebhookService,
     /// Takes committed events from the outbox to webhooks (and JetStream).
     pub relay: Relay,
+    /// Run records of plugin calls.
+    pub plugin_runs: Arc<RunRecorder>,
+    /// Dry runs and checked activations.
+    pub plugin_trial: Arc<PluginTrial>,
 }
 
 impl Services {
@@ -107,6 +113,10 @@ impl Services {
             })
             .context("starting the plugin runtime")?,
         );
+        let plugin_runs = Arc::new(RunRecorder::new(
+            Arc::new(SqlPluginRunRepository::new(conn.clone())),
+            clock.clone(),
+        ));
         let judge = Arc::new(
             OrderTypeJudge::new(
                 plugin_repo.clone(),
@@ -115,7 +125,8 @@ impl Services {
                 PluginLimits::default(),
             )
             .with_notifier(shared.notifier.clone())
-            .with_metrics(metrics.clone()),
+            .with_metrics(metrics.clone())
+            .with_runs(plugin_runs.clone()),
         );
         if let Some(feed) = &shared.activation_feed {
             let (on_notice, on_subscribed) = (judge.clone(), judge.clone());
@@ -185,9 +196,19 @@ impl Services {
             tracing::info!(nats = %redact(url), stream = EVENT_STREAM, "events also published to JetStream");
             relay = relay.with_publisher(Arc::new(publisher));
         }
+        let plugins =
+            PluginService::new(plugin_repo, runtime.clone(), judge.clone(), clock.clone());
+        let plugin_trial = Arc::new(PluginTrial::new(
+            cart_service.clone(),
+            plugins.clone(),
+            judge,
+            plugin_runs.clone(),
+        ));
         Ok(Self {
             webhooks,
             relay,
+            plugin_runs,
+            plugin_trial,
             tenants: TenantService::new(tenants, clock.clone()),
             catalog: CatalogService::new(catalog, clock.clone(), recent.clone()),
             checkouts: checkout_service,
@@ -195,7 +216,7 @@ impl Services {
             sweeper,
             carts: cart_service,
             inventory: InventoryService::new(inventory, clock.clone(), recent),
-            plugins: PluginService::new(plugin_repo, runtime.clone(), judge, clock.clone()),
+            plugins,
             runtime,
             shared,
             metrics,
@@ -355,6 +376,8 @@ impl Application {
             routes: KnownRoutes::from_openapi(&api),
             webhooks: services.webhooks.clone(),
             relay: services.relay.clone(),
+            plugin_runs: services.plugin_runs.clone(),
+            plugin_trial: services.plugin_trial.clone(),
         });
         let link_traces = settings.otlp_endpoint.is_some();
         let mut server = HttpServer::new(move || {

@@ -114,9 +114,10 @@ impl Telemetry {
 /// that serves requests, and a request stalled behind a slow stderr (BENCHMARKS.md). Past
 /// [`QUEUED_LINES`] waiting lines (a stalled stderr) new lines are dropped rather than
 /// making requests wait.
-pub fn init(otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
+pub fn init(otlp_endpoint: Option<&str>, default_level: &str) -> Result<Telemetry, TelemetryError> {
     let provider = otlp_endpoint.map(tracer_provider).transpose()?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(QUEUED_LINES)

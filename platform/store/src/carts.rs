@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::MergePolicy;
@@ -242,6 +242,42 @@ impl CartRepository for SqlCartRepository {
                 .add(carts::Column::TenantId.eq(tenant.0)),
         )
         .await
+    }
+
+    #[tracing::instrument(name = "db.carts.recent_of_order_type", level = "debug", skip_all, fields(tenant_id = %tenant))]
+    async fn recent_of_order_type(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        limit: u32,
+    ) -> Result<Vec<Cart>, StoreError> {
+        let ids: Vec<uuid::Uuid> = carts::Entity::find()
+            .select_only()
+            .column(carts::Column::Id)
+            .filter(carts::Column::TenantId.eq(tenant.0))
+            .filter(carts::Column::OrderType.eq(order_type))
+            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
+            .filter(
+                carts::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(cart_lines::Column::CartId)
+                        .from(cart_lines::Entity)
+                        .to_owned(),
+                ),
+            )
+            .order_by_desc(carts::Column::UpdatedAt)
+            .limit(u64::from(limit))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(cart) = self.load(tenant, CartId(id)).await? {
+                found.push(cart);
+            }
+        }
+        Ok(found)
     }
 
     #[tracing::instrument(name = "db.carts.find_live_for_customer", level = "debug", skip_all, fields(tenant_id = %tenant))]

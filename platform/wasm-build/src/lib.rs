@@ -33,6 +33,10 @@ use std::process::Command;
 /// The target guests are built for: WASI preview 2, which makes components directly.
 pub const TARGET: &str = "wasm32-wasip2";
 
+/// The cargo profile guests are built with (the workspace `Cargo.toml`'s
+/// `[profile.wasm-guest]`: size-optimized, LTO, one codegen unit, stripped).
+pub const PROFILE: &str = "wasm-guest";
+
 /// Variables of the outer cargo that break a nested build (see the crate docs).
 const SCRUBBED_ENV: &[&str] = &[
     "RUSTC_WORKSPACE_WRAPPER",
@@ -53,12 +57,12 @@ pub struct Guest {
     /// The cargo package, e.g. `trolley-plugin-grocery`.
     pub package: String,
     /// The `.wasm` component, e.g.
-    /// `<target>/wasm-guests/wasm32-wasip2/release/trolley_plugin_grocery.wasm`.
+    /// `<target>/wasm-guests/wasm32-wasip2/wasm-guest/trolley_plugin_grocery.wasm`.
     pub path: PathBuf,
 }
 
-/// Builds the given workspace packages as `wasm32-wasip2` release components and returns
-/// where each one is.
+/// Builds the given workspace packages as `wasm32-wasip2` components with the
+/// [`PROFILE`] profile and returns where each one is.
 ///
 /// Call it from a build script: it prints `cargo:rerun-if-changed` for the SDK and the
 /// plugins (so the caller rebuilds when a guest's source changes) and `cargo:warning` lines
@@ -91,7 +95,8 @@ pub fn build_guests(packages: &[&str]) -> Result<Vec<Guest>, String> {
     let mut command = Command::new(&cargo);
     command
         .arg("build")
-        .arg("--release")
+        .arg("--profile")
+        .arg(PROFILE)
         .arg("--target")
         .arg(TARGET)
         .arg("--manifest-path")
@@ -117,7 +122,7 @@ pub fn build_guests(packages: &[&str]) -> Result<Vec<Guest>, String> {
         ));
     }
 
-    let release = target_dir.join(TARGET).join("release");
+    let release = target_dir.join(TARGET).join(PROFILE);
     packages
         .iter()
         .map(|package| {
@@ -294,7 +299,7 @@ mod tests {
     fn the_workspace_root_has_the_wit_contract() {
         assert!(
             workspace_root()
-                .join("plugin-sdk/wit/order-type.wit")
+                .join("plugin-sdk/wit/since_v1.0.0/order-type.wit")
                 .is_file()
         );
     }
@@ -331,6 +336,8 @@ mod tests {
             "trolley-plugin-medicine",
             "trolley-plugin-hostile",
             "trolley-plugin-wrong-world",
+            "trolley-plugin-contract-v1-0",
+            "trolley-plugin-minimal",
         ];
         let guests = build_guests(&packages).unwrap();
         assert_eq!(guests.len(), packages.len());

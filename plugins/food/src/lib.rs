@@ -157,19 +157,28 @@ impl OrderType for Food {
         }
         match delivery(cart, config) {
             Delivery::NotNeeded | Delivery::Fee(_) => {}
-            Delivery::DistanceMissing => violations.push(Violation::block_checkout(
-                "food.distance_required",
-                "tell us where to deliver: the delivery distance is needed before checkout",
-            )),
-            Delivery::DistanceInvalid(text) => violations.push(Violation::block_checkout(
-                "food.distance_invalid",
-                format!("the delivery distance `{text}` is not a number of kilometres"),
-            )),
+            Delivery::DistanceMissing => violations.push(
+                Violation::block_checkout(
+                    "food.distance_required",
+                    "tell us where to deliver: the delivery distance is needed before checkout",
+                )
+                .context_key(DISTANCE_KM),
+            ),
+            Delivery::DistanceInvalid(text) => violations.push(
+                Violation::block_checkout(
+                    "food.distance_invalid",
+                    format!("the delivery distance `{text}` is not a number of kilometres"),
+                )
+                .context_key(DISTANCE_KM),
+            ),
             Delivery::OutOfRange { distance, max_km } => {
-                violations.push(Violation::block_checkout(
-                    "food.out_of_range",
-                    format!("{distance} km is too far: this outlet delivers up to {max_km} km"),
-                ));
+                violations.push(
+                    Violation::block_checkout(
+                        "food.out_of_range",
+                        format!("{distance} km is too far: this outlet delivers up to {max_km} km"),
+                    )
+                    .context_key(DISTANCE_KM),
+                );
             }
         }
         violations.extend(closed_outlets(cart, config));
@@ -184,12 +193,12 @@ impl OrderType for Food {
         if let Delivery::Fee(fee) = delivery(cart, config) {
             let fee = cart.round_money(fee);
             if fee > Decimal::ZERO {
-                fees.push(Fee::new("food.delivery", "Delivery", fee));
+                fees.extend(Fee::new("food.delivery", "Delivery", fee).ok());
             }
         }
         let service = service_fee(cart, config);
         if service > Decimal::ZERO {
-            fees.push(Fee::new("food.service", "Service fee", service));
+            fees.extend(Fee::new("food.service", "Service fee", service).ok());
         }
         fees
     }
@@ -208,14 +217,15 @@ impl OrderType for Food {
                 config.hours_of(Some(outlet))
             ));
         }
-        match config.bands().last() {
-            Some(last) => rules.max_distance_km(last.max_km),
-            None => rules,
+        if let Some(last) = config.bands().last() {
+            // A negative band limit is refused (the rules keep no distance then).
+            let _ = rules.set_max_distance_km(last.max_km);
         }
+        rules
     }
 }
 
-export_order_type!(Food);
+export_order_type!(Food, schema = "config.schema.json");
 
 /// The distinct sellers, in cart order.
 fn outlets(cart: &Cart) -> Vec<&str> {
@@ -244,6 +254,7 @@ fn one_outlet(cart: &Cart) -> Vec<Violation> {
                 ),
             )
             .for_line(line.line_id())
+            .field("seller")
         })
         .collect()
 }
@@ -303,10 +314,13 @@ fn closed_outlets(cart: &Cart, config: &Config) -> Vec<Violation> {
         return Vec::new();
     };
     let Some(now) = ClockTime::parse(text) else {
-        return vec![Violation::block_checkout(
-            "food.local_time_invalid",
-            format!("the local time `{text}` is not a time of day (HH:MM)"),
-        )];
+        return vec![
+            Violation::block_checkout(
+                "food.local_time_invalid",
+                format!("the local time `{text}` is not a time of day (HH:MM)"),
+            )
+            .context_key(LOCAL_TIME),
+        ];
     };
     let outlets = outlets(cart);
     let judged: Vec<Option<&str>> = if outlets.is_empty() {

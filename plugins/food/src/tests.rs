@@ -63,6 +63,7 @@ fn a_line_from_a_second_outlet_is_rejected_on_that_line() {
         ),
     );
     let violation = evaluation.violation("food.one_outlet").unwrap();
+    assert_eq!(violation.field_name(), Some("seller"));
     assert_eq!(violation.severity(), Severity::Reject);
     assert_eq!(violation.line_id(), Some("sushi"));
     assert!(violation.message().contains("pizzeria"));
@@ -162,6 +163,7 @@ fn beyond_the_last_band_blocks_checkout_and_charges_no_delivery() {
     let evaluation = evaluate(cart(2, "10.00").context("distance_km", "7.01"));
     let violation = evaluation.violation("food.out_of_range").unwrap();
     assert_eq!(violation.severity(), Severity::BlockCheckout);
+    assert_eq!(violation.field_name(), Some("context.distance_km"));
     assert!(
         violation.message().contains("7 km"),
         "{}",
@@ -392,6 +394,16 @@ fn malformed_hours_in_the_config_are_a_configuration_error() {
         r#"{"opening_hours": {"open": "25:00", "close": "22:00"}}"#,
     )
     .unwrap_err();
+    // Refused by the schema, as at activation…
+    assert!(
+        error.starts_with("invalid config: /opening_hours/open"),
+        "{error}"
+    );
+    // …and by the plugin itself, should a configuration ever reach it.
+    let error =
+        testing::parse_config::<Food>(r#"{"opening_hours": {"open": "25:00", "close": "22:00"}}"#)
+            .err()
+            .unwrap();
     assert!(error.contains("not a time of day"), "{error}");
 }
 

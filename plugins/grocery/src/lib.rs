@@ -91,7 +91,8 @@ impl OrderType for Grocery {
                             line.sku()
                         ),
                     )
-                    .for_line(line.line_id()),
+                    .for_line(line.line_id())
+                    .context_key(DELIVERY_SLOT),
                 );
             }
         }
@@ -105,11 +106,14 @@ impl OrderType for Grocery {
         let mut fees = Vec::new();
         let small_basket_fee = cart.round_money(config.small_basket_fee);
         if cart.subtotal() < config.small_basket_threshold && small_basket_fee > Decimal::ZERO {
-            fees.push(Fee::new(
-                "grocery.small_basket",
-                format!("Small basket (under {})", config.small_basket_threshold),
-                small_basket_fee,
-            ));
+            fees.extend(
+                Fee::new(
+                    "grocery.small_basket",
+                    format!("Small basket (under {})", config.small_basket_threshold),
+                    small_basket_fee,
+                )
+                .ok(),
+            );
         }
         let bags = bags_needed(cart.total_quantity(), config.items_per_bag);
         let bag_fee = cart.round_money(config.bag_fee * Decimal::from(bags));
@@ -119,7 +123,7 @@ impl OrderType for Grocery {
             } else {
                 format!("Bags ({bags})")
             };
-            fees.push(Fee::new("grocery.bags", label, bag_fee));
+            fees.extend(Fee::new("grocery.bags", label, bag_fee).ok());
         }
         fees
     }
@@ -142,7 +146,7 @@ impl OrderType for Grocery {
     }
 }
 
-export_order_type!(Grocery);
+export_order_type!(Grocery, schema = "config.schema.json");
 
 fn cold_chain_lines(cart: &Cart) -> impl Iterator<Item = &Line> {
     cart.lines().filter(|line| line.item_flag(COLD_CHAIN))

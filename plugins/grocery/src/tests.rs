@@ -99,6 +99,7 @@ fn cold_chain_lines_without_a_delivery_slot_block_checkout() {
         .collect();
     assert_eq!(blocked.len(), 2);
     assert_eq!(blocked[0].line_id(), Some("milk"));
+    assert_eq!(blocked[0].field_name(), Some("context.delivery_slot"));
     assert_eq!(blocked[1].line_id(), Some("ice"));
     assert!(
         blocked

@@ -33,6 +33,7 @@ pub const AGE_VERIFIED: &str = "age_verified";
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Most units of one SKU per order, for SKUs not in `sku_limits`; `null` means no cap.
+    #[schemars(range(min = 1))]
     pub max_quantity_per_sku: Option<u32>,
     /// Caps for particular SKUs (SKU → most units per order), overriding
     /// `max_quantity_per_sku`.
@@ -89,7 +90,8 @@ impl OrderType for Medicine {
                             line.sku()
                         ),
                     )
-                    .for_line(line.line_id()),
+                    .for_line(line.line_id())
+                    .line_attribute(PRESCRIPTION_REF),
                 );
             }
         }
@@ -103,7 +105,8 @@ impl OrderType for Medicine {
                             line.sku()
                         ),
                     )
-                    .for_line(line.line_id()),
+                    .for_line(line.line_id())
+                    .context_key(AGE_VERIFIED),
                 );
             }
         }
@@ -120,7 +123,8 @@ impl OrderType for Medicine {
                             sku.sku, sku.quantity
                         ),
                     )
-                    .for_line(sku.last_line_id),
+                    .for_line(sku.last_line_id)
+                    .field("quantity"),
                 );
             }
         }
@@ -130,7 +134,9 @@ impl OrderType for Medicine {
     fn calculate_fees(cart: &Cart, config: &Config) -> Vec<Fee> {
         let fee = cart.round_money(config.pharmacist_fee);
         if has_rx(cart) && fee > Decimal::ZERO {
-            vec![Fee::new("medicine.pharmacist", "Pharmacist handling", fee)]
+            Fee::new("medicine.pharmacist", "Pharmacist handling", fee)
+                .into_iter()
+                .collect()
         } else {
             Vec::new()
         }
@@ -158,7 +164,7 @@ impl OrderType for Medicine {
     }
 }
 
-export_order_type!(Medicine);
+export_order_type!(Medicine, schema = "config.schema.json");
 
 fn has_prescription(line: &Line) -> bool {
     line.line_attribute(PRESCRIPTION_REF)

@@ -55,7 +55,19 @@ fn a_prescription_item_without_a_reference_is_rejected_on_its_line() {
         .unwrap();
     assert_eq!(violation.severity(), Severity::Reject);
     assert_eq!(violation.line_id(), Some("AMOXICILLIN-1"));
+    assert_eq!(violation.field_name(), Some("attributes.prescription_ref"));
     assert_eq!(evaluation.violations.len(), 1);
+}
+
+#[test]
+fn a_zero_cap_is_refused_like_at_activation() {
+    let error =
+        testing::evaluate_json::<Medicine>(&pharmacy().build(), r#"{"max_quantity_per_sku": 0}"#)
+            .unwrap_err();
+    assert!(
+        error.starts_with("invalid config: /max_quantity_per_sku"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -96,6 +108,7 @@ fn age_restricted_items_block_checkout_until_the_age_is_verified() {
         .unwrap();
     assert_eq!(violation.severity(), Severity::BlockCheckout);
     assert_eq!(violation.line_id(), Some("NICOTINE_GUM-1"));
+    assert_eq!(violation.field_name(), Some("context.age_verified"));
     assert!(evaluation.is_accepted());
 
     let verified = evaluate(

@@ -67,6 +67,11 @@ pub struct ViolationResponse {
     pub line_id: Option<Uuid>,
     /// `reject`, `block_checkout` or `warning`.
     pub severity: String,
+    /// What the shopper changes to fix it, when the order type says: `attributes.<key>` of
+    /// the line `line_id`, `context.<key>` (`PUT /v1/carts/{cart_id}/context`), `quantity`,
+    /// `seller` or `fulfillment`.
+    #[schema(example = "context.delivery_slot")]
+    pub field: Option<String>,
 }
 
 impl From<&Violation> for ViolationResponse {
@@ -76,6 +81,7 @@ impl From<&Violation> for ViolationResponse {
             message: v.message.clone(),
             line_id: v.line_id.map(|id| id.0),
             severity: v.severity.as_str().to_owned(),
+            field: v.field.clone(),
         }
     }
 }
@@ -228,6 +234,9 @@ pub struct CartResponse {
     /// `ok` (judged by `plugin`), `none` (no order type or no active plugin) or
     /// `unavailable` (the plugin failed and the tenant fails open: no fees or violations).
     pub plugin_status: String,
+    /// With `plugin_status: unavailable`: why the plugin failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin_failure: Option<PluginFailureResponse>,
     pub customer_id: Option<String>,
     /// Request context passed to order-type plugins.
     pub context: BTreeMap<String, String>,
@@ -331,6 +340,19 @@ impl From<&CartView> for CartResponse {
                 Judgement::Unavailable { .. } => "unavailable",
             }
             .to_owned(),
+            plugin_failure: match &v.judgement {
+                Judgement::Unavailable {
+                    order_type,
+                    failure,
+                    run_id,
+                } => Some(PluginFailureResponse {
+                    order_type: order_type.clone(),
+                    kind: failure.kind().to_owned(),
+                    transient: failure.is_transient(),
+                    run_id: run_id.map(|id| id.0),
+                }),
+                _ => None,
+            },
             customer_id: v.customer_id.clone(),
             context: v.context.clone(),
             merged_into: v.merged_into.map(|id| id.0),
@@ -341,6 +363,20 @@ impl From<&CartView> for CartResponse {
             replaced: None,
         }
     }
+}
+
+/// Why a cart was shown without its order type's judgement (fail-open).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginFailureResponse {
+    pub order_type: String,
+    /// `deadline_exceeded`, `unavailable` (both transient), `trapped`, `bad_output`,
+    /// `out_of_memory`, `output_too_large`, `config_rejected`.
+    pub kind: String,
+    /// Whether a later read may succeed; otherwise the plugin fails the same way until the
+    /// tenant fixes or rolls it back.
+    pub transient: bool,
+    /// The tenant admin reads it at `GET /v1/admin/order-types/{order_type}/runs/{run_id}`.
+    pub run_id: Option<Uuid>,
 }
 
 /// `POST /v1/carts/{cart_id}/merge`.

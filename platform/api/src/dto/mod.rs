@@ -6,6 +6,7 @@ pub mod carts;
 pub mod catalog;
 pub mod checkout;
 pub mod credentials;
+pub mod plugin_runs;
 pub mod plugins;
 pub mod shop;
 pub mod tenants;

@@ -48,6 +48,11 @@ pub struct ActivateRequest {
     /// versions), or `{}` (the plugin's defaults) for its first activation.
     #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
+    /// Skip the smoke check: by default the version is first tried on the order type's 5
+    /// most recently changed active carts, and refused (409 `activation_check_failed`) if
+    /// it fails on one the active version judges.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// Which plugin version and config serves an order type.

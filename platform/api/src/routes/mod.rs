@@ -8,6 +8,7 @@ mod credentials;
 mod metrics;
 mod ops;
 mod platform;
+mod plugin_runs;
 mod plugins;
 mod shop;
 mod stream;
@@ -67,6 +68,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(plugins::list_order_types)
             .service(plugins::activate_order_type)
             .service(plugins::rollback_order_type)
+            .service(plugin_runs::list_runs)
+            .service(plugin_runs::get_run)
+            .service(plugin_runs::dry_run)
             .service(webhooks::create_webhook)
             .service(webhooks::list_webhooks)
             .service(webhooks::get_webhook)

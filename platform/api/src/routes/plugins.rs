@@ -41,7 +41,7 @@ async fn read_module(mut payload: web::Payload) -> Result<web::BytesMut> {
 /// and checked against the order-type world before anything is stored; the same bytes
 /// uploaded again answer the existing plugin (200).
 #[utoipa::path(tag = "plugins", security(("admin_key" = [])),
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "A WebAssembly component implementing trolley:order-type@1.0.0"),
+    request_body(content = Vec<u8>, content_type = "application/wasm", description = "A WebAssembly component implementing trolley:order-type@1.1.0 (or 1.0.0)"),
     responses(
         (status = 201, body = PluginResponse),
         (status = 200, body = PluginResponse, description = "Already uploaded"),
@@ -137,7 +137,9 @@ pub async fn list_order_types(
 }
 
 /// Makes a plugin version, with a config checked against its JSON Schema, serve an order
-/// type. Atomic: requests already running finish on the version they started with.
+/// type. First it is tried on the order type's most recent carts and refused if it fails on
+/// one the active version judges (`force: true` skips that). Atomic: requests already
+/// running finish on the version they started with.
 #[utoipa::path(tag = "plugins", security(("admin_key" = [])),
     params(("order_type" = String, Path)),
     request_body = ActivateRequest,
@@ -146,6 +148,7 @@ pub async fn list_order_types(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "activation_check_failed: `failures` names each cart, the reason and its run"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "invalid_config lists each failing field"),
     ))]
 #[post("/admin/order-types/{order_type}/activate")]
@@ -157,12 +160,13 @@ pub async fn activate_order_type(
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
     let activation = state
-        .plugins
+        .plugin_trial
         .activate(
             &tenant,
             &path,
             PluginId(body.plugin_id),
             body.config,
+            body.force,
             &actor,
         )
         .await?;

@@ -78,3 +78,7 @@ id_type!(
     /// One event's delivery to one webhook endpoint.
     DeliveryId
 );
+id_type!(
+    /// One recorded plugin call (a run record).
+    PluginRunId
+);

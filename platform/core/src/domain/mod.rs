@@ -16,6 +16,7 @@ pub mod line_key;
 pub mod merge;
 pub mod money;
 pub mod plugin;
+mod plugin_run;
 pub mod quantity;
 pub mod rate_limit;
 pub mod receipt;
@@ -35,7 +36,7 @@ pub use checkout::{
 };
 pub use credentials::{ApiKeyInfo, CustomerTokenSecret, KeyKind, KeyName};
 pub use event::{Event, EventType, NewEvent, Subject, SubjectKind};
-pub use ids::{CartId, DeliveryId, LineId, TenantId, WebhookId};
+pub use ids::{CartId, DeliveryId, LineId, PluginRunId, TenantId, WebhookId};
 pub use inventory::{StockLevel, WantedHold};
 pub use judged::{Judged, Question};
 pub use line_key::{Attributes, LineKey, Sku};
@@ -43,6 +44,10 @@ pub use money::{Currency, Price};
 pub use plugin::{
     Activation, CallReport, Evaluation, FulfillmentRules, LogLevel, PluginCall, PluginCart,
     PluginError, PluginId, PluginInfo, PluginLimits, PluginLine, PluginLog, PluginRecord,
+};
+pub use plugin_run::{
+    DryRun, PluginRun, RunFailure, RunPlugin, RunQuery, RunTrigger, TrialCart, TrialFailure,
+    TrialOutcome,
 };
 pub use quantity::{CartLimits, Quantity};
 pub use rate_limit::{RateDecision, RateLimit, TokenBucket, decide, take_all};

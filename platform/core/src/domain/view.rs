@@ -145,7 +145,12 @@ pub enum Judgement {
     Judged(PricedBy),
     /// The plugin failed and the tenant's fail mode is `open`: the cart is shown without
     /// fees, violations or fulfillment rules.
-    Unavailable { order_type: String, reason: String },
+    Unavailable {
+        order_type: String,
+        failure: super::plugin::PluginError,
+        /// The run record of the failure, when one was kept.
+        run_id: Option<super::ids::PluginRunId>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -24,6 +24,14 @@ pub trait CartRepository: Send + Sync {
         self.insert_emitting(cart, seal, &[]).await
     }
     async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError>;
+    /// Up to `limit` of the tenant's active carts of `order_type` that have lines, most
+    /// recently changed first: what a plugin trial evaluates when no cart is named.
+    async fn recent_of_order_type(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        limit: u32,
+    ) -> Result<Vec<Cart>, StoreError>;
     /// The customer's live (active or checking out) cart.
     async fn find_live_for_customer(
         &self,

@@ -39,7 +39,8 @@ pub use idempotency::{IdempotencyLookup, IdempotencyStore, StoredResponse};
 pub use inventory::{InventoryRepository, LineHold, WantedHold};
 pub use metrics::{CacheEvent, Metrics, NoMetrics, PluginCallOutcome, ReservationEvent, SweptKind};
 pub use plugins::{
-    ActivationNotifier, InspectedPlugin, NoNotifier, PluginRepository, PluginRuntime,
+    ActivationNotifier, InspectedPlugin, NoNotifier, PluginRepository, PluginRunRepository,
+    PluginRuntime,
 };
 pub use rate_limit::RateLimiter;
 pub use retention::RetentionRepository;

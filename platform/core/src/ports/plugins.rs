@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Activation, Actor, Evaluation, PluginCall, PluginCart, PluginError, PluginId, PluginInfo, PluginLimits,
-    PluginRecord, TenantId,
+    Activation, Actor, Evaluation, PluginCall, PluginCart, PluginError, PluginId, PluginInfo,
+    PluginLimits, PluginRecord, PluginRun, PluginRunId, RunQuery, TenantId,
 };
 use crate::error::StoreError;
 
@@ -145,4 +145,25 @@ impl ActivationNotifier for NoNotifier {
     fn is_live(&self) -> bool {
         false
     }
+}
+
+/// Where run records live, bounded per tenant.
+#[async_trait]
+pub trait PluginRunRepository: Send + Sync {
+    /// Stores `run`, then forgets the tenant's oldest runs past `keep` failed and `keep`
+    /// successful ones, in one transaction.
+    async fn record(&self, run: &PluginRun, keep: u32) -> Result<(), StoreError>;
+    /// The tenant's runs of `order_type`, newest first.
+    async fn list(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        query: RunQuery,
+    ) -> Result<Vec<PluginRun>, StoreError>;
+    async fn get(
+        &self,
+        tenant: TenantId,
+        order_type: &str,
+        id: PluginRunId,
+    ) -> Result<Option<PluginRun>, StoreError>;
 }

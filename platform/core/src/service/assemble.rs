@@ -22,7 +22,7 @@ pub(crate) struct Priced {
 
 /// Where pricing reads the catalog and stock from.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Inputs<'a> {
+pub(crate) enum Inputs<'a> {
     /// This node's recent reads: for showing a cart.
     Recent,
     /// The database: for deciding (writes, checkout).
@@ -133,6 +133,26 @@ impl CartService {
         inputs: Inputs<'_>,
         remembered: Option<&Judged>,
     ) -> Result<Priced, CoreError> {
+        let (view, catalog, stock) = self.unjudged(tenant, cart, inputs).await?;
+        let verdict = self
+            .judge
+            .judge(tenant, cart, view, &catalog, remembered)
+            .await?;
+        Ok(Priced {
+            view: verdict.view,
+            fresh: verdict.fresh,
+            catalog,
+            stock,
+        })
+    }
+
+    /// The cart priced and decorated with stock, before its order type judges it.
+    pub(crate) async fn unjudged(
+        &self,
+        tenant: &Tenant,
+        cart: &Cart,
+        inputs: Inputs<'_>,
+    ) -> Result<(CartView, HashMap<Sku, CatalogItem>, StockView), CoreError> {
         let mut stock = StockView {
             default_claim: tenant.config.default_claim_policy,
             low_stock_threshold: tenant.config.low_stock_threshold,
@@ -180,15 +200,6 @@ impl CartService {
                 .collect();
         }
         let view = CartView::assemble(cart, &catalog).with_stock(&stock, &catalog);
-        let verdict = self
-            .judge
-            .judge(tenant, cart, view, &catalog, remembered)
-            .await?;
-        Ok(Priced {
-            view: verdict.view,
-            fresh: verdict.fresh,
-            catalog,
-            stock,
-        })
+        Ok((view, catalog, stock))
     }
 }

@@ -99,11 +99,17 @@ impl CheckoutService {
         }
         let priced = self.pricing.price(tenant, &cart).await?;
         let view = &priced.view;
-        if let Judgement::Unavailable { order_type, reason } = &view.judgement {
+        if let Judgement::Unavailable {
+            order_type,
+            failure,
+            run_id,
+        } = &view.judgement
+        {
             // Failing open is for reads; a binding snapshot needs the order type's word.
             return Err(CoreError::PluginFailed {
                 order_type: order_type.clone(),
-                source: crate::domain::PluginError::Unavailable(reason.clone()),
+                source: failure.clone(),
+                run_id: *run_id,
             });
         }
         let mut violations: Vec<Violation> = view

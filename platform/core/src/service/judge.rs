@@ -12,14 +12,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use crate::domain::{
-    Activation, Cart, CartView, CatalogItem, Judged, Judgement, PluginCart, PluginFailMode,
-    PluginLimits, PluginLine, PricedBy, Question, Sku, Tenant, TenantId,
+    Activation, CallReport, Cart, CartView, CatalogItem, Judged, Judgement, PluginCall, PluginCart,
+    PluginError, PluginFailMode, PluginLimits, PluginLine, PricedBy, Question, RunPlugin,
+    RunTrigger, Sku, Tenant, TenantId,
 };
 use crate::error::CoreError;
 use crate::ports::{
     ActivationNotifier, Clock, Metrics, NoMetrics, NoNotifier, PluginCallOutcome, PluginRepository,
     PluginRuntime,
 };
+use crate::service::plugin_runs::RunRecorder;
 
 /// How long a node trusts its cached view of which plugin serves an order type when it is
 /// not receiving change notices.
@@ -47,6 +49,7 @@ pub struct OrderTypeJudge {
     activations: RwLock<HashMap<ActivationKey, CachedActivation>>,
     notifier: Arc<dyn ActivationNotifier>,
     metrics: Arc<dyn Metrics>,
+    runs: Option<Arc<RunRecorder>>,
 }
 
 impl OrderTypeJudge {
@@ -64,7 +67,14 @@ impl OrderTypeJudge {
             activations: RwLock::new(HashMap::new()),
             notifier: Arc::new(NoNotifier),
             metrics: Arc::new(NoMetrics),
+            runs: None,
         }
+    }
+
+    /// Records failed calls and a sample of successful ones with `runs`.
+    pub fn with_runs(mut self, runs: Arc<RunRecorder>) -> Self {
+        self.runs = Some(runs);
+        self
     }
 
     /// Shares activation changes with other nodes through `notifier`.
@@ -148,7 +158,7 @@ impl OrderTypeJudge {
             return Ok(unjudged(view));
         };
         let input = plugin_cart(cart, &view, catalog);
-        let limits = tenant.config.plugin_limits(self.limits);
+        let limits = self.limits(tenant);
         let question = Question {
             module: &activation.plugin.sha256,
             config: &activation.config,
@@ -157,12 +167,20 @@ impl OrderTypeJudge {
         }
         .digest();
         let mut fresh = None;
+        let mut run_id = None;
         let result = match remembered.and_then(|judged| judged.answer(&question)) {
             Some(evaluation) => Ok(evaluation),
             None => {
                 let started = std::time::Instant::now();
-                let result = self.evaluate(&activation, &input, &limits).await;
-                let (outcome, fuel_used) = match &result {
+                let call = self
+                    .call(
+                        &activation.plugin.sha256,
+                        &input,
+                        &activation.config,
+                        &limits,
+                    )
+                    .await;
+                let (outcome, fuel_used) = match &call.result {
                     Ok(evaluation) => (PluginCallOutcome::Ok, evaluation.fuel_used),
                     Err(_) => (PluginCallOutcome::Failed, None),
                 };
@@ -173,14 +191,26 @@ impl OrderTypeJudge {
                     outcome,
                     fuel_used,
                 );
+                if let Some(runs) = &self.runs {
+                    run_id = runs
+                        .observe(
+                            tenant.id,
+                            order_type,
+                            RunPlugin::active(&activation),
+                            RunTrigger::Cart,
+                            &input,
+                            &call,
+                        )
+                        .await;
+                }
                 // Failures are never kept: the next read asks again.
-                if let Ok(evaluation) = &result {
+                if let Ok(evaluation) = &call.result {
                     fresh = Some(Judged {
                         question,
                         evaluation: evaluation.clone(),
                     });
                 }
-                result
+                call.result
             }
         };
         match result {
@@ -203,18 +233,21 @@ impl OrderTypeJudge {
                     order_type,
                     plugin_version = %activation.plugin.info.version,
                     error = %source,
+                    run_id = run_id.map(|id| id.to_string()),
                     "order-type plugin failed"
                 );
                 match tenant.config.plugin_fail_mode {
                     PluginFailMode::Closed => Err(CoreError::PluginFailed {
                         order_type: order_type.to_owned(),
                         source,
+                        run_id,
                     }),
                     PluginFailMode::Open => {
                         let mut view = view;
                         view.judgement = Judgement::Unavailable {
                             order_type: order_type.to_owned(),
-                            reason: source.to_string(),
+                            failure: source,
+                            run_id,
                         };
                         Ok(unjudged(view))
                     }
@@ -223,33 +256,49 @@ impl OrderTypeJudge {
         }
     }
 
-    async fn evaluate(
+    /// One call of module `sha`, loading it first if this node has not yet.
+    pub(crate) async fn call(
         &self,
-        activation: &Activation,
+        sha: &str,
         input: &PluginCart,
+        config: &serde_json::Value,
         limits: &PluginLimits,
-    ) -> Result<crate::domain::Evaluation, crate::domain::PluginError> {
-        let sha = &activation.plugin.sha256;
-        if !self.runtime.is_loaded(sha) {
-            let wasm = self
-                .plugins
-                .wasm(sha)
-                .await
-                .map_err(|e| crate::domain::PluginError::Unavailable(e.to_string()))?
-                .ok_or_else(|| {
-                    crate::domain::PluginError::Unavailable(format!("module {sha} is not stored"))
-                })?;
-            self.runtime.load(sha, &wasm).await?;
+    ) -> PluginCall {
+        if let Err(e) = self.ensure_loaded(sha).await {
+            return PluginCall {
+                result: Err(e),
+                report: CallReport::default(),
+            };
         }
-        self.runtime
-            .evaluate(sha, input, &activation.config, limits)
+        self.runtime.run(sha, input, config, limits).await
+    }
+
+    async fn ensure_loaded(&self, sha: &str) -> Result<(), PluginError> {
+        if self.runtime.is_loaded(sha) {
+            return Ok(());
+        }
+        let wasm = self
+            .plugins
+            .wasm(sha)
             .await
+            .map_err(|e| PluginError::Unavailable(e.to_string()))?
+            .ok_or_else(|| PluginError::Unavailable(format!("module {sha} is not stored")))?;
+        self.runtime.load(sha, &wasm).await
+    }
+
+    /// The limits a call for `tenant` runs under.
+    pub(crate) fn limits(&self, tenant: &Tenant) -> PluginLimits {
+        tenant.config.plugin_limits(self.limits)
     }
 }
 
 /// The read-only view a plugin judges: current prices, catalog attributes kept apart from
 /// the line's own.
-fn plugin_cart(cart: &Cart, view: &CartView, catalog: &HashMap<Sku, CatalogItem>) -> PluginCart {
+pub(crate) fn plugin_cart(
+    cart: &Cart,
+    view: &CartView,
+    catalog: &HashMap<Sku, CatalogItem>,
+) -> PluginCart {
     let lines = cart
         .lines
         .iter()

@@ -1,7 +1,7 @@
 //! Use cases: what the HTTP layer calls. Each takes already-parsed input and an
 //! authenticated caller, and returns domain values or a [`CoreError`](crate::CoreError).
 
-mod assemble;
+pub(crate) mod assemble;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;
@@ -9,6 +9,8 @@ pub mod inventory;
 pub mod judge;
 pub mod merge;
 mod mutate;
+pub mod plugin_runs;
+pub mod plugin_trial;
 pub mod plugins;
 pub mod recent;
 pub mod relay;
@@ -25,6 +27,8 @@ pub use checkout::CheckoutService;
 pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
 pub use merge::{MergeResult, MergeSource};
+pub use plugin_runs::RunRecorder;
+pub use plugin_trial::PluginTrial;
 pub use plugins::PluginService;
 pub use recent::RecentInputs;
 pub use relay::{Relay, RelayRound, RelaySettings};

@@ -21,7 +21,7 @@ pub struct PluginService {
     clock: Arc<dyn Clock>,
 }
 
-fn check_order_type(order_type: &str) -> Result<(), CoreError> {
+pub(crate) fn check_order_type(order_type: &str) -> Result<(), CoreError> {
     let ok = !order_type.is_empty()
         && order_type.len() <= 64
         && order_type
@@ -77,6 +77,7 @@ impl PluginService {
             PluginError::Unavailable(msg) => CoreError::PluginFailed {
                 order_type: "(upload)".into(),
                 source: PluginError::Unavailable(msg),
+                run_id: None,
             },
             other => CoreError::InvalidPlugin(format!("describe failed: {other}")),
         })?;
@@ -132,6 +133,32 @@ impl PluginService {
         config: Option<serde_json::Value>,
         actor: &Actor,
     ) -> Result<Activation, CoreError> {
+        let plugin = self.candidate(tenant, order_type, plugin_id).await?;
+        let active = self.active(tenant, order_type).await?;
+        let config = self.config_for(&plugin, order_type, config, active.as_ref())?;
+        let activation = self
+            .plugins
+            .activate(
+                tenant.id,
+                order_type,
+                plugin_id,
+                &config,
+                self.clock.now_millis(),
+                actor,
+            )
+            .await?;
+        self.judge.changed(tenant.id, order_type).await;
+        tracing::info!(order_type, plugin_id = %plugin_id, version = %activation.plugin.info.version, "order type activated");
+        Ok(activation)
+    }
+
+    /// The plugin `plugin_id`, checked to implement `order_type`.
+    pub(crate) async fn candidate(
+        &self,
+        tenant: &Tenant,
+        order_type: &str,
+        plugin_id: PluginId,
+    ) -> Result<PluginRecord, CoreError> {
         check_order_type(order_type)?;
         let plugin = self.get(tenant, plugin_id).await?;
         if plugin.info.order_type != order_type {
@@ -140,14 +167,32 @@ impl PluginService {
                 plugin.info.order_type
             )));
         }
+        Ok(plugin)
+    }
+
+    /// The activation serving `order_type` now, read from the database.
+    pub async fn active(
+        &self,
+        tenant: &Tenant,
+        order_type: &str,
+    ) -> Result<Option<Activation>, CoreError> {
+        check_order_type(order_type)?;
+        Ok(self.plugins.active(tenant.id, order_type).await?)
+    }
+
+    /// The config `plugin` would serve `order_type` with: `config`, or without one the
+    /// config `active` serves it with (`{}` when none), checked against the plugin's schema.
+    pub(crate) fn config_for(
+        &self,
+        plugin: &PluginRecord,
+        order_type: &str,
+        config: Option<serde_json::Value>,
+        active: Option<&Activation>,
+    ) -> Result<serde_json::Value, CoreError> {
         let kept = config.is_none();
         let config = match config {
             Some(config) => config,
-            None => self
-                .plugins
-                .active(tenant.id, order_type)
-                .await?
-                .map_or_else(|| serde_json::json!({}), |current| current.config),
+            None => active.map_or_else(|| serde_json::json!({}), |current| current.config.clone()),
         };
         self.runtime
             .check_config(&plugin.info, &config)
@@ -164,20 +209,7 @@ impl PluginService {
                 }
                 CoreError::InvalidConfig(errors)
             })?;
-        let activation = self
-            .plugins
-            .activate(
-                tenant.id,
-                order_type,
-                plugin_id,
-                &config,
-                self.clock.now_millis(),
-                actor,
-            )
-            .await?;
-        self.judge.changed(tenant.id, order_type).await;
-        tracing::info!(order_type, plugin_id = %plugin_id, version = %activation.plugin.info.version, "order type activated");
-        Ok(activation)
+        Ok(config)
     }
 
     /// Goes back to the activation the current one superseded.

@@ -8,6 +8,7 @@ mod support;
 
 mod artifacts;
 mod config;
+mod contract;
 mod hostile;
 mod inspect;
 mod metering;

@@ -21,6 +21,10 @@ pub struct Guests {
     pub medicine: Vec<u8>,
     pub hostile: Vec<u8>,
     pub wrong_world: Vec<u8>,
+    /// A contract-1.0.0 plugin built from the frozen WIT without the SDK (order type `legacy`).
+    pub contract_v1_0: Vec<u8>,
+    /// The SDK's doc example as a crate (`snacks`): the smallest useful plugin.
+    pub minimal: Vec<u8>,
 }
 
 pub fn guests() -> &'static Guests {
@@ -32,6 +36,8 @@ pub fn guests() -> &'static Guests {
             "trolley-plugin-medicine",
             "trolley-plugin-hostile",
             "trolley-plugin-wrong-world",
+            "trolley-plugin-contract-v1-0",
+            "trolley-plugin-minimal",
         ])
         .unwrap_or_else(|message| panic!("cannot build the guest plugins: {message}"));
         let read = |package: &str| {
@@ -48,6 +54,8 @@ pub fn guests() -> &'static Guests {
             medicine: read("trolley-plugin-medicine"),
             hostile: read("trolley-plugin-hostile"),
             wrong_world: read("trolley-plugin-wrong-world"),
+            contract_v1_0: read("trolley-plugin-contract-v1-0"),
+            minimal: read("trolley-plugin-minimal"),
         }
     })
 }

@@ -18,6 +18,7 @@ pub mod order_type_activations;
 pub mod orders;
 pub mod outbox_events;
 pub mod plugin_modules;
+pub mod plugin_runs;
 pub mod plugins;
 pub mod stock_holds;
 pub mod tenants;
