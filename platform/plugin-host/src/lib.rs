@@ -32,7 +32,8 @@
 //!   distances must not be negative (a discount is not a fee), violation line ids must be the
 //!   cart's, codes/messages/labels non-empty and bounded ([`MAX_CODE_BYTES`],
 //!   [`MAX_TEXT_BYTES`]); anything else is `BadOutput`.
-//! - **Imports**: a plugin gets no host capability. Only the world's own types and imports
+//! - **Imports**: a plugin gets one host capability, contract 1.1's `host.log` (bounded per
+//!   call: `MAX_LOG_LINES`, `MAX_LOG_BYTES`). Apart from the world's own imports, only those
 //!   starting with a tolerated prefix (`wasi:`, which Rust's std pulls in) are accepted; they
 //!   are linked to functions that trap (`Linker::define_unknown_imports_as_traps`).
 //! - **Compiled modules**: once per SHA-256, kept in memory as an `InstancePre` and on disk

@@ -8,7 +8,19 @@ use trolley::{Application, Services, demo, telemetry};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match start().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The reason and its causes on one line, never a backtrace: this is what a
+            // person at a terminal reads.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Only a server exports traces; the one-shot commands just log.
     let otlp_endpoint = match &cli.command {
@@ -18,7 +30,9 @@ async fn main() -> anyhow::Result<()> {
     // The tools people run in a terminal print their results, not the server's info logs
     // (which go to stderr anyway); RUST_LOG still decides when set.
     let default_level = match &cli.command {
-        Command::Plugin { .. } | Command::ApiKey { .. } => "warn",
+        // A failed plugin call is the command's own output there, not a warning.
+        Command::Plugin { .. } => "error",
+        Command::ApiKey { .. } => "warn",
         _ => "info",
     };
     let telemetry = telemetry::init(otlp_endpoint.as_deref(), default_level)?;

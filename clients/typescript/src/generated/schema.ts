@@ -282,9 +282,31 @@ export interface paths {
         put?: never;
         /**
          * Makes a plugin version, with a config checked against its JSON Schema, serve an order
-         *     type. Atomic: requests already running finish on the version they started with.
+         *     type. First it is tried on the order type's most recent carts and refused if it fails on
+         *     one the active version judges (`force: true` skips that). Atomic: requests already
+         *     running finish on the version they started with.
          */
         post: operations["activate_order_type"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/order-types/{order_type}/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluates an uploaded version with a config on some of the tenant's carts, beside the
+         *     version serving the order type now. Changes nothing; each call is recorded as a run.
+         */
+        post: operations["dry_run"];
         delete?: never;
         options?: never;
         head?: never;
@@ -302,6 +324,48 @@ export interface paths {
         put?: never;
         /** Goes back to the activation the current one replaced. */
         post: operations["rollback_order_type"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/order-types/{order_type}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The order type's recorded plugin calls, newest first: every failed call (one per second
+         *     and kind per node when a plugin fails under load), a sample of successful ones (one a
+         *     minute per node), and every dry run and activation check; at most 200 failed and 200
+         *     successful per tenant.
+         */
+        get: operations["list_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/order-types/{order_type}/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One run, whole: the cart as the plugin saw it, the config, the answer or the failure
+         *     (a panic's own message), the plugin's log lines, duration, fuel and peak memory.
+         */
+        get: operations["get_run"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -885,6 +949,12 @@ export interface components {
              *     versions), or `{}` (the plugin's defaults) for its first activation.
              */
             config?: Record<string, unknown> | null;
+            /**
+             * @description Skip the smoke check: by default the version is first tried on the order type's 5
+             *     most recently changed active carts, and refused (409 `activation_check_failed`) if
+             *     it fails on one the active version judges.
+             */
+            force?: boolean;
             /** Format: uuid */
             plugin_id: string;
         };
@@ -1031,6 +1101,7 @@ export interface components {
             merged_into?: string | null;
             order_type?: string | null;
             plugin?: components["schemas"]["PluginRef"] | null;
+            plugin_failure?: components["schemas"]["PluginFailureResponse"] | null;
             /**
              * @description `ok` (judged by `plugin`), `none` (no order type or no active plugin) or
              *     `unavailable` (the plugin failed and the tenant fails open: no fees or violations).
@@ -1249,6 +1320,28 @@ export interface components {
         };
         /** @enum {string} */
         DeliveryStatusDto: "pending" | "delivered" | "dead";
+        /** @description `POST /v1/admin/order-types/{order_type}/dry-run`. */
+        DryRunRequest: {
+            /**
+             * @description 1–20 of the tenant's carts of this order type; omitted → the 10 most recently
+             *     changed active carts of the order type.
+             */
+            cart_ids?: string[] | null;
+            /** @description The config to try it with; omitted → the config the order type is served with now. */
+            config?: Record<string, unknown> | null;
+            /**
+             * Format: uuid
+             * @description The uploaded version to try.
+             */
+            plugin_id: string;
+        };
+        /** @description What a dry run found. */
+        DryRunResponse: {
+            active?: components["schemas"]["RunPluginResponse"] | null;
+            candidate: components["schemas"]["RunPluginResponse"];
+            carts: components["schemas"]["TrialCartResponse"][];
+            order_type: string;
+        };
         FeeResponse: {
             amount: string;
             code: string;
@@ -1463,6 +1556,25 @@ export interface components {
         };
         /** @enum {string} */
         PluginFailModeDto: "closed" | "open";
+        /** @description Why a cart was shown without its order type's judgement (fail-open). */
+        PluginFailureResponse: {
+            /**
+             * @description `deadline_exceeded`, `unavailable` (both transient), `trapped`, `bad_output`,
+             *     `out_of_memory`, `output_too_large`, `config_rejected`.
+             */
+            kind: string;
+            order_type: string;
+            /**
+             * Format: uuid
+             * @description The tenant admin reads it at `GET /v1/admin/order-types/{order_type}/runs/{run_id}`.
+             */
+            run_id?: string | null;
+            /**
+             * @description Whether a later read may succeed; otherwise the plugin fails the same way until the
+             *     tenant fixes or rolls it back.
+             */
+            transient: boolean;
+        };
         /** @description The plugin version that judged (priced) this cart. */
         PluginRef: {
             order_type: string;
@@ -1489,6 +1601,49 @@ export interface components {
             /** @description Semantic version. */
             version: string;
         };
+        /** @description A page of runs, newest first. */
+        PluginRunPage: {
+            /**
+             * Format: uuid
+             * @description Pass as `cursor` for older runs; null on the last page.
+             */
+            next_cursor?: string | null;
+            runs: components["schemas"]["PluginRunSummary"][];
+        };
+        /** @description A recorded call, whole: what `trolley plugin replay` re-runs. */
+        PluginRunResponse: {
+            /** Format: date-time */
+            created_at: string;
+            failure?: components["schemas"]["RunFailureResponse"] | null;
+            /** @description The cart exactly as the plugin saw it (`trolley plugin run --cart` reads this shape). */
+            input: Record<string, unknown>;
+            order_type: string;
+            /** @description The answer, when the call succeeded. */
+            output?: Record<string, unknown> | null;
+            plugin: components["schemas"]["RunPluginResponse"];
+            report: components["schemas"]["RunReportResponse"];
+            /** Format: uuid */
+            run_id: string;
+            /** @description `cart` (a shopper's request), `dry_run` or `activation_check`. */
+            trigger: string;
+        };
+        /** @description A run in a listing (`GET …/runs/{run_id}` has the input and output). */
+        PluginRunSummary: {
+            cart_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            duration_us: number;
+            failure?: components["schemas"]["RunFailureResponse"] | null;
+            /** @description Lines the plugin logged. */
+            log_lines: number;
+            /** Format: uuid */
+            plugin_id: string;
+            /** Format: uuid */
+            run_id: string;
+            trigger: string;
+            version: string;
+        };
         /** @description One line `price_changed` names. */
         PriceChangeProblem: {
             /** Format: uuid */
@@ -1510,7 +1665,7 @@ export interface components {
              * @description Stable machine-readable code to switch on (the OpenAPI document lists every one).
              * @enum {string}
              */
-            code: "api_key_not_found" | "cannot_revoke_own_key" | "cart_closed" | "cart_empty" | "cart_expired" | "cart_frozen" | "cart_merged" | "cart_not_found" | "checkout_closed" | "checkout_expired" | "checkout_not_found" | "concurrent_update" | "customer_token_secret_not_found" | "database_unavailable" | "delivery_not_found" | "forbidden" | "idempotency_key_in_use" | "idempotency_key_required" | "idempotency_key_reused" | "incompatible_order_type" | "insufficient_stock" | "insufficient_storage" | "internal_error" | "invalid_config" | "invalid_input" | "invalid_plugin" | "invalid_price" | "invalid_request" | "invalid_token" | "item_not_found" | "last_admin_key" | "last_customer_token_secret" | "line_conflict" | "line_not_found" | "malformed_json" | "method_not_allowed" | "not_found" | "not_tracked" | "nothing_to_roll_back" | "on_hand_below_reserved" | "order_not_found" | "origin_not_allowed" | "payload_too_large" | "plugin_failed" | "plugin_not_found" | "plugin_version_exists" | "precondition_failed" | "precondition_required" | "price_changed" | "quantity_out_of_range" | "rate_limited" | "review_required" | "service_unavailable" | "tenant_not_found" | "tenant_suspended" | "token_expired" | "too_many_lines" | "too_many_streams" | "unauthorized" | "unknown_sku" | "unsupported_currency" | "unsupported_media_type" | "validation_failed" | "webhook_not_found";
+            code: "activation_check_failed" | "api_key_not_found" | "cannot_revoke_own_key" | "cart_closed" | "cart_empty" | "cart_expired" | "cart_frozen" | "cart_merged" | "cart_not_found" | "checkout_closed" | "checkout_expired" | "checkout_not_found" | "concurrent_update" | "customer_token_secret_not_found" | "database_unavailable" | "delivery_not_found" | "forbidden" | "idempotency_key_in_use" | "idempotency_key_required" | "idempotency_key_reused" | "incompatible_order_type" | "insufficient_stock" | "insufficient_storage" | "internal_error" | "invalid_config" | "invalid_input" | "invalid_plugin" | "invalid_price" | "invalid_request" | "invalid_token" | "item_not_found" | "last_admin_key" | "last_customer_token_secret" | "line_conflict" | "line_not_found" | "malformed_json" | "method_not_allowed" | "not_found" | "not_tracked" | "nothing_to_roll_back" | "on_hand_below_reserved" | "order_not_found" | "origin_not_allowed" | "payload_too_large" | "plugin_error" | "plugin_failed" | "plugin_not_found" | "plugin_run_not_found" | "plugin_version_exists" | "precondition_failed" | "precondition_required" | "price_changed" | "quantity_out_of_range" | "rate_limited" | "review_required" | "service_unavailable" | "tenant_not_found" | "tenant_suspended" | "token_expired" | "too_many_lines" | "too_many_streams" | "unauthorized" | "unknown_sku" | "unsupported_currency" | "unsupported_media_type" | "validation_failed" | "webhook_not_found";
             current_line?: components["schemas"]["CurrentLine"] | null;
             /**
              * Format: int64
@@ -1527,6 +1682,14 @@ export interface components {
             detail: string;
             /** @description For `invalid_config`: each failing field and why. */
             errors?: string[] | null;
+            /**
+             * @description For `plugin_failed` and `plugin_error`: how it failed (`deadline_exceeded`,
+             *     `unavailable`, `trapped`, `bad_output`, `out_of_memory`, `output_too_large`,
+             *     `config_rejected`).
+             */
+            failure_kind?: string | null;
+            /** @description For `activation_check_failed`: each cart the new version fails on. */
+            failures?: components["schemas"]["TrialFailureProblem"][] | null;
             /** @description For `invalid_request` on a config patch: the member that cannot be read. */
             field?: string | null;
             /** @description For `review_required`: the lines a merge left for the shopper to resolve. */
@@ -1548,7 +1711,7 @@ export interface components {
             max_quantity?: number | null;
             /** @description For `cart_merged`: the cart it was merged into. */
             merged_into?: string | null;
-            /** @description For `plugin_failed`: the order type whose plugin failed. */
+            /** @description For `plugin_failed` and `plugin_error`: the order type whose plugin failed. */
             order_type?: string | null;
             /**
              * Format: uuid
@@ -1572,6 +1735,12 @@ export interface components {
              *     `database_unavailable`, `service_unavailable`): seconds to wait, as in `Retry-After`.
              */
             retry_after_seconds?: number | null;
+            /**
+             * Format: uuid
+             * @description For `plugin_failed` and `plugin_error`: the run record of the failure, which the
+             *     tenant admin reads at `GET /v1/admin/order-types/{order_type}/runs/{run_id}`.
+             */
+            run_id?: string | null;
             /** @description For `insufficient_stock`: each short sku, what was asked and what is available. */
             shortages?: components["schemas"]["ShortageProblem"][] | null;
             /** Format: int32 */
@@ -1667,6 +1836,58 @@ export interface components {
             /** Format: int32 */
             quantity: number;
             sku: string;
+        };
+        /** @description Why a call failed. */
+        RunFailureResponse: {
+            /**
+             * @description `trapped`, `bad_output`, `out_of_memory`, `output_too_large`, `config_rejected`,
+             *     `deadline_exceeded` or `unavailable`.
+             */
+            kind: string;
+            /** @description The whole reason: a panic's own message, what was malformed … */
+            message: string;
+            /**
+             * @description Whether the same call may succeed later (a deadline under load); otherwise it fails
+             *     the same way until the plugin changes.
+             */
+            transient: boolean;
+        };
+        /** @description One line the plugin logged. */
+        RunLogResponse: {
+            /** @description `trace`, `debug`, `info`, `warn` or `error` (a panic). */
+            level: string;
+            message: string;
+        };
+        /** @description The version and config a run used. */
+        RunPluginResponse: {
+            config: Record<string, unknown>;
+            /**
+             * Format: date-time
+             * @description When that config was activated (its revision); null for a version on trial.
+             */
+            config_activated_at?: string | null;
+            /** Format: uuid */
+            plugin_id: string;
+            sha256: string;
+            version: string;
+        };
+        /** @description What the runtime saw of a call. */
+        RunReportResponse: {
+            /** Format: int64 */
+            duration_us: number;
+            /**
+             * Format: int64
+             * @description Null unless the operator meters fuel.
+             */
+            fuel_used?: number | null;
+            logs: components["schemas"]["RunLogResponse"][];
+            /**
+             * Format: int32
+             * @description Log lines past the per-call bound.
+             */
+            logs_dropped: number;
+            /** Format: int64 */
+            peak_memory_bytes: number;
         };
         /** @description `PUT /v1/admin/inventory/{sku}`. */
         SetInventoryRequest: {
@@ -1901,8 +2122,47 @@ export interface components {
         };
         /** @enum {string} */
         TenantStatusDto: "active" | "suspended";
+        /** @description One cart, side by side. */
+        TrialCartResponse: {
+            active?: components["schemas"]["TrialOutcomeResponse"] | null;
+            candidate: components["schemas"]["TrialOutcomeResponse"];
+            /** Format: uuid */
+            cart_id: string;
+            /** @description The candidate answers differently from the active version. */
+            differs: boolean;
+            /**
+             * @description The candidate fails where the active version answers: an activation would be
+             *     refused.
+             */
+            regressed: boolean;
+        };
+        /** @description One cart `activation_check_failed` names. */
+        TrialFailureProblem: {
+            /** Format: uuid */
+            cart_id: string;
+            kind: string;
+            message: string;
+            /** Format: uuid */
+            run_id?: string | null;
+            transient: boolean;
+        };
+        /** @description One version's outcome on one cart. */
+        TrialOutcomeResponse: {
+            /** @description Violations, fees and fulfillment, when the call succeeded. */
+            evaluation?: Record<string, unknown> | null;
+            failure?: components["schemas"]["RunFailureResponse"] | null;
+            /** Format: uuid */
+            run_id?: string | null;
+        };
         ViolationResponse: {
             code: string;
+            /**
+             * @description What the shopper changes to fix it, when the order type says: `attributes.<key>` of
+             *     the line `line_id`, `context.<key>` (`PUT /v1/carts/{cart_id}/context`), `quantity`,
+             *     `seller` or `fulfillment`.
+             * @example context.delivery_slot
+             */
+            field?: string | null;
             /** Format: uuid */
             line_id?: string | null;
             message: string;
@@ -3437,6 +3697,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description activation_check_failed: `failures` names each cart, the reason and its run */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description payload_too_large */
             413: {
                 headers: {
@@ -3456,6 +3725,106 @@ export interface operations {
                 };
             };
             /** @description invalid_config lists each failing field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_storage: the database has no space left; nothing was changed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    dry_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_type: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DryRunRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRunResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description plugin_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_config names each failing field; invalid_input: a cart that is not this order type's */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3564,6 +3933,143 @@ export interface operations {
             };
         };
     };
+    list_runs: {
+        parameters: {
+            query?: {
+                /** @description Only failed runs. */
+                failed?: boolean;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                /** @description 1–100, 20 by default. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                order_type: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginRunPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input: limit out of 1-100 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_type: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginRunResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description plugin_run_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_plugins: {
         parameters: {
             query?: never;
@@ -3629,7 +4135,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description A WebAssembly component implementing trolley:order-type@1.0.0 */
+        /** @description A WebAssembly component implementing trolley:order-type@1.1.0 (or 1.0.0) */
         requestBody: {
             content: {
                 "application/wasm": number[];

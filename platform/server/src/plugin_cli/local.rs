@@ -46,13 +46,27 @@ struct LineFile {
 }
 
 impl CartFile {
-    fn into_cart(self) -> PluginCart {
+    /// The cart, ids filled in as the server would have them (UUIDs: numbered lines
+    /// `00000000-0000-0000-0000-000000000001` …).
+    fn into_cart(self) -> anyhow::Result<PluginCart> {
+        for (i, l) in self.lines.iter().enumerate() {
+            if let Some(id) = &l.line_id
+                && uuid::Uuid::parse_str(id).is_err()
+            {
+                bail!(
+                    "line {} has line_id `{id}`, which is not a UUID (as the server's line ids are); leave it out to number the lines",
+                    i + 1
+                );
+            }
+        }
         let lines: Vec<PluginLine> = self
             .lines
             .into_iter()
             .enumerate()
             .map(|(i, l)| PluginLine {
-                line_id: l.line_id.unwrap_or_else(|| format!("line-{}", i + 1)),
+                line_id: l
+                    .line_id
+                    .unwrap_or_else(|| uuid::Uuid::from_u128(i as u128 + 1).to_string()),
                 sku: l.sku,
                 quantity: l.quantity,
                 unit_price: l.unit_price,
@@ -69,13 +83,15 @@ impl CartFile {
                 .map(|l| (l.unit_price * Decimal::from(l.quantity)).round_dp(2))
                 .sum()
         });
-        PluginCart {
-            cart_id: self.cart_id.unwrap_or_else(|| "local-cart".to_owned()),
+        Ok(PluginCart {
+            cart_id: self
+                .cart_id
+                .unwrap_or_else(|| uuid::Uuid::nil().to_string()),
             currency: self.currency,
             subtotal,
             lines,
             context: self.context,
-        }
+        })
     }
 }
 
@@ -95,7 +111,7 @@ pub fn read_cart(path: &Path, context: Option<&Path>) -> anyhow::Result<PluginCa
 
 pub fn cart_from_value(value: Value, context: Option<&Path>) -> anyhow::Result<PluginCart> {
     let file: CartFile = serde_json::from_value(value)?;
-    let mut cart = file.into_cart();
+    let mut cart = file.into_cart()?;
     if let Some(path) = context {
         let pairs: BTreeMap<String, String> = serde_json::from_value(read_json(path, "context")?)
             .with_context(|| {

@@ -40,10 +40,21 @@ pub fn check(file: &str, c: &ModuleCheck) -> String {
     let _ = writeln!(out, "world       {}", c.world);
     let _ = writeln!(out, "contract    {}", c.contract_version);
     let _ = writeln!(out, "exports     {}", c.exports.join(", "));
-    let imports = if c.imports.is_empty() {
+    // Rust's std imports WASI's streams and friends, which the host links as traps: named
+    // apart so the imports a plugin author chose stand out.
+    let (wasi, own): (Vec<&String>, Vec<&String>) =
+        c.imports.iter().partition(|i| i.starts_with("wasi:"));
+    let mut imports: Vec<String> = own.into_iter().cloned().collect();
+    if !wasi.is_empty() {
+        imports.push(format!(
+            "{} wasi:* from Rust's std (linked as traps: calling one fails the call)",
+            wasi.len()
+        ));
+    }
+    let imports = if imports.is_empty() {
         "none".to_owned()
     } else {
-        c.imports.join(", ")
+        imports.join(", ")
     };
     let _ = writeln!(out, "imports     {imports}");
     let _ = writeln!(
@@ -92,7 +103,7 @@ fn severity(s: Severity) -> &'static str {
 pub fn evaluation(out: &mut String, e: &Evaluation) {
     let _ = writeln!(out, "violations ({})", e.violations.len());
     for v in &e.violations {
-        let _ = write!(out, "  {:<14} {}", severity(v.severity), v.code);
+        let _ = write!(out, "  {:<15} {}", severity(v.severity), v.code);
         if let Some(line) = &v.line_id {
             let _ = write!(out, "  line {line}");
         }
