@@ -85,6 +85,7 @@
 mod cart;
 mod fulfillment;
 mod info;
+mod json;
 pub mod log;
 pub mod money;
 mod outcome;

@@ -74,7 +74,7 @@ pub(crate) fn parse_config<C: serde::de::DeserializeOwned + Default>(
     if trimmed.is_empty() || trimmed == "null" {
         return Ok(C::default());
     }
-    serde_json::from_str(trimmed).map_err(|e| format!("invalid configuration: {e}"))
+    crate::json::from_str(trimmed).map_err(|e| format!("invalid configuration: {e}"))
 }
 
 /// The JSON Schema (draft 2020-12) of a configuration type, as JSON text.
@@ -233,9 +233,14 @@ impl Packed<'_> {
     }
 }
 
-/// Later pairs win over earlier ones with the same key.
+/// Later pairs win over earlier ones with the same key. Inserted one by one: `collect` into a
+/// `BTreeMap` sorts first, which costs a stable sort's code in the module.
 fn pairs(pairs: Vec<wit::Pair>) -> BTreeMap<String, String> {
-    pairs.into_iter().map(|p| (p.key, p.value)).collect()
+    let mut map = BTreeMap::new();
+    for pair in pairs {
+        map.insert(pair.key, pair.value);
+    }
+    map
 }
 
 fn parse_decimal(text: &str, what: impl FnOnce() -> String) -> Result<Decimal, String> {

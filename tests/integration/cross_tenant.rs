@@ -27,6 +27,8 @@ struct Victim {
     /// A webhook endpoint with one (failed) delivery.
     webhook_id: String,
     delivery_id: String,
+    /// A plugin run record (of a dry run).
+    run_id: String,
     /// Values that must never appear in another tenant's answers.
     secrets: Vec<String>,
 }
@@ -108,6 +110,31 @@ async fn victim(app: &TestApp) -> Victim {
         .unwrap()
         .to_owned();
 
+    // A run record: a dry run of the plugin on a cart of its order type.
+    app.put_config(
+        &tenant,
+        json!({"category_order_types": {"grocery": "grocery"}}),
+    )
+    .await;
+    let judged = app.guest_cart(&tenant).await;
+    app.add_line(&judged, &sku, 1).await;
+    let dry = body(
+        app.admin(
+            &tenant,
+            Method::POST,
+            "/v1/admin/order-types/grocery/dry-run",
+        )
+        .json(&json!({"plugin_id": plugin["plugin_id"], "cart_ids": [judged.id]}))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let run_id = dry["carts"][0]["candidate"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     let secrets = vec![
         "Secret Sauce".to_owned(),
         "a-only-hooks".to_owned(),
@@ -129,6 +156,7 @@ async fn victim(app: &TestApp) -> Victim {
         plugin_id: plugin["plugin_id"].as_str().unwrap().to_owned(),
         webhook_id,
         delivery_id,
+        run_id,
         secrets,
     }
 }
@@ -147,6 +175,7 @@ fn probe(method: &str, path: &str, a: &Victim) -> Option<(String, Option<Value>)
             .replace("{secret_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{order_type}", "grocery")
             .replace("{webhook_id}", &a.webhook_id)
+            .replace("{run_id}", &a.run_id)
             .replace("{delivery_id}", &a.delivery_id)
     };
     let body = match (method, path) {
@@ -155,6 +184,8 @@ fn probe(method: &str, path: &str, a: &Victim) -> Option<(String, Option<Value>)
         (_, p) if p.starts_with("/v1/platform/") => return None,
         ("put", "/v1/admin/catalog/items/{sku}" | "/v1/admin/inventory/{sku}") => return None,
         ("post", "/v1/admin/order-types/{order_type}/rollback") => return None,
+        // B's own runs of its own "grocery" (none): checked after the sweep.
+        ("get", "/v1/admin/order-types/{order_type}/runs") => return None,
         ("get" | "delete", _) => None,
         ("post", "/v1/carts/{cart_id}/lines") => Some(json!({"sku": a.sku, "quantity": 1})),
         ("patch", "/v1/carts/{cart_id}/lines/{line_id}") => Some(json!({"quantity": 3})),
@@ -178,6 +209,9 @@ fn probe(method: &str, path: &str, a: &Victim) -> Option<(String, Option<Value>)
         }
         ("post", "/v1/admin/order-types/{order_type}/activate") => {
             Some(json!({"plugin_id": a.plugin_id, "config": {}}))
+        }
+        ("post", "/v1/admin/order-types/{order_type}/dry-run") => {
+            Some(json!({"plugin_id": a.plugin_id, "cart_ids": [a.customer_cart.id]}))
         }
         (m, p) => panic!(
             "`{} {p}` takes an id: add it to the cross-tenant sweep (tests/integration/cross_tenant.rs)",
@@ -286,6 +320,15 @@ async fn another_tenant_never_reaches_this_tenants_data(app: TestApp) {
         "only {probed} probes: did the spec lose its paths?"
     );
     println!("cross-tenant sweep: {probed} calls with another tenant's ids, every one 404");
+    // B's runs of the same order type name are B's: none of A's.
+    let runs = body(
+        app.admin(&b, Method::GET, "/v1/admin/order-types/grocery/runs")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(runs["runs"], json!([]));
 
     // Nothing of A's changed.
     assert_eq!(app.get_cart(&a.customer_cart).await, before);
