@@ -349,10 +349,11 @@ fn run_text(run: &Value) -> String {
         text(&run["plugin"]["plugin_id"]),
         run["plugin"]["config"]
     ));
+    let lines = run["input"]["lines"].as_array().map_or(0, Vec::len);
     out.push_str(&format!(
-        "cart      {} ({} lines), context {}\n",
+        "cart      {} ({lines} line{}), context {}\n",
         text(&run["input"]["cart_id"]),
-        run["input"]["lines"].as_array().map_or(0, Vec::len),
+        if lines == 1 { "" } else { "s" },
         run["input"]["context"]
     ));
     match run["failure"].as_object() {
@@ -367,7 +368,9 @@ fn run_text(run: &Value) -> String {
     out.push_str(&format!(
         "took      {} µs · fuel {} · peak memory {}\n",
         report["duration_us"],
-        report["fuel_used"],
+        report["fuel_used"]
+            .as_u64()
+            .map_or("not metered".to_owned(), |f| f.to_string()),
         render::bytes(report["peak_memory_bytes"].as_u64().unwrap_or(0))
     ));
     let logs = report["logs"].as_array().cloned().unwrap_or_default();
