@@ -92,6 +92,10 @@ fi
 if command -v npm >/dev/null 2>&1; then
   log "npm ci (clients/typescript)"
   npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error
+  # The console's browser tests (platform/server/tests/console.rs) drive Chromium with
+  # playwright-core, pointed at the Chromium above (no browser download).
+  log "npm ci (platform/console/e2e)"
+  npm ci --prefix platform/console/e2e --no-audit --no-fund --loglevel=error
 fi
 log "validating openapi/openapi.json (OpenAPI 3.1)"
 scripts/validate-openapi.sh

@@ -36,6 +36,9 @@ mod m20261202_000041_create_retention_indexes;
 mod m20261202_000050_add_key_names_and_token_secrets;
 mod m20261203_000060_create_events;
 mod m20261203_000070_create_plugin_runs;
+mod m20261204_000080_create_console_sessions;
+mod m20261204_000081_add_plugin_contracts;
+mod m20261204_000090_create_admin_list_indexes;
 
 /// Runs Trolley's migrations in order. `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -66,6 +69,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000050_add_key_names_and_token_secrets::Migration),
             Box::new(m20261203_000060_create_events::Migration),
             Box::new(m20261203_000070_create_plugin_runs::Migration),
+            Box::new(m20261204_000080_create_console_sessions::Migration),
+            Box::new(m20261204_000081_add_plugin_contracts::Migration),
+            Box::new(m20261204_000090_create_admin_list_indexes::Migration),
         ]
     }
 }

@@ -320,6 +320,70 @@ async fn another_tenant_never_reaches_this_tenants_data(app: TestApp) {
         "only {probed} probes: did the spec lose its paths?"
     );
     println!("cross-tenant sweep: {probed} calls with another tenant's ids, every one 404");
+    // B's admin lists hold only B's rows: none of A's items, stock, carts, checkouts,
+    // orders or events, whatever the filter names.
+    let a_ids = [
+        a.sku.clone(),
+        a.customer_cart.id.clone(),
+        a.guest_cart.id.clone(),
+        a.checkout_id.clone(),
+        a.order_id.clone(),
+    ];
+    for list in [
+        "/v1/admin/catalog/items".to_owned(),
+        "/v1/admin/catalog/items?q=a-only".to_owned(),
+        "/v1/admin/inventory".to_owned(),
+        "/v1/admin/carts".to_owned(),
+        format!("/v1/admin/carts?customer_id={SHARED_CUSTOMER}"),
+        "/v1/admin/checkouts".to_owned(),
+        format!("/v1/admin/checkouts?cart_id={}", a.guest_cart.id),
+        "/v1/admin/orders".to_owned(),
+        format!(
+            "/v1/admin/events?subject_kind=cart&subject_id={}",
+            a.customer_cart.id
+        ),
+        format!(
+            "/v1/admin/events?subject_kind=checkout&subject_id={}",
+            a.checkout_id
+        ),
+        format!(
+            "/v1/admin/events?subject_kind=order&subject_id={}",
+            a.order_id
+        ),
+        format!(
+            "/v1/admin/events?subject_kind=inventory&subject_id={}",
+            a.sku
+        ),
+    ] {
+        let res = app.admin(&b, Method::GET, &list).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{list}");
+        let text = res.text().await.unwrap();
+        for leak in a.secrets.iter().chain(a_ids.iter()) {
+            assert!(
+                !text.contains(leak.as_str()),
+                "B's {list} leaked `{leak}`: {text}"
+            );
+        }
+    }
+    let events = body(
+        app.admin(
+            &a.tenant,
+            Method::GET,
+            &format!(
+                "/v1/admin/events?subject_kind=cart&subject_id={}",
+                a.customer_cart.id
+            ),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(
+        !events["items"].as_array().unwrap().is_empty(),
+        "A sees its own cart's events"
+    );
+
     // B's runs of the same order type name are B's: none of A's.
     let runs = body(
         app.admin(&b, Method::GET, "/v1/admin/order-types/grocery/runs")

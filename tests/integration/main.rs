@@ -7,6 +7,7 @@
 
 mod support;
 
+mod admin_lists;
 mod auth_and_isolation;
 mod bad_input;
 mod carts;
@@ -15,6 +16,7 @@ mod checkout;
 mod checkout_terms;
 mod concurrency;
 mod config_audit;
+mod console;
 mod cross_tenant;
 mod events;
 mod keys;

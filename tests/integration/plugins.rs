@@ -99,6 +99,9 @@ async fn upload_inspect_and_refuse(app: TestApp) {
     assert!(p["version"].as_str().unwrap().split('.').count() == 3);
     assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
     assert!(p["config_schema"]["properties"].is_object());
+    // What the host found: the contract and the functions it will call.
+    assert_eq!(p["contract_version"], "1.1.0");
+    assert_eq!(p["exports"], json!(["describe", "evaluate"]));
     // Content addressed: the same bytes again are the same plugin.
     let again = app.upload(&t, wasm(GROCERY)).await;
     assert_eq!(again.status(), StatusCode::OK);

@@ -492,6 +492,9 @@ impl From<CoreError> for ApiError {
             CoreError::CheckoutCancelled | CoreError::CheckoutCompleted => {
                 ApiError::new(Code::CheckoutClosed, detail)
             }
+            CoreError::PageLimitOutOfRange { .. }
+            | CoreError::InvalidCursor
+            | CoreError::InvalidFilter(_) => ApiError::new(Code::InvalidRequest, detail),
             CoreError::Store(e) => e.into(),
         }
     }
@@ -547,12 +550,14 @@ pub fn problem_json_errors<B: actix_web::body::MessageBody + 'static>()
 -> actix_web::middleware::ErrorHandlers<B> {
     use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
     ErrorHandlers::new().default_handler(|res: actix_web::dev::ServiceResponse<B>| {
-        // Problem documents, and JSON a handler chose to answer with (`/ready`'s 503 says
-        // which service is down), pass as they are: only the framework's own plain-text
-        // errors (unknown route, bad method, …) are rewritten.
+        // Problem documents, JSON a handler chose to answer with (`/ready`'s 503 says
+        // which service is down) and the console's HTML pages pass as they are: only the
+        // framework's own plain-text errors (unknown route, bad method, …) are rewritten.
         let already = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
             let v = v.as_bytes();
-            v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+            v.starts_with(b"application/problem+json")
+                || v.starts_with(b"application/json")
+                || v.starts_with(b"text/html")
         });
         if already {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));

@@ -21,6 +21,7 @@ use crate::error::{Code, PriceChangeProblem, Problem, ShortageProblem, TrialFail
         (name = "storefront catalog", description = "Storefront: what the tenant sells, read-only"),
         (name = "checkout", description = "Storefront: checkout snapshots and orders"),
         (name = "inventory", description = "Tenant admin: stock"),
+        (name = "admin lists", description = "Tenant admin: paged lists of catalog items, stock, carts, checkouts, orders and a subject's events (`{items, next_cursor}`), and one cart as support sees it"),
         (name = "audit", description = "Tenant admin: who changed what, before and after"),
         (name = "keys", description = "Tenant admin: API keys and customer-token secrets"),
         (name = "webhooks", description = "Tenant admin: webhook endpoints and their deliveries; the event schemas"),

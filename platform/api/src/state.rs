@@ -11,8 +11,9 @@ use crate::outage::DatabaseGate;
 use crate::rate_limit::RateLimits;
 use trolley_core::ports::{Clock, HealthCheck, IdempotencyStore};
 use trolley_core::service::{
-    CartService, CartWatchers, CatalogService, CheckoutService, InventoryService, PluginService,
-    PluginTrial, Relay, RunRecorder, ShopCatalog, SweepService, TenantService, WebhookService,
+    AdminLists, CartService, CartWatchers, CatalogService, CheckoutService, InventoryService,
+    PluginService, PluginTrial, Relay, RunRecorder, ShopCatalog, SweepService, TenantService,
+    WebhookService,
 };
 use trolley_metrics::PrometheusMetrics;
 
@@ -60,4 +61,6 @@ pub struct AppState {
     pub plugin_runs: Arc<RunRecorder>,
     /// Dry runs, and activations checked on recent carts.
     pub plugin_trial: Arc<PluginTrial>,
+    /// The tenant admin's lists and the console's overview counts.
+    pub lists: AdminLists,
 }

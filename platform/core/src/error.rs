@@ -176,6 +176,16 @@ pub enum CoreError {
     #[error("the checkout is already completed")]
     CheckoutCompleted,
 
+    /// A list's `limit` outside 1–`max`.
+    #[error("limit {limit} is out of range: it must be between 1 and {max}")]
+    PageLimitOutOfRange { limit: u32, max: u32 },
+    /// A list's `cursor` that this list did not give (garbled, edited, or another list's).
+    #[error("cursor is not one this list gave: pass `next_cursor` of the previous page as it is")]
+    InvalidCursor,
+    /// A list's filter with a value it cannot take (an unknown status …).
+    #[error("{0}")]
+    InvalidFilter(String),
+
     #[error(transparent)]
     Store(#[from] StoreError),
 }

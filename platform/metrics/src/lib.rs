@@ -348,6 +348,37 @@ impl PrometheusMetrics {
     }
 
     /// Every family in the OpenMetrics text format ([`CONTENT_TYPE`]), ending in `# EOF`.
+    /// Calls of `tenant`'s `order_type` plugin this node made since it started, as
+    /// `(answered, failed)`: the console's overview reads the same counters `/metrics` shows.
+    pub fn plugin_call_counts(&self, tenant: TenantId, order_type: &str) -> (u64, u64) {
+        let count = |outcome| {
+            self.plugin_calls
+                .get(&PluginOutcomeLabels {
+                    tenant: tenant.to_string(),
+                    order_type: order_type.to_owned(),
+                    outcome,
+                })
+                .map_or(0, |c| c.get())
+        };
+        (count("ok"), count("failed"))
+    }
+
+    /// Cart cache lookups on this node since it started, as `(hits, misses, fallbacks)`.
+    pub fn cache_counts(&self) -> (u64, u64, u64) {
+        let count = |event: CacheEvent| {
+            self.cache_requests
+                .get(&CacheLabels {
+                    result: event.as_str(),
+                })
+                .map_or(0, |c| c.get())
+        };
+        (
+            count(CacheEvent::Hit),
+            count(CacheEvent::Miss),
+            count(CacheEvent::Fallback),
+        )
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail, and every label type here encodes infallibly.

@@ -487,6 +487,10 @@ impl PluginRuntime for WasmRuntime {
             sha256: plugin.sha256.clone(),
             info: plugin.info.clone(),
             contract_version: plugin.pre.version().to_owned(),
+            exports: crate::wit::exports_of(plugin.pre.version())
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
         })
     }
 

@@ -48,10 +48,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let demo = settings.demo;
             let app = Application::build(settings.clone()).await?;
             if demo {
-                let base = format!("http://127.0.0.1:{}", app.port());
-                demo::seed(&app.services, &base).await?;
+                let seed = demo::seed(&app.services, &settings.data_dir).await?;
+                // Per process: a link from an earlier run's banner signs nobody in.
+                let sign_in_token = trolley_core::domain::secret::generate("");
+                app.demo_slot().set(seed.demo_tenant(sign_in_token.clone()));
+                let base = demo::base_url(&settings.listen, app.port());
+                let operator_token = app
+                    .operator_token_generated
+                    .then_some(app.operator_token.as_str());
+                // The listener is bound: every link in it answers from now on.
+                print!(
+                    "{}",
+                    demo::banner(&seed, &base, &sign_in_token, operator_token)
+                );
+            } else {
+                println!("Trolley listening on port {} (docs at /docs)", app.port());
             }
-            println!("Trolley listening on port {} (docs at /docs)", app.port());
             app.run_until_stopped().await?;
         }
         Command::Migrate(settings) => {

@@ -339,6 +339,10 @@ async fn a_tenant_ships_and_debugs_a_plugin_over_http() {
         ],
     ));
     assert!(text.starts_with("uploaded hostile 0.1.0"), "{text}");
+    assert!(
+        text.contains("contract 1.1.0, exports describe, evaluate"),
+        "{text}"
+    );
     assert!(text.contains("activated"), "{text}");
     let list = ok(&trolley(
         &dir,

@@ -75,7 +75,7 @@ fn to_row(
     })
 }
 
-fn from_row(row: catalog_items::Model) -> Result<CatalogItem, StoreError> {
+pub(crate) fn from_row(row: catalog_items::Model) -> Result<CatalogItem, StoreError> {
     let sku =
         Sku::parse(&row.sku).map_err(|e| corrupt(format!("catalog sku `{}`: {e}", row.sku)))?;
     let currency: Currency = row.currency.parse().map_err(|_| {

@@ -115,7 +115,7 @@ fn parse_status(row: &checkouts::Model) -> Result<CheckoutStatus, StoreError> {
         .ok_or_else(|| corrupt(format!("checkout {} has status `{}`", row.id, row.status)))
 }
 
-fn checkout_from_row(row: checkouts::Model) -> Result<Checkout, StoreError> {
+pub(crate) fn checkout_from_row(row: checkouts::Model) -> Result<Checkout, StoreError> {
     let status = parse_status(&row)?;
     Ok(Checkout {
         tenant_id: TenantId(row.tenant_id),
@@ -516,6 +516,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
                     body: body.clone(),
                     created_at: to_millis(order.created_at),
                     cart_token_hash: cart_token_hash.flatten(),
+                    customer_id: order.customer_id.clone(),
                 }
                 .into_active_model(),
             )

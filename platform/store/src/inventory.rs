@@ -58,7 +58,7 @@ impl SqlInventoryRepository {
     }
 }
 
-fn level_from_row(row: inventory::Model) -> Result<StockLevel, StoreError> {
+pub(crate) fn level_from_row(row: inventory::Model) -> Result<StockLevel, StoreError> {
     Ok(StockLevel {
         sku: Sku::parse(&row.sku)
             .map_err(|e| corrupt(format!("inventory sku `{}`: {e}", row.sku)))?,

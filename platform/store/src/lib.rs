@@ -18,10 +18,12 @@
 //! PostgreSQL: an advisory lock per cart), taking inventory rows in sku order; see
 //! `stock.rs`. Checkouts settle exactly once through `… WHERE status = 'pending'`.
 
+mod admin_lists;
 mod audit;
 mod carts;
 mod catalog;
 mod checkouts;
+mod console_sessions;
 mod convert;
 mod credentials;
 mod db;
@@ -39,9 +41,11 @@ mod stock;
 mod tenants;
 mod webhooks;
 
+pub use admin_lists::SqlAdminListRepository;
 pub use carts::SqlCartRepository;
 pub use catalog::SqlCatalogRepository;
 pub use checkouts::{SWEEP_BATCH, SqlCheckoutRepository};
+pub use console_sessions::SqlConsoleSessionRepository;
 pub use db::{Database, DatabaseOptions};
 pub use health::DatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;

@@ -25,8 +25,8 @@ use sea_orm::{
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
 use trolley_core::domain::{
-    Activation, Actor, AuditAction, AuditEntry, EventType, PluginId, PluginInfo, PluginRecord,
-    TenantId, event,
+    Activation, Actor, AuditAction, AuditEntry, EventType, PluginContract, PluginId, PluginInfo,
+    PluginRecord, TenantId, event,
 };
 use trolley_core::ports::PluginRepository;
 use uuid::Uuid;
@@ -253,6 +253,12 @@ fn plugin_row(record: &PluginRecord) -> Result<plugins::Model, StoreError> {
         config_schema: to_json(&record.info.config_schema, "plugin config schema")?,
         size_bytes: record.size_bytes,
         created_at: to_millis(record.created_at),
+        contract_version: record.contract.as_ref().map(|c| c.version.clone()),
+        exports: record
+            .contract
+            .as_ref()
+            .map(|c| to_json(&c.exports, "plugin exports"))
+            .transpose()?,
     })
 }
 
@@ -269,6 +275,13 @@ fn plugin_from_row(row: plugins::Model) -> Result<PluginRecord, StoreError> {
         },
         size_bytes: row.size_bytes,
         created_at: from_millis(row.created_at, "plugins.created_at")?,
+        contract: match (row.contract_version, row.exports) {
+            (Some(version), Some(exports)) => Some(PluginContract {
+                version,
+                exports: from_json(&exports, "plugins.exports")?,
+            }),
+            _ => None,
+        },
     })
 }
 

@@ -124,6 +124,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/carts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Carts, newest first (by id, a UUID v7: the order they were created in), unpriced. */
+        get: operations["list_carts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/carts/{cart_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One cart as support needs it, without its token: the cart exactly as the storefront
+         *     shows it, when it was created and last changed, what it was merged into, and the stock
+         *     it holds. Reading it does not renew the cart's expiry.
+         */
+        get: operations["get_cart_detail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/catalog/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalog, by sku ascending. `q` matches a sku prefix or a title substring, ignoring
+         *     case.
+         */
+        get: operations["list_catalog_items"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/catalog/items/{sku}": {
         parameters: {
             query?: never;
@@ -157,6 +215,23 @@ export interface paths {
         put?: never;
         /** Upserts up to 1000 items at once, all or nothing. */
         post: operations["batch_items"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/checkouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Checkouts, newest first (by id). */
+        get: operations["list_checkouts"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -231,6 +306,44 @@ export interface paths {
          *     within a second). The tenant's only secret cannot be deleted.
          */
         delete: operations["delete_customer_token_secret"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One subject's events still in the outbox (SPEC §11 envelopes), in sequence order: a
+         *     cart's timeline is `subject_kind=cart&subject_id={cart_id}`. Events the retention
+         *     sweep purged are gone.
+         */
+        get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tracked stock, by sku ascending. `available_below=N` is the low-stock view. */
+        get: operations["list_inventory"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -364,6 +477,23 @@ export interface paths {
          *     (a panic's own message), the plugin's log lines, duration, fuel and peak memory.
          */
         get: operations["get_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Orders, newest first (by id). */
+        get: operations["list_orders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1071,6 +1201,45 @@ export interface components {
          * @enum {string}
          */
         AvailabilityDto: "in_stock" | "low_stock" | "out_of_stock" | "not_tracked";
+        /** @description One cart as support sees it. */
+        CartDetailResponse: {
+            /**
+             * @description Exactly what the storefront's `GET /v1/carts/{cart_id}` shows (status, customer,
+             *     lines, totals, violations …).
+             */
+            cart: components["schemas"]["CartResponse"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description The stock the cart holds now. */
+            holds: components["schemas"]["CartHoldResponse"][];
+            /**
+             * Format: uuid
+             * @description For a merged cart: the cart it was merged into.
+             */
+            merged_into?: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description Stock a cart holds. */
+        CartHoldResponse: {
+            /** Format: uuid */
+            checkout_id?: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description `line` (a reserve line's hold) or `checkout` (a pending checkout's reservation). */
+            kind: string;
+            /** Format: uuid */
+            line_id?: string | null;
+            /** Format: int64 */
+            quantity: number;
+            sku: string;
+        };
+        /** @description A page of carts, newest first (by id, a UUID v7: creation order). */
+        CartPage: {
+            items: components["schemas"]["CartSummaryResponse"][];
+            /** @description Pass as `cursor` for older carts; null on the last page. */
+            next_cursor?: string | null;
+        };
         /**
          * @description The assembled cart (SPEC §10). `subtotal` and `total` are provisional: the binding
          *     numbers exist only in a checkout snapshot.
@@ -1124,6 +1293,32 @@ export interface components {
             /** @description Findings of the cart's order-type plugin. */
             violations: components["schemas"]["ViolationResponse"][];
         };
+        /** @description A cart in a list, unpriced (`GET /v1/admin/carts/{cart_id}` prices it). */
+        CartSummaryResponse: {
+            /** Format: uuid */
+            cart_id: string;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** @description Null for a guest's cart. */
+            customer_id?: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: int64 */
+            line_count: number;
+            /**
+             * Format: uuid
+             * @description For a merged cart: the cart it was merged into.
+             */
+            merged_into?: string | null;
+            order_type?: string | null;
+            /** @description `active`, `checking_out`, `converted`, `merged` or `expired`. */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int64 */
+            version: number;
+        };
         /** @description One entry of `POST /v1/admin/catalog/items:batch`. */
         CatalogBatchEntry: {
             attributes?: {
@@ -1143,6 +1338,13 @@ export interface components {
         };
         CatalogBatchResponse: {
             items: components["schemas"]["CatalogItemResponse"][];
+        };
+        /** @description A page of catalog items, by sku. */
+        CatalogItemPage: {
+            /** @description Each as `GET /v1/admin/catalog/items/{sku}` shows it. */
+            items: components["schemas"]["CatalogItemResponse"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor?: string | null;
         };
         /**
          * @description `PUT /v1/admin/catalog/items/{sku}`. Money is a decimal string (`"12.50"`), never a
@@ -1178,6 +1380,12 @@ export interface components {
             title?: string | null;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description A page of checkouts, newest first (by id). */
+        CheckoutPage: {
+            items: components["schemas"]["CheckoutSummaryResponse"][];
+            /** @description Pass as `cursor` for older checkouts; null on the last page. */
+            next_cursor?: string | null;
         };
         /** @description `POST /v1/carts/{cart_id}/checkout`. */
         CheckoutRequest: {
@@ -1220,6 +1428,27 @@ export interface components {
             total: string;
             /** Format: date-time */
             validated_at: string;
+        };
+        /** @description A checkout in a list. */
+        CheckoutSummaryResponse: {
+            /** Format: uuid */
+            cart_id: string;
+            /** Format: uuid */
+            checkout_id: string;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * Format: uuid
+             * @description The order a completed checkout made.
+             */
+            order_id?: string | null;
+            /** @description `pending`, `completed`, `cancelled` or `expired`. */
+            status: string;
+            /** @example 25.00 */
+            total: string;
         };
         /** @enum {string} */
         ClaimPolicyDto: "interest" | "soft" | "reserve";
@@ -1342,6 +1571,38 @@ export interface components {
             carts: components["schemas"]["TrialCartResponse"][];
             order_type: string;
         };
+        /** @description A page of one subject's events, in sequence order. */
+        EventPage: {
+            items: components["schemas"]["EventResponse"][];
+            /** @description Pass as `cursor` for later events; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description An outbox event: the envelope of SPEC §11, as webhooks deliver it. */
+        EventResponse: {
+            data: Record<string, unknown>;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** Format: int32 */
+            schema_version: number;
+            /**
+             * Format: int64
+             * @description Gap-free per subject, from 1.
+             */
+            sequence: number;
+            subject: components["schemas"]["EventSubjectResponse"];
+            /** Format: uuid */
+            tenant_id: string;
+            /** @description `cart.created`, `cart.line_added` … */
+            type: string;
+        };
+        /** @description An event's subject. */
+        EventSubjectResponse: {
+            id: string;
+            /** @description `cart`, `checkout`, `order`, `plugin` or `inventory`. */
+            kind: string;
+        };
         FeeResponse: {
             amount: string;
             code: string;
@@ -1361,6 +1622,13 @@ export interface components {
         HealthResponse: {
             /** @description `ok`. */
             status: string;
+        };
+        /** @description A page of stock levels, by sku. */
+        InventoryPage: {
+            /** @description Each as `GET /v1/admin/inventory/{sku}` shows it. */
+            items: components["schemas"]["InventoryResponse"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor?: string | null;
         };
         InventoryResponse: {
             /** Format: int64 */
@@ -1496,6 +1764,12 @@ export interface components {
              */
             status: string;
         };
+        /** @description A page of orders, newest first (by id). */
+        OrderPage: {
+            items: components["schemas"]["OrderSummaryResponse"][];
+            /** @description Pass as `cursor` for older orders; null on the last page. */
+            next_cursor?: string | null;
+        };
         /** @description An order, made from a checkout snapshot. */
         OrderResponse: {
             /** Format: uuid */
@@ -1517,6 +1791,24 @@ export interface components {
             /** @description `placed`. */
             status: string;
             subtotal: string;
+            total: string;
+        };
+        /** @description An order in a list (`GET /v1/orders/{order_id}` has its lines). */
+        OrderSummaryResponse: {
+            /** Format: uuid */
+            cart_id: string;
+            /** Format: uuid */
+            checkout_id: string;
+            currency: string;
+            /** @description Null for a guest's order. */
+            customer_id?: string | null;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: date-time */
+            placed_at: string;
+            /** @description `placed`. */
+            status: string;
+            /** @example 25.00 */
             total: string;
         };
         /** @description Which plugin version and config serves an order type. */
@@ -1587,8 +1879,18 @@ export interface components {
         PluginResponse: {
             /** @description JSON Schema of the configuration it takes. */
             config_schema: Record<string, unknown>;
+            /**
+             * @description The contract version the module implements (`1.1.0`, `1.0.0`); null for modules
+             *     uploaded before Trolley recorded it.
+             */
+            contract_version?: string | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description The functions the module exports, as the contract names them (empty when
+             *     `contract_version` is null).
+             */
+            exports: string[];
             name: string;
             /** @description The order type it implements (from its `describe`). */
             order_type: string;
@@ -2590,6 +2892,213 @@ export interface operations {
             };
         };
     };
+    list_carts: {
+        parameters: {
+            query?: {
+                /** @description `active`, `checking_out`, `converted`, `merged` or `expired`. */
+                status?: string;
+                /** @description Only this customer's carts. */
+                customer_id?: string;
+                /** @description Only carts of this order type. */
+                order_type?: string;
+                /** @description Carts per page, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as it was given. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CartPage"];
+                };
+            };
+            /** @description invalid_request: limit out of 1-200, a cursor this list did not give, an unknown status, or a malformed query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_cart_detail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cart_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CartDetailResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description cart_not_found: no cart of this tenant has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_catalog_items: {
+        parameters: {
+            query?: {
+                /** @description Case-insensitive: the sku starts with it, or the title contains it. */
+                q?: string;
+                /** @description Only items of this category. */
+                category?: string;
+                /** @description Only items of this seller. */
+                seller?: string;
+                /** @description Items per page, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as it was given. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogItemPage"];
+                };
+            };
+            /** @description invalid_request: limit out of 1-200, a cursor this list did not give, or a malformed query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_item: {
         parameters: {
             query?: never;
@@ -2916,6 +3425,73 @@ export interface operations {
             /** @description insufficient_storage: the database has no space left; nothing was changed */
             507: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_checkouts: {
+        parameters: {
+            query?: {
+                /** @description `pending`, `completed`, `cancelled` or `expired`. */
+                status?: string;
+                /** @description Only this cart's checkouts. */
+                cart_id?: string;
+                /** @description Checkouts per page, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as it was given. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutPage"];
+                };
+            };
+            /** @description invalid_request: limit out of 1-200, a cursor this list did not give, an unknown status, or a malformed query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3411,6 +3987,143 @@ export interface operations {
             /** @description insufficient_storage: the database has no space left; nothing was changed */
             507: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_events: {
+        parameters: {
+            query: {
+                /** @description `cart`, `checkout`, `order`, `plugin` or `inventory`. */
+                subject_kind: string;
+                /** @description The subject's id: a cart, checkout or order id, a plugin's order type, a sku. */
+                subject_id: string;
+                /** @description Events per page, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as it was given. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description invalid_request: limit out of 1-200, a cursor this list did not give, an unknown subject_kind, or a malformed query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_inventory: {
+        parameters: {
+            query?: {
+                /** @description Case-insensitive sku prefix. */
+                q?: string;
+                /**
+                 * @description Only skus with fewer than this many units available (on hand − reserved): the
+                 *     low-stock view (`available_below=5`); `1` lists what is sold out.
+                 */
+                available_below?: number;
+                /** @description Rows per page, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as it was given. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryPage"];
+                };
+            };
+            /** @description invalid_request: limit out of 1-200, a cursor this list did not give, or a malformed query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4041,6 +4754,75 @@ export interface operations {
             };
             /** @description plugin_run_not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_input (or another code of the registry): a value is refused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable or service_unavailable: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_orders: {
+        parameters: {
+            query?: {
+                /** @description `placed` (every order is). */
+                status?: string;
+                /** @description Only this customer's orders. */
+                customer_id?: string;
+                /** @description Only orders placed at or after this time (RFC 3339). */
+                placed_since?: string;
+                /** @description Orders per page, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as it was given. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description invalid_request: limit out of 1-200, a cursor this list did not give, a status other than `placed`, or a malformed query (placed_since must be RFC 3339) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,6 +21,12 @@ pub struct PluginResponse {
     pub config_schema: serde_json::Value,
     pub size_bytes: i64,
     pub created_at: DateTime<Utc>,
+    /// The contract version the module implements (`1.1.0`, `1.0.0`); null for modules
+    /// uploaded before Trolley recorded it.
+    pub contract_version: Option<String>,
+    /// The functions the module exports, as the contract names them (empty when
+    /// `contract_version` is null).
+    pub exports: Vec<String>,
 }
 
 impl From<&PluginRecord> for PluginResponse {
@@ -34,6 +40,12 @@ impl From<&PluginRecord> for PluginResponse {
             config_schema: p.info.config_schema.clone(),
             size_bytes: p.size_bytes,
             created_at: p.created_at,
+            contract_version: p.contract.as_ref().map(|c| c.version.clone()),
+            exports: p
+                .contract
+                .as_ref()
+                .map(|c| c.exports.clone())
+                .unwrap_or_default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! document (`utoipa-actix-web`), so the spec cannot list a route the server lacks.
 
 mod admin;
+mod admin_lists;
 mod carts;
 mod checkout;
 mod credentials;
@@ -47,11 +48,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 // Catalog batches carry up to 1000 items: a larger body limit than elsewhere.
                 scope("/admin/catalog")
                     .app_data(json_config(BATCH_LIMIT))
+                    .service(admin_lists::list_catalog_items)
                     .service(admin::put_item)
                     .service(admin::batch_items)
                     .service(admin::get_item)
                     .service(admin::delete_item),
             )
+            .service(admin_lists::list_inventory)
+            .service(admin_lists::list_carts)
+            .service(admin_lists::get_cart_detail)
+            .service(admin_lists::list_checkouts)
+            .service(admin_lists::list_orders)
+            .service(admin_lists::list_events)
             .service(admin::get_config)
             .service(admin::put_config)
             .service(admin::patch_config)

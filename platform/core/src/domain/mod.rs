@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod judged;
 pub mod lifecycle;
 pub mod line_key;
+pub mod listing;
 pub mod merge;
 pub mod money;
 pub mod plugin;
@@ -43,7 +44,8 @@ pub use line_key::{Attributes, LineKey, Sku};
 pub use money::{Currency, Price};
 pub use plugin::{
     Activation, CallReport, Evaluation, FulfillmentRules, LogLevel, PluginCall, PluginCart,
-    PluginError, PluginId, PluginInfo, PluginLimits, PluginLine, PluginLog, PluginRecord,
+    PluginContract, PluginError, PluginId, PluginInfo, PluginLimits, PluginLine, PluginLog,
+    PluginRecord,
 };
 pub use plugin_run::{
     DryRun, PluginRun, RunFailure, RunPlugin, RunQuery, RunTrigger, TrialCart, TrialFailure,

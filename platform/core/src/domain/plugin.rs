@@ -31,6 +31,17 @@ pub struct PluginRecord {
     pub info: PluginInfo,
     pub size_bytes: i64,
     pub created_at: DateTime<Utc>,
+    /// The contract it implements; `None` for modules uploaded before Trolley recorded it.
+    pub contract: Option<PluginContract>,
+}
+
+/// The contract a module implements, as the host found it at upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginContract {
+    /// e.g. `1.1.0`.
+    pub version: String,
+    /// The functions the module exports, as the contract names them.
+    pub exports: Vec<String>,
 }
 
 /// The plugin version and config serving an order type for a tenant.

@@ -2,12 +2,14 @@
 //! database, cache or runtime crate. Everything is re-exported here, so a port is always
 //! `crate::ports::X` whichever file it lives in.
 
+mod admin_lists;
 mod cache;
 mod carts;
 mod catalog;
 mod changes;
 mod checkouts;
 mod clock;
+mod console;
 mod credentials;
 mod events;
 mod health;
@@ -19,6 +21,7 @@ mod rate_limit;
 mod retention;
 mod tenants;
 
+pub use admin_lists::AdminListRepository;
 pub use cache::{CachedCart, CartCache};
 pub use carts::{CartRepository, MergeRecord};
 pub use catalog::CatalogRepository;
@@ -27,6 +30,7 @@ pub use checkouts::{
     BeginCheckout, CancelCheckout, CheckoutRepository, CompleteCheckout, SweepReport,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use console::{ConsolePrincipal, ConsoleSession, ConsoleSessionRepository};
 pub use credentials::{
     ApiKeyRecord, CredentialRepository, KeyKind, KeyOwner, KeyRevocation, SecretDeletion,
 };

@@ -17,6 +17,8 @@ pub struct InspectedPlugin {
     pub info: PluginInfo,
     /// The contract version the component implements, e.g. `1.1.0`.
     pub contract_version: String,
+    /// The functions it exports, as the contract names them.
+    pub exports: Vec<String>,
 }
 
 /// Runs order-type plugins in a sandbox. Modules are addressed by their SHA-256; the runtime

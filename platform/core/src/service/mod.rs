@@ -1,10 +1,12 @@
 //! Use cases: what the HTTP layer calls. Each takes already-parsed input and an
 //! authenticated caller, and returns domain values or a [`CoreError`](crate::CoreError).
 
+pub mod admin_lists;
 pub(crate) mod assemble;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;
+pub mod console;
 pub mod inventory;
 pub mod judge;
 pub mod merge;
@@ -21,9 +23,11 @@ pub mod tenants;
 pub mod watchers;
 pub mod webhooks;
 
+pub use admin_lists::AdminLists;
 pub use carts::{AddLineRequest, AddedLine, CartService, CreatedCart};
 pub use catalog::CatalogService;
 pub use checkout::CheckoutService;
+pub use console::{ConsoleSessions, ConsoleUser, SignedIn};
 pub use inventory::InventoryService;
 pub use judge::OrderTypeJudge;
 pub use merge::{MergeResult, MergeSource};

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::domain::{Activation, Actor, PluginError, PluginId, PluginRecord, Tenant};
+use crate::domain::{
+    Activation, Actor, PluginContract, PluginError, PluginId, PluginRecord, Tenant,
+};
 use crate::error::CoreError;
 use crate::ports::{Clock, PluginRepository, PluginRuntime};
 use crate::service::judge::OrderTypeJudge;
@@ -103,6 +105,10 @@ impl PluginService {
             info: inspected.info,
             size_bytes: i64::try_from(wasm.len()).unwrap_or(i64::MAX),
             created_at: self.clock.now_millis(),
+            contract: Some(PluginContract {
+                version: inspected.contract_version,
+                exports: inspected.exports,
+            }),
         };
         let (record, created) = self.plugins.insert(&record, wasm, actor).await?;
         tracing::info!(plugin_id = %record.id, sha256 = %record.sha256, order_type = %record.info.order_type, version = %record.info.version, created, "plugin uploaded");

@@ -269,43 +269,71 @@ impl TenantService {
         kind: KeyKind,
         presented: &str,
     ) -> Result<(Tenant, Actor), CoreError> {
-        let key = (kind, secret::hash(presented));
+        let (tenant, key_id) = self
+            .key_owner(kind, secret::hash(presented))
+            .await?
+            .ok_or_else(|| CoreError::Unauthenticated(kind.unknown_key(presented)))?;
+        if tenant.status == TenantStatus::Suspended {
+            return Err(CoreError::TenantSuspended);
+        }
+        Ok((tenant, Actor::ApiKey(key_id)))
+    }
+
+    /// [`TenantService::authenticate_key`] by the key's stored hash: how a console session,
+    /// which keeps only the hash of the key it signed in with, re-checks that key on every
+    /// request (so a revoked key or a suspended tenant ends its sessions).
+    pub async fn authenticate_key_hash(
+        &self,
+        kind: KeyKind,
+        key_hash: &str,
+    ) -> Result<(Tenant, Actor), CoreError> {
+        let (tenant, key_id) = self
+            .key_owner(kind, key_hash.to_owned())
+            .await?
+            .ok_or(CoreError::Unauthenticated("the key was revoked"))?;
+        if tenant.status == TenantStatus::Suspended {
+            return Err(CoreError::TenantSuspended);
+        }
+        Ok((tenant, Actor::ApiKey(key_id)))
+    }
+
+    /// The tenant and key id of a key hash, from this node's short-lived cache or the
+    /// database.
+    async fn key_owner(
+        &self,
+        kind: KeyKind,
+        key_hash: String,
+    ) -> Result<Option<(Tenant, Uuid)>, CoreError> {
+        let key = (kind, key_hash);
         let cached = self.keys.read().ok().and_then(|keys| {
             keys.get(&key)
                 .filter(|(at, _, _)| at.elapsed() < KEY_CACHE_TTL)
                 .map(|(_, tenant, key_id)| (tenant.clone(), *key_id))
         });
-        let (tenant, key_id) = match cached {
-            Some(found) => found,
-            None => {
-                let KeyOwner {
-                    tenant,
-                    key_id,
-                    last_used_at,
-                } = self
-                    .tenants
-                    .find_by_key(kind, &key.1)
-                    .await?
-                    .ok_or_else(|| CoreError::Unauthenticated(kind.unknown_key(presented)))?;
-                // Checked only when the key is read from the database (at most once per
-                // KEY_CACHE_TTL per node while it is in use), and written at most once per
-                // LAST_USED_RESOLUTION: never a write per request.
-                let now = self.clock.now_millis();
-                if last_used_is_stale(last_used_at, now) {
-                    self.touch(key_id, now).await;
-                }
-                if let Ok(mut keys) = self.keys.write() {
-                    if keys.len() >= KEY_CACHE_CAPACITY {
-                        keys.clear();
-                    }
-                    keys.insert(key, (Instant::now(), tenant.clone(), key_id));
-                }
-                (tenant, key_id)
-            }
-        };
-        if tenant.status == TenantStatus::Suspended {
-            return Err(CoreError::TenantSuspended);
+        if let Some(found) = cached {
+            return Ok(Some(found));
         }
-        Ok((tenant, Actor::ApiKey(key_id)))
+        let Some(KeyOwner {
+            tenant,
+            key_id,
+            last_used_at,
+        }) = self.tenants.find_by_key(kind, &key.1).await?
+        else {
+            return Ok(None);
+        };
+        // Checked only when the key is read from the database (at most once per
+        // KEY_CACHE_TTL per node while it is in use), and written at most once per
+        // LAST_USED_RESOLUTION: never a write per request.
+        let now = self.clock.now_millis();
+        if last_used_is_stale(last_used_at, now) {
+            self.touch(key_id, now).await;
+        }
+        if let Ok(mut keys) = self.keys.write() {
+            if keys.len() >= KEY_CACHE_CAPACITY {
+                keys.clear();
+            }
+            keys.insert(key, (Instant::now(), tenant.clone(), key_id));
+        }
+        Ok(Some((tenant, key_id)))
     }
 }

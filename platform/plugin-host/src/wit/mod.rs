@@ -20,6 +20,21 @@ pub(crate) mod v1_1;
 
 /// The contract versions the host loads, newest first.
 pub const CONTRACT_VERSIONS: &[&str] = &["1.1.0", "1.0.0"];
+/// The functions a module of contract `version` exports (its world's exports).
+pub fn exports_of(version: &str) -> &'static [&'static str] {
+    match version {
+        "1.0.0" => &[
+            "describe",
+            "evaluate",
+            "validate",
+            "calculate-fees",
+            "fulfillment-rules",
+        ],
+        "1.1.0" => &["describe", "evaluate"],
+        _ => &[],
+    }
+}
+
 /// The contract new plugins are built against.
 pub(crate) const CURRENT_CONTRACT: &str = "1.1.0";
 

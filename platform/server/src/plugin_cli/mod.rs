@@ -101,6 +101,13 @@ pub async fn run(command: PluginCommand, remote: Remote) -> anyhow::Result<()> {
                     plugin["size_bytes"],
                     text(&plugin["sha256"]),
                 );
+                if let Some(version) = plugin["contract_version"].as_str() {
+                    let exports: Vec<&str> = plugin["exports"]
+                        .as_array()
+                        .map(|e| e.iter().filter_map(|x| x.as_str()).collect())
+                        .unwrap_or_default();
+                    println!("  contract {version}, exports {}", exports.join(", "));
+                }
                 if let Some(a) = &activation {
                     print_activation("activated", a);
                 }

@@ -10,6 +10,7 @@ pub mod cart_merges;
 pub mod carts;
 pub mod catalog_items;
 pub mod checkouts;
+pub mod console_sessions;
 pub mod customer_token_secrets;
 pub mod event_sequences;
 pub mod idempotency_records;

@@ -17,6 +17,9 @@ pub struct Model {
     /// whose body names the customer): who may read the order once its cart is gone.
     #[sea_orm(column_type = "Text", nullable)]
     pub cart_token_hash: Option<String>,
+    /// The body's `customer_id`, as a column so the admin's order list can filter on it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub customer_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,10 @@ pub struct Model {
     pub config_schema: String,
     pub size_bytes: i64,
     pub created_at: i64,
+    /// The contract version; null for modules uploaded before it was recorded.
+    pub contract_version: Option<String>,
+    /// serde_json list of the module's exports; null like `contract_version`.
+    pub exports: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

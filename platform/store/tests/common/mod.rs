@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use trolley_core::domain::{
     Attributes, Cart, CartOwner, CatalogItemInput, ClaimPolicy, Currency, CustomerTokenSecret,
-    Line, LineId, LineKey, PluginId, PluginInfo, PluginRecord, Price, Quantity, Sku, Tenant,
-    TenantConfig, TenantId, TenantStatus,
+    Line, LineId, LineKey, PluginContract, PluginId, PluginInfo, PluginRecord, Price, Quantity,
+    Sku, Tenant, TenantConfig, TenantId, TenantStatus,
 };
 use trolley_core::ports::{ApiKeyRecord, KeyKind, TenantRepository};
 use trolley_store::{Database, DatabaseOptions};
@@ -306,5 +306,9 @@ pub fn plugin_record(
         },
         size_bytes: i64::try_from(wasm.len()).unwrap(),
         created_at: t(at),
+        contract: Some(PluginContract {
+            version: "1.1.0".to_owned(),
+            exports: vec!["describe".to_owned(), "evaluate".to_owned()],
+        }),
     }
 }
