@@ -15,6 +15,8 @@ use crate::plugins::{GROCERY, wasm};
 use crate::support::{Tenant, TestApp, body};
 
 const SESSION: &str = "trolley_console";
+/// Form fields or headers, as name/value pairs.
+type Pairs<'a> = Vec<(&'a str, &'a str)>;
 const SIGN_IN: &str = "trolley_console_sign_in";
 
 /// A console session: its cookie (`trolley_console=…`) and the CSRF token its pages carry.
@@ -250,7 +252,7 @@ async fn forms_without_the_token_or_from_another_site_are_refused(app: TestApp) 
     let own_origin = app.address.clone();
     let other_token = "x".repeat(session.csrf.len().max(1));
 
-    let refused: [(&str, Vec<(&str, &str)>, Vec<(&str, &str)>); 5] = [
+    let refused: [(&str, Pairs, Pairs); 5] = [
         ("no csrf token", vec![], vec![]),
         (
             "a wrong csrf token",

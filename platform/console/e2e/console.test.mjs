@@ -17,7 +17,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -47,6 +47,10 @@ let shotNumber = 0;
 
 before(async () => {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // The directory shows this run: the screenshots of an earlier one go.
+  for (const file of readdirSync(SCREENSHOT_DIR)) {
+    if (/^\d\d-[\w-]+\.png$/.test(file)) rmSync(join(SCREENSHOT_DIR, file));
+  }
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
     args: ["--no-sandbox"],
@@ -67,6 +71,11 @@ async function newContext(viewport, options = {}) {
 
 /** Collects uncaught script errors and console errors (CSP violations land there). */
 function watch(page) {
+  page.on("response", (r) => {
+    if (r.request().isNavigationRequest() && r.request().method() === "GET") {
+      lastPolicy = r.headers()["referrer-policy"] ?? null;
+    }
+  });
   page.on("pageerror", (e) => pageProblems.push(`${page.url()}: uncaught ${e.message}`));
   page.on("console", (m) => {
     // A 4xx page (a refused form, a wrong key) is logged as a failed load: that is expected.
@@ -88,11 +97,29 @@ function path(page) {
   return new URL(page.url()).pathname;
 }
 
-/** Runs `action` (a click that submits a form) and waits for the page it leads to. */
+/**
+ * Runs `action` (a click that submits a form) and waits for the page it leads to. A form
+ * refused as cross-site or token-less (403) is explained: what the browser sent.
+ */
 async function submit(page, action) {
   const [response] = await Promise.all([page.waitForNavigation({ waitUntil: "load" }), action()]);
+  if (response?.status() === 403) {
+    const request = response.request();
+    const sent = await request.allHeaders();
+    refusals.push(
+      `${request.method()} ${new URL(request.url()).pathname} was refused (403 "${await h1(page)}"): ` +
+        `Chromium sent Origin: ${sent.origin ?? "(none)"}, Sec-Fetch-Site: ${sent["sec-fetch-site"] ?? "(none)"}, ` +
+        `cookies: ${(sent.cookie ?? "(none)").replace(/=[^;]+/g, "=…")}; the form's page had Referrer-Policy: ${lastPolicy ?? "(none)"}`,
+    );
+    console.log(`# ${refusals[refusals.length - 1]}`);
+  }
   return response;
 }
+
+/** Forms the server refused with 403, explained (see `submit`). */
+const refusals = [];
+/** The Referrer-Policy of the last console page loaded (it decides the Origin of its forms). */
+let lastPolicy = null;
 
 /** Waits until `selector`'s text contains `text`; fails showing what it holds instead. */
 async function waitForText(page, selector, text, timeout = 15_000) {
@@ -124,7 +151,7 @@ async function signedInPage() {
     await page.fill("#admin_key", ADMIN_KEY);
     await submit(page, () => page.click("form#sign-in button[type=submit]"));
   }
-  assert.equal(path(page), "/console", `signing in with the admin key ended on ${page.url()}`);
+  assert.equal(path(page), "/console", `signing in with the admin key ended on ${page.url()} ${refusals.at(-1) ?? ""}`);
   return page;
 }
 
@@ -184,6 +211,7 @@ test("1. signed-out pages redirect to sign-in; a wrong key is named beside the f
 
   await page.fill("#admin_key", "tak_0000000000000000000000000000000000000000");
   const refused = await submit(page, () => page.click("form#sign-in button[type=submit]"));
+  assert.notEqual(refused?.status(), 403, `the sign-in form itself was refused: ${refusals.at(-1)}`);
   assert.equal(refused?.status(), 401, "a wrong admin key answers 401");
   const error = ((await page.textContent("#admin_key-error")) ?? "").trim();
   assert.ok(error.length > 0, "the error beside the admin key field says what is wrong");
@@ -476,6 +504,7 @@ test("8b. the main pages fit a 375 px screen", async () => {
       ["/demo", "demo-375"],
     ]) {
       await page.goto(BASE + where);
+      assert.equal(path(page), where, `at 375 px ${where} ended on ${page.url()}`);
       if (where === "/demo") await page.waitForSelector("[data-testid=add-MILK-1L]").catch(() => {});
       await shot(page, name);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -485,6 +514,62 @@ test("8b. the main pages fit a 375 px screen", async () => {
   } finally {
     await context.close();
   }
+});
+
+// ---- 8c. the other sections -----------------------------------------------------------------
+
+test("8c. every section opens with its controls labelled; config shows what changes before saving; a bad price is named beside the field", async () => {
+  const page = await signedInPage();
+  for (const [where, title, name] of [
+    ["/console/catalog", "Catalog", "catalog"],
+    ["/console/inventory", "Inventory", "inventory"],
+    ["/console/carts", "Carts", "carts"],
+    ["/console/checkouts", "Checkouts", "checkouts"],
+    ["/console/orders", "Orders", "orders"],
+    ["/console/keys", "API keys", "keys"],
+    ["/console/config", "Configuration", "config"],
+  ]) {
+    const answer = await page.goto(BASE + where);
+    assert.equal(answer?.status(), 200, `${where} answered ${answer?.status()}`);
+    assert.equal(await h1(page), title, `${where} is the ${title} page`);
+    assert.deepEqual(await unlabelled(page), [], `every control on ${where} has a label`);
+    await shot(page, name);
+  }
+
+  // A cart of the demo shop (flow 4 made one), as support sees it.
+  await page.goto(`${BASE}/console/carts`);
+  const cartLink = await page.$("[data-testid=carts-table] a[href^='/console/carts/']");
+  if (cartLink) {
+    await Promise.all([page.waitForNavigation(), cartLink.click()]);
+    assert.ok(await page.$("[data-testid=cart-lines]"), `the cart page lists its lines: ${page.url()}`);
+    assert.ok(await page.$("[data-testid=cart-events]"), `the cart page shows its event timeline: ${page.url()}`);
+    await shot(page, "cart-detail");
+  }
+
+  // Configuration: out of bounds is named beside the field, nothing saved; in bounds shows
+  // the change, and saving applies it.
+  await page.goto(`${BASE}/console/config`);
+  await page.fill("#config-max_lines", "9999");
+  await submit(page, () => page.click("form#config button[type=submit]"));
+  const lineError = ((await page.textContent("[data-field=max_lines] .field-error")) ?? "").trim();
+  assert.match(lineError, /max_lines/, `the bound is named beside max_lines: "${lineError}"`);
+  await page.fill("#config-max_lines", "120");
+  await submit(page, () => page.click("form#config button[type=submit]"));
+  const diff = ((await page.textContent("[data-testid=config-diff]")) ?? "").replace(/\s+/g, " ");
+  assert.match(diff, /max_lines\s*100\s*120/, `the preview shows the change: "${diff}"`);
+  await shot(page, "config-diff");
+  await submit(page, () => page.click("form#config-confirm button[type=submit]"));
+  assert.equal(path(page), "/console/config", `saving ended on ${page.url()}`);
+  assert.equal(await page.inputValue("#config-max_lines"), "120", "the saved value shows");
+
+  // Catalog: a negative price is refused beside the field.
+  await page.goto(`${BASE}/console/catalog/MILK-1L`);
+  await page.fill("form#item-edit [name=price]", "-1.00");
+  const refused = await submit(page, () => page.click("form#item-edit button[type=submit]"));
+  assert.equal(refused?.status(), 422, "a negative price is refused");
+  const priceError = ((await page.textContent("form#item-edit .field-error")) ?? "").trim();
+  assert.match(priceError, /negative/i, `the price error says why: "${priceError}"`);
+  await page.close();
 });
 
 // ---- 9. sign out ----------------------------------------------------------------------------

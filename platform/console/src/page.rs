@@ -150,6 +150,10 @@ pub fn respond(status: StatusCode, markup: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        // The server's default `no-referrer` makes browsers send `Origin: null` with a
+        // page's form posts; `same-origin` lets them name this site (and still tells other
+        // sites nothing).
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .body(markup.into_string())
 }
 

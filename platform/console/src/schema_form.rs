@@ -91,7 +91,8 @@ impl FormErrors {
                     if !entry.is_empty() {
                         entry.push_str("; ");
                     }
-                    entry.push_str(message);
+                    // Beside its field, the message names it plainly: `bag_fee: …`.
+                    entry.push_str(message.trim_start_matches('/'));
                 }
                 None => errors.general.push(message.clone()),
             }

@@ -201,7 +201,8 @@ pub fn same_site(req: &HttpRequest) -> Result<(), ConsoleError> {
     ) {
         return Err(ConsoleError::CsrfRefused);
     }
-    if let Some(origin) = header(req, "origin") {
+    // `null` names no site (privacy settings, redirects): the CSRF token decides then.
+    if let Some(origin) = header(req, "origin").filter(|o| *o != "null") {
         let info = req.connection_info();
         let own = format!("{}://{}", info.scheme(), info.host());
         if origin != own {

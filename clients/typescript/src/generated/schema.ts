@@ -2322,8 +2322,12 @@ export interface components {
             category_order_types?: {
                 [key: string]: string;
             };
-            /** Format: int32 */
-            checkout_ttl_minutes?: number;
+            /**
+             * Format: int32
+             * @description Minutes a checkout holds its reservations before it expires (1–1440).
+             * @default 15
+             */
+            checkout_ttl_minutes: number;
             /**
              * @description Browser origins whose pages may call the storefront API (CORS), exactly as browsers
              *     send them: `https://shop.example`, `http://localhost:3000`. No `*`, no paths; at
@@ -2333,8 +2337,12 @@ export interface components {
              *     ]
              */
             cors_allowed_origins?: string[];
-            /** Format: int32 */
-            customer_ttl_days?: number;
+            /**
+             * Format: int32
+             * @description Days a customer's cart lives without activity (1–365).
+             * @default 30
+             */
+            customer_ttl_days: number;
             default_claim_policy?: components["schemas"]["ClaimPolicyDto"];
             /**
              * Format: int32
@@ -2342,37 +2350,46 @@ export interface components {
              *     so a replay can send it again, before it is purged (1–90, default 7).
              */
             event_retention_days?: number;
-            /** Format: int32 */
-            guest_ttl_days?: number;
+            /**
+             * Format: int32
+             * @description Days a guest cart lives without activity (1–365).
+             * @default 7
+             */
+            guest_ttl_days: number;
             /**
              * Format: int32
              * @description A line shows `low_stock` when fewer than this many units would be left after it.
+             * @default 5
              */
-            low_stock_threshold?: number;
+            low_stock_threshold: number;
             /**
              * Format: int32
-             * @description 1–500.
+             * @description Most lines one cart may hold (1–500).
+             * @default 100
              */
-            max_lines?: number;
+            max_lines: number;
             /**
              * Format: int32
-             * @description 1–100000.
+             * @description Most units one line may hold (1–100000).
+             * @default 999
              */
-            max_quantity?: number;
+            max_quantity: number;
             merge_policy?: components["schemas"]["MergePolicyDto"];
             /**
              * Format: int32
              * @description Wall-clock deadline of one plugin call in ms (1–10000; the operator's maximum, 1 s by
              *     default, still applies).
+             * @default 100
              */
-            plugin_deadline_ms?: number;
+            plugin_deadline_ms: number;
             plugin_fail_mode?: components["schemas"]["PluginFailModeDto"];
             /**
              * Format: int32
-             * @description Memory one plugin call may use in MiB (the operator's maximum, 64 MiB by default,
-             *     still applies).
+             * @description Memory one plugin call may use in MiB (1–4096; the operator's maximum, 64 MiB by
+             *     default, still applies).
+             * @default 32
              */
-            plugin_memory_mib?: number;
+            plugin_memory_mib: number;
             /**
              * @description Storefront requests per second for the whole tenant, shared by every node (the
              *     operator's maximum still applies).
@@ -2380,9 +2397,10 @@ export interface components {
             rate_limit?: components["schemas"]["RateLimitDto"];
             /**
              * Format: int32
-             * @description How long a `reserve` line holds its stock without cart activity (1–1440).
+             * @description How long a `reserve` line holds its stock without cart activity, in minutes (1–1440).
+             * @default 15
              */
-            reserve_ttl_minutes?: number;
+            reserve_ttl_minutes: number;
             /**
              * @description Storefront requests per second for one customer, guest cart or anonymous address
              *     (the operator's maximum still applies).

@@ -137,17 +137,25 @@ pub struct TenantConfigDto {
     pub category_order_types: BTreeMap<String, String>,
     #[serde(default = "defaults::merge_policy")]
     pub merge_policy: MergePolicyDto,
+    /// Days a guest cart lives without activity (1–365).
     #[serde(default = "defaults::guest_ttl_days")]
+    #[schema(minimum = 1, maximum = 365, default = defaults::guest_ttl_days)]
     pub guest_ttl_days: u32,
+    /// Days a customer's cart lives without activity (1–365).
     #[serde(default = "defaults::customer_ttl_days")]
+    #[schema(minimum = 1, maximum = 365, default = defaults::customer_ttl_days)]
     pub customer_ttl_days: u32,
+    /// Minutes a checkout holds its reservations before it expires (1–1440).
     #[serde(default = "defaults::checkout_ttl_minutes")]
+    #[schema(minimum = 1, maximum = 1440, default = defaults::checkout_ttl_minutes)]
     pub checkout_ttl_minutes: u32,
-    /// 1–500.
+    /// Most lines one cart may hold (1–500).
     #[serde(default = "defaults::max_lines")]
+    #[schema(minimum = 1, maximum = 500, default = defaults::max_lines)]
     pub max_lines: u32,
-    /// 1–100000.
+    /// Most units one line may hold (1–100000).
     #[serde(default = "defaults::max_quantity")]
+    #[schema(minimum = 1, maximum = 100000, default = defaults::max_quantity)]
     pub max_quantity: u32,
     #[serde(default = "defaults::plugin_fail_mode")]
     pub plugin_fail_mode: PluginFailModeDto,
@@ -155,17 +163,21 @@ pub struct TenantConfigDto {
     pub default_claim_policy: ClaimPolicyDto,
     /// A line shows `low_stock` when fewer than this many units would be left after it.
     #[serde(default = "defaults::low_stock_threshold")]
+    #[schema(minimum = 0, maximum = 1000000, default = defaults::low_stock_threshold)]
     pub low_stock_threshold: u32,
-    /// How long a `reserve` line holds its stock without cart activity (1–1440).
+    /// How long a `reserve` line holds its stock without cart activity, in minutes (1–1440).
     #[serde(default = "defaults::reserve_ttl_minutes")]
+    #[schema(minimum = 1, maximum = 1440, default = defaults::reserve_ttl_minutes)]
     pub reserve_ttl_minutes: u32,
     /// Wall-clock deadline of one plugin call in ms (1–10000; the operator's maximum, 1 s by
     /// default, still applies).
     #[serde(default = "defaults::plugin_deadline_ms")]
+    #[schema(minimum = 1, maximum = 10000, default = defaults::plugin_deadline_ms)]
     pub plugin_deadline_ms: u32,
-    /// Memory one plugin call may use in MiB (the operator's maximum, 64 MiB by default,
-    /// still applies).
+    /// Memory one plugin call may use in MiB (1–4096; the operator's maximum, 64 MiB by
+    /// default, still applies).
     #[serde(default = "defaults::plugin_memory_mib")]
+    #[schema(minimum = 1, maximum = 4096, default = defaults::plugin_memory_mib)]
     pub plugin_memory_mib: u32,
     /// Storefront requests per second for the whole tenant, shared by every node (the
     /// operator's maximum still applies).

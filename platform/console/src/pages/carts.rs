@@ -12,12 +12,15 @@ use trolley_core::domain::listing::{
     CartDetail, CartFilter, CheckoutFilter, EventFilter, MAX_PAGE_LIMIT, PageRequest,
 };
 use trolley_core::domain::view::{Availability, Judgement, LineView, Severity};
-use trolley_core::domain::{CartId, CartStatus, Event, Subject};
+use trolley_core::domain::{CartId, CartStatus, Subject};
 use trolley_core::error::CoreError;
 
-use super::catalog::{list_base, page_request, problem_box, query_fields, refused};
+use super::lists::{
+    find_form, find_id, list_base, list_status, page_request, problem_box, query_fields, refused,
+    search_form, status_badge, timeline,
+};
 use crate::error::ConsoleError;
-use crate::page::{self, Nav, Page, json_block, next_page, short_id, time};
+use crate::page::{self, Nav, Page, next_page, short_id, time};
 use crate::session::{Admin, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,23 +35,6 @@ const STATUSES: [CartStatus; 5] = [
     CartStatus::Merged,
     CartStatus::Expired,
 ];
-
-pub(super) fn status_badge(status: &str) -> Markup {
-    html! {
-        @match status {
-            "active" | "completed" | "placed" => span.badge.ok { (status) },
-            "checking_out" | "pending" => span.badge.warn { (status) },
-            _ => span.badge { (status) },
-        }
-    }
-}
-
-/// A "find by id" box's value: the id, or why it is not one.
-pub(super) fn find_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, String> {
-    raw.parse().map_err(|_| {
-        format!("“{raw}” is not a {what} id: paste the whole id, e.g. 0190f5c2-7a1b-7c3d-8e4f-5a6b7c8d9e0f.")
-    })
-}
 
 /// `GET /console/carts?status=&customer_id=&order_type=&cursor=` (and `?id=`: that cart).
 async fn list(
@@ -101,14 +87,8 @@ async fn list(
     ];
     let filtered = filters.iter().any(|(_, v)| v.is_some());
     let body = html! {
-        form #cart-find .inline method="get" action="/console/carts" {
-            div.field {
-                label for="cart-id" { "Cart id" }
-                input #cart-id type="search" name="id" value=[fields.non_empty("id")] placeholder="paste a cart id";
-            }
-            button type="submit" { "Open" }
-        }
-        form #cart-search .inline method="get" action="/console/carts" role="search" {
+        (find_form("cart", "/console/carts", fields.non_empty("id")))
+        (search_form("cart-search", "/console/carts", filtered, html! {
             div.field {
                 label for="cart-status" { "Status" }
                 select #cart-status name="status" {
@@ -124,9 +104,7 @@ async fn list(
                 label for="cart-order-type" { "Order type" }
                 input #cart-order-type type="search" name="order_type" value=[order_type];
             }
-            button type="submit" { "Search" }
-            @if filtered { a.button.secondary href="/console/carts" { "Clear" } }
-        }
+        }))
         (problem_box(problem.as_deref()))
         @if let Some(page) = &page {
             @if page.items.is_empty() {
@@ -164,11 +142,7 @@ async fn list(
         notice: None,
         body,
     }
-    .render_with(if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    }))
+    .render_with(list_status(problem.as_deref(), StatusCode::OK)))
 }
 
 /// `GET /console/carts/{cart_id}?events_cursor=`
@@ -234,11 +208,7 @@ async fn show(
         notice: None,
         body,
     }
-    .render_with(if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    }))
+    .render_with(list_status(problem.as_deref(), StatusCode::OK)))
 }
 
 fn short(id: &str) -> String {
@@ -413,42 +383,5 @@ fn holds(d: &CartDetail, checkouts: &[trolley_core::domain::listing::CheckoutSum
                 } }
             }
         }
-    }
-}
-
-/// Events in sequence order, each with its data folded away.
-pub(super) fn timeline(testid: &str, events: &[Event]) -> Markup {
-    html! {
-        div.table-wrap { table data-testid=(testid) {
-            thead { tr { th.num { "#" } th { "Type" } th { "When" } th { "Data" } } }
-            tbody { @for e in events {
-                tr {
-                    td.num { (e.sequence) }
-                    td { code { (e.event_type.as_str()) } }
-                    td { (time(e.occurred_at)) }
-                    td { details { summary { "data" } (json_block(&e.data)) } }
-                }
-            } }
-        } }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_find_box_takes_a_whole_id_only() {
-        let id = CartId::new();
-        assert_eq!(find_id::<CartId>(&id.to_string(), "cart"), Ok(id));
-        let why = find_id::<CartId>("0190f5c2", "cart").unwrap_err();
-        assert!(why.contains("not a cart id"), "{why}");
-    }
-
-    #[test]
-    fn statuses_get_their_badges() {
-        assert!(status_badge("active").into_string().contains("badge ok"));
-        assert!(status_badge("pending").into_string().contains("badge warn"));
-        assert!(status_badge("<b>").into_string().contains("&lt;b&gt;"));
     }
 }

@@ -1,30 +1,26 @@
-//! Checkouts: find checkouts by status or cart (or one by id), and one checkout: where it
-//! stands, its lines and totals as bound, its fees, the stock it holds, its events.
-//!
-//! There is no tenant-scoped "checkout by id" use case yet (`CheckoutService::get` is the
-//! shopper's, and needs the cart's token), so the page is put together from tenant-scoped
-//! reads only: the checkout's `checkout.started` event names its cart and carries its bound
-//! lines and totals; the checkout list filtered by that cart gives its status and order; a
-//! completed checkout's order carries its fees exactly; a pending one's holds come from its
-//! cart. Another tenant's id finds no event, so it is not found.
+//! Checkouts: find checkouts by status or cart (or one by id), and one checkout as its
+//! snapshot bound it: where it stands, its lines and totals, its fees, the fulfillment rules
+//! and the plugin version that priced it, the stock it held, and its events while they are
+//! kept. Read through `AdminLists` and `CheckoutService::checkout_for_tenant`, scoped to the
+//! signed-in tenant: another tenant's checkout id is simply not found.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
-use rust_decimal::Decimal;
-use serde::Deserialize;
 use trolley_api::AppState;
+use trolley_core::domain::checkout::{SnapshotFulfillment, SnapshotPlugin};
 use trolley_core::domain::listing::{
-    CartHold, CheckoutFilter, CheckoutSummary, EventFilter, MAX_PAGE_LIMIT, Page as ListPage,
-    PageRequest,
+    CheckoutFilter, CheckoutSummary, EventFilter, MAX_PAGE_LIMIT, Page as ListPage, PageRequest,
 };
 use trolley_core::domain::{
-    CartId, CheckoutId, CheckoutStatus, Event, EventType, LineId, Order, Subject,
+    CartId, Checkout, CheckoutId, CheckoutSnapshot, CheckoutStatus, Subject,
 };
 use trolley_core::error::CoreError;
 
-use super::carts::{find_id, status_badge, timeline};
-use super::catalog::{list_base, page_request, problem_box, query_fields, refused};
+use super::lists::{
+    find_form, find_id, list_base, list_status, page_request, problem_box, query_fields, refused,
+    search_form, status_badge, timeline,
+};
 use crate::error::ConsoleError;
 use crate::page::{self, Nav, Page, next_page, short_id, time};
 use crate::session::{Admin, Fields, Signed};
@@ -91,14 +87,8 @@ fn render(
     let filters = [("status", status), ("cart_id", cart)];
     let filtered = filters.iter().any(|(_, v)| v.is_some());
     let body = html! {
-        form #checkout-find .inline method="get" action="/console/checkouts" {
-            div.field {
-                label for="checkout-id" { "Checkout id" }
-                input #checkout-id type="search" name="id" value=[fields.non_empty("id")] placeholder="paste a checkout id";
-            }
-            button type="submit" { "Open" }
-        }
-        form #checkout-search .inline method="get" action="/console/checkouts" role="search" {
+        (find_form("checkout", "/console/checkouts", fields.non_empty("id")))
+        (search_form("checkout-search", "/console/checkouts", filtered, html! {
             div.field {
                 label for="checkout-status" { "Status" }
                 select #checkout-status name="status" {
@@ -110,9 +100,7 @@ fn render(
                 label for="checkout-cart" { "Cart id" }
                 input #checkout-cart type="search" name="cart_id" value=[cart];
             }
-            button type="submit" { "Search" }
-            @if filtered { a.button.secondary href="/console/checkouts" { "Clear" } }
-        }
+        }))
         (problem_box(problem.as_deref()))
         @if let Some(page) = &page {
             @if page.items.is_empty() {
@@ -137,11 +125,7 @@ fn render(
         notice: None,
         body,
     }
-    .render_with(if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    }))
+    .render_with(list_status(problem.as_deref(), StatusCode::OK)))
 }
 
 fn row(c: &CheckoutSummary) -> Markup {
@@ -158,35 +142,6 @@ fn row(c: &CheckoutSummary) -> Markup {
     }
 }
 
-/// What `checkout.started` carries (SPEC §11): the snapshot's binding numbers.
-#[derive(Debug, Deserialize)]
-struct Started {
-    cart_id: CartId,
-    cart_version: i64,
-    customer_id: Option<String>,
-    currency: String,
-    lines: Vec<StartedLine>,
-    subtotal: Decimal,
-    total: Decimal,
-}
-
-#[derive(Debug, Deserialize)]
-struct StartedLine {
-    line_id: LineId,
-    sku: String,
-    title: Option<String>,
-    quantity: u32,
-    unit_price: Decimal,
-    line_total: Decimal,
-}
-
-fn started(events: &[Event]) -> Option<Started> {
-    events
-        .iter()
-        .find(|e| e.event_type == EventType::CheckoutStarted)
-        .and_then(|e| serde_json::from_value(e.data.clone()).ok())
-}
-
 /// `GET /console/checkouts/{checkout_id}`
 async fn show(
     Signed(admin): Signed<Admin>,
@@ -196,6 +151,7 @@ async fn show(
     // A malformed id names no checkout: the same 404 as an unknown or foreign one.
     let id: CheckoutId = path.parse().map_err(|_| CoreError::CheckoutNotFound)?;
     let tenant = &admin.tenant;
+    let checkout = state.checkouts.checkout_for_tenant(tenant, id).await?;
     let subject = EventFilter {
         subject: Subject::checkout(id),
     };
@@ -204,69 +160,17 @@ async fn show(
         .events(tenant, &subject, &PageRequest::first(MAX_PAGE_LIMIT))
         .await?
         .items;
-    let start = started(&events).ok_or(CoreError::CheckoutNotFound)?;
-    let of_cart = CheckoutFilter {
-        status: None,
-        cart_id: Some(start.cart_id),
-    };
-    let summary = state
-        .lists
-        .checkouts(tenant, of_cart, &PageRequest::first(MAX_PAGE_LIMIT))
-        .await?
-        .items
-        .into_iter()
-        .find(|c| c.checkout_id == id)
-        .ok_or(CoreError::CheckoutNotFound)?;
-    let order = match summary.order_id {
-        Some(order_id) => Some(state.checkouts.order_for_tenant(tenant, order_id).await?),
-        None => None,
-    };
-    // Only a pending checkout holds stock; its cart may be gone (retention), then it holds none.
-    let holds: Vec<CartHold> = if summary.status == CheckoutStatus::Pending {
-        match state.lists.cart_detail(tenant, start.cart_id).await {
-            Ok(d) => d
-                .holds
-                .into_iter()
-                .filter(|h| h.checkout_id == Some(id))
-                .collect(),
-            Err(CoreError::CartNotFound) => Vec::new(),
-            Err(other) => return Err(other.into()),
-        }
-    } else {
-        Vec::new()
-    };
     let body = html! {
-        section.card { dl.facts {
-            dt { "Id" } dd { code { (id) } }
-            dt { "Status" } dd { (status_badge(summary.status.as_str())) }
-            dt { "Cart" } dd { a href=(format!("/console/carts/{}", start.cart_id)) { code { (start.cart_id) } } " at version " (start.cart_version) }
-            dt { "Customer" } dd { @match &start.customer_id { Some(c) => (c), None => span.muted { "guest" } } }
-            dt { "Created" } dd { (time(summary.created_at)) }
-            dt { "Expires" } dd { (time(summary.expires_at))
-                @if summary.status == CheckoutStatus::Pending { span.muted { " (its stock goes back unless completed by then)" } } }
-            @if let Some(o) = summary.order_id {
-                dt { "Order" } dd { a href=(format!("/console/orders/{o}")) { code { (o) } } }
-            }
-        } }
-        (lines(&start, order.as_ref()))
-        section.card aria-labelledby="holds-title" {
-            h2 #holds-title { "Stock held" }
-            @if holds.is_empty() {
-                (page::empty(if summary.status == CheckoutStatus::Pending {
-                    "Holds nothing: its skus are untracked (always available)."
-                } else {
-                    "Holds nothing: only a pending checkout holds stock (a completed one sold it, a cancelled or expired one gave it back)."
-                }))
-            } @else {
-                div.table-wrap { table data-testid="checkout-holds" {
-                    thead { tr { th { "SKU" } th.num { "Qty" } th { "Until" } } }
-                    tbody { @for h in &holds { tr { td { code { (h.sku) } } td.num { (h.quantity) } td { (time(h.expires_at)) } } } }
-                } }
-            }
-        }
+        (facts(&checkout))
+        (lines(&checkout.snapshot))
+        (holds(&checkout))
         section.card aria-labelledby="events-title" {
             h2 #events-title { "Events" }
-            (timeline("checkout-events", &events))
+            @if events.is_empty() {
+                (page::empty("No events kept for this checkout: the retention sweep purges old ones."))
+            } @else {
+                (timeline("checkout-events", &events))
+            }
         }
     };
     Ok(Page {
@@ -282,33 +186,111 @@ async fn show(
     .render())
 }
 
-/// The bound lines and totals. A completed checkout's order has them all, fees itemized;
-/// otherwise the started event has the lines and totals, and fees only as their sum.
-fn lines(start: &Started, order: Option<&Order>) -> Markup {
-    let currency = &start.currency;
+fn facts(c: &Checkout) -> Markup {
+    let snap = &c.snapshot;
+    html! {
+        section.card { dl.facts {
+            dt { "Id" } dd { code { (snap.checkout_id) } }
+            dt { "Status" } dd { (status_badge(c.status.as_str())) }
+            dt { "Cart" } dd { a href=(format!("/console/carts/{}", snap.cart_id)) { code { (snap.cart_id) } } " at version " (snap.cart_version) }
+            dt { "Customer" } dd { @match &snap.customer_id { Some(id) => (id), None => span.muted { "guest" } } }
+            dt { "Validated" } dd { (time(snap.validated_at)) }
+            dt { "Expires" } dd { (time(snap.expires_at))
+                @if c.status == CheckoutStatus::Pending { span.muted { " (its stock goes back unless completed by then)" } } }
+            @if let Some(o) = c.order_id {
+                dt { "Order" } dd { a href=(format!("/console/orders/{o}")) { code { (o) } } }
+            }
+            dt { "Priced by" } dd { (plugin(snap.plugin.as_ref())) }
+            dt { "Fulfillment" } dd { (fulfillment(snap.fulfillment.as_ref())) }
+            dt { "Context" } dd {
+                @if snap.context.is_empty() { span.muted { "none" } }
+                @for (k, v) in &snap.context { code { (k) "=" (v) } " " }
+            }
+        } }
+    }
+}
+
+/// The plugin version that priced and judged the snapshot, pinned by its hash.
+fn plugin(p: Option<&SnapshotPlugin>) -> Markup {
+    html! {
+        @match p {
+            None => span.muted { "no plugin: no order type, or no plugin active for it" },
+            Some(p) => {
+                (p.order_type) " version " strong data-testid="checkout-plugin-version" { (p.version) }
+                " · plugin " a href=(format!("/console/plugins/{}", p.plugin_id)) { code { (p.plugin_id) } }
+                br; span.muted { "sha256 " } code { (p.sha256) }
+            },
+        }
+    }
+}
+
+fn fulfillment(f: Option<&SnapshotFulfillment>) -> Markup {
+    html! {
+        @match f {
+            None => span.muted { "no rules" },
+            Some(f) => {
+                "modes: " (if f.allowed_modes.is_empty() { "any".to_owned() } else { f.allowed_modes.join(", ") })
+                @if let Some(m) = f.lead_time_minutes { " · lead time " (m) " min" }
+                @if let Some(km) = f.max_distance_km { " · within " (km) " km" }
+                @if !f.requirements.is_empty() { " · requires " (f.requirements.join(", ")) }
+                @for n in &f.notes { br; span.muted { (n) } }
+            },
+        }
+    }
+}
+
+/// The lines and totals as bound, fees itemized.
+fn lines(snap: &CheckoutSnapshot) -> Markup {
+    let currency = &snap.currency;
     html! {
         section.card aria-labelledby="lines-title" {
             h2 #lines-title { "Lines as bound" }
             div.table-wrap { table data-testid="checkout-lines" {
-                thead { tr { th { "SKU" } th { "Title" } th { "Line" } th.num { "Qty" } th.num { "Unit price" } th.num { "Line total" } } }
-                tbody { @for l in &start.lines {
+                thead { tr { th { "SKU" } th { "Title" } th { "Line" } th.num { "Qty" } th.num { "Unit price" } th.num { "Price revision" } th.num { "Line total" } th { "Attributes" } } }
+                tbody { @for l in &snap.lines {
                     tr {
                         td { code { (l.sku) } }
                         td { (l.title.as_deref().unwrap_or("")) }
                         td { (short_id(&l.line_id.to_string())) }
                         td.num { (l.quantity) }
                         td.num { (l.unit_price) }
+                        td.num { (l.price_revision) }
                         td.num { (l.line_total) }
+                        td {
+                            @for (k, v) in &l.attributes { code { (k) "=" (v) } " " }
+                            @if let Some(s) = &l.seller { span.muted { "seller " (s) } " " }
+                            @if let Some(f) = &l.fulfillment { span.muted { "fulfillment " (f) } }
+                        }
                     }
                 } }
             } }
             dl.facts {
-                dt { "Subtotal" } dd { (start.subtotal) " " (currency) }
-                @match order {
-                    Some(o) => { @for fee in &o.fees { dt { (fee.label) " " span.muted { "(" (fee.code) ")" } } dd { (fee.amount) " " (currency) } } },
-                    None => { dt { "Fees" } dd { (start.total - start.subtotal) " " (currency) span.muted { " in all" } } },
-                }
-                dt { "Total" } dd { strong { (start.total) " " (currency) } }
+                dt { "Subtotal" } dd { (snap.subtotal) " " (currency) }
+                @for fee in &snap.fees { dt { (fee.label) " " span.muted { "(" (fee.code) ")" } } dd { (fee.amount) " " (currency) } }
+                dt { "Total" } dd { strong { (snap.total) " " (currency) } }
+            }
+        }
+    }
+}
+
+/// The stock the snapshot reserved, and what became of it.
+fn holds(c: &Checkout) -> Markup {
+    let reserved = &c.snapshot.reservations;
+    html! {
+        section.card aria-labelledby="holds-title" {
+            h2 #holds-title { "Stock held" }
+            @if reserved.is_empty() {
+                (page::empty("Held nothing: its skus are untracked (always available)."))
+            } @else {
+                div.table-wrap { table data-testid="checkout-holds" {
+                    thead { tr { th { "SKU" } th.num { "Qty" } } }
+                    tbody { @for r in reserved { tr { td { code { (r.sku) } } td.num { (r.quantity) } } } }
+                } }
+                p.hint { (match c.status {
+                    CheckoutStatus::Pending => "Held until the checkout expires, unless completed or cancelled first.",
+                    CheckoutStatus::Completed => "Sold: completing the checkout took this stock.",
+                    CheckoutStatus::Cancelled | CheckoutStatus::Expired => "Given back: a cancelled or expired checkout holds nothing.",
+                }) }
             }
         }
     }
@@ -317,55 +299,72 @@ fn lines(start: &Started, order: Option<&Order>) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
-    use trolley_core::domain::TenantId;
+    use rust_decimal::Decimal;
+    use trolley_core::domain::checkout::{SnapshotFee, SnapshotReservation};
+    use trolley_core::domain::{Sku, TenantId};
 
-    fn event(event_type: EventType, data: serde_json::Value) -> Event {
-        Event {
-            id: uuid::Uuid::now_v7(),
-            event_type,
+    fn checkout(status: CheckoutStatus) -> Checkout {
+        let at = chrono::Utc::now();
+        Checkout {
             tenant_id: TenantId::new(),
-            subject: Subject::checkout(CheckoutId::new()),
-            sequence: 1,
-            occurred_at: Utc::now(),
-            schema_version: 1,
-            data,
+            snapshot: CheckoutSnapshot {
+                checkout_id: CheckoutId::new(),
+                cart_id: CartId::new(),
+                cart_version: 4,
+                currency: "USD".into(),
+                lines: Vec::new(),
+                fees: vec![SnapshotFee {
+                    code: "delivery".into(),
+                    label: "Delivery".into(),
+                    amount: Decimal::new(50, 2),
+                }],
+                subtotal: Decimal::new(300, 2),
+                total: Decimal::new(350, 2),
+                fulfillment: None,
+                plugin: Some(SnapshotPlugin {
+                    order_type: "grocery".into(),
+                    plugin_id: uuid::Uuid::now_v7(),
+                    version: "1.4.2".into(),
+                    sha256: "ab".repeat(32),
+                }),
+                reservations: vec![SnapshotReservation {
+                    sku: Sku::parse("milk").unwrap(),
+                    quantity: 2,
+                }],
+                customer_id: None,
+                context: Default::default(),
+                validated_at: at,
+                expires_at: at,
+            },
+            status,
+            order_id: None,
         }
     }
 
     #[test]
-    fn the_started_event_is_read_as_the_domain_writes_it() {
-        let cart = CartId::new();
-        let data = serde_json::json!({
-            "checkout_id": CheckoutId::new(), "cart_id": cart, "cart_version": 4,
-            "customer_id": null, "currency": "USD",
-            "lines": [{ "line_id": LineId::new(), "sku": "milk", "title": null, "quantity": 2,
-                        "unit_price": Decimal::new(150, 2), "line_total": Decimal::new(300, 2) }],
-            "subtotal": Decimal::new(300, 2), "total": Decimal::new(350, 2),
-            "expires_at": Utc::now(),
-        });
-        let events = [
-            event(EventType::CheckoutCancelled, serde_json::json!({})),
-            event(EventType::CheckoutStarted, data),
-        ];
-        let start = started(&events).unwrap();
-        assert_eq!(start.cart_id, cart);
-        assert_eq!(start.total - start.subtotal, Decimal::new(50, 2));
-        assert!(started(&events[..1]).is_none());
+    fn fees_are_itemized() {
+        let html = lines(&checkout(CheckoutStatus::Pending).snapshot).into_string();
+        assert!(html.contains("Delivery"), "{html}");
+        assert!(html.contains("0.50 USD"), "{html}");
+        assert!(html.contains("3.50 USD"), "{html}");
     }
 
     #[test]
-    fn fees_are_their_sum_until_an_order_itemizes_them() {
-        let start = Started {
-            cart_id: CartId::new(),
-            cart_version: 1,
-            customer_id: None,
-            currency: "USD".into(),
-            lines: Vec::new(),
-            subtotal: Decimal::new(300, 2),
-            total: Decimal::new(350, 2),
-        };
-        let html = lines(&start, None).into_string();
-        assert!(html.contains("0.50 USD"), "{html}");
+    fn the_pricing_plugin_is_named_with_its_version_and_hash() {
+        let c = checkout(CheckoutStatus::Completed);
+        let p = c.snapshot.plugin.as_ref().unwrap();
+        let html = facts(&c).into_string();
+        assert!(html.contains("1.4.2"), "{html}");
+        assert!(html.contains(&p.sha256), "{html}");
+        assert!(html.contains(&format!("/console/plugins/{}", p.plugin_id)));
+        assert!(plugin(None).into_string().contains("no plugin"));
+    }
+
+    #[test]
+    fn reservations_say_what_became_of_them() {
+        let held = holds(&checkout(CheckoutStatus::Pending)).into_string();
+        assert!(held.contains("checkout-holds") && held.contains("Held until"));
+        let sold = holds(&checkout(CheckoutStatus::Completed)).into_string();
+        assert!(sold.contains("Sold"), "{sold}");
     }
 }

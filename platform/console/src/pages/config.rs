@@ -87,10 +87,12 @@ fn editor(
     notice: Option<Notice>,
     status: StatusCode,
 ) -> HttpResponse {
+    // `novalidate`: the server checks the form and shows each error beside its field, the
+    // same words the API uses, rather than the browser's bubbles.
     let body = html! {
         p.hint { "Every field with its bounds. Empty a field to put it back to its default. Nothing is saved before you have seen what changes." }
         @for e in &errors.general { p.field-error role="alert" { (e) } }
-        form.stack method="post" action="/console/config" #config {
+        form.stack method="post" action="/console/config" #config novalidate {
             (csrf_input(&admin.csrf))
             input type="hidden" name="revision" value=(revision);
             input type="hidden" name="step" value="preview";

@@ -11,7 +11,7 @@ use trolley_core::domain::listing::InventoryFilter;
 use trolley_core::domain::{Sku, StockLevel};
 use trolley_core::error::CoreError;
 
-use super::catalog::{list_base, page_request, problem_box, query_fields, refused};
+use super::lists::{list_base, page_request, problem_box, query_fields, refused, search_form};
 use crate::error::ConsoleError;
 use crate::page::{self, Nav, Notice, Page, csrf_input, field_error, next_page};
 use crate::session::{Admin, Fields, Posted, Signed};
@@ -117,8 +117,9 @@ async fn render(
     };
     let row_error = |sku: &str| refusal.as_ref().filter(|r| r.row && r.sku == sku);
     let tracking = refusal.as_ref().filter(|r| !r.row);
+    let filtered = filters.q.is_some() || filters.low;
     let body = html! {
-        form #inventory-search .inline method="get" action="/console/inventory" role="search" {
+        (search_form("inventory-search", "/console/inventory", filtered, html! {
             div.field {
                 label for="inventory-q" { "SKU starts with" }
                 input #inventory-q type="search" name="q" value=[filters.q];
@@ -127,13 +128,11 @@ async fn render(
                 input #inventory-low type="checkbox" name="low" value="1" checked[filters.low];
                 "Low stock only (" (threshold) " or fewer available)"
             }
-            button type="submit" { "Search" }
-            @if filters.q.is_some() || filters.low { a.button.secondary href="/console/inventory" { "Clear" } }
-        }
+        }))
         (problem_box(problem.as_deref()))
         @if let Some(page) = &page {
             @if page.items.is_empty() {
-                @if filters.q.is_some() || filters.low {
+                @if filtered {
                     (page::empty("No tracked SKU matches: q matches the start of a SKU."))
                 } @else {
                     (page::empty("No stock is tracked yet: a SKU is untracked (always available) until its first count. Start tracking one below."))

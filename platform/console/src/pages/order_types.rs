@@ -263,6 +263,8 @@ async fn plugin_page(
     } else {
         Some(mine.iter().map(|r| r.report.duration_us).sum::<u64>() / mine.len() as u64)
     };
+    // `novalidate`: the server checks the form and shows each error beside its field, the
+    // same words the API uses, rather than the browser's bubbles.
     let body = html! {
         section.card {
             dl.facts {
@@ -297,7 +299,7 @@ async fn plugin_page(
                     } }
                 }
             }
-            form.stack method="post" action=(format!("/console/order-types/{ot}/activate")) #activate {
+            form.stack method="post" action=(format!("/console/order-types/{ot}/activate")) #activate novalidate {
                 (csrf_input(&admin.csrf))
                 input type="hidden" name="plugin_id" value=(plugin.id);
                 (schema_form::render(&plugin.info.config_schema, &values, &refusal.errors))

@@ -12,8 +12,10 @@ use trolley_core::domain::listing::{EventFilter, MAX_PAGE_LIMIT, OrderFilter, Pa
 use trolley_core::domain::{Order, OrderId, Subject, SubjectKind};
 use trolley_core::error::CoreError;
 
-use super::carts::{find_id, status_badge, timeline};
-use super::catalog::{list_base, page_request, problem_box, query_fields, refused};
+use super::lists::{
+    find_form, find_id, list_base, list_status, page_request, problem_box, query_fields, refused,
+    search_form, status_badge, timeline,
+};
 use crate::error::ConsoleError;
 use crate::page::{self, Nav, Page, next_page, short_id, time};
 use crate::session::{Admin, Signed};
@@ -84,14 +86,8 @@ async fn list(
     ];
     let filtered = filters.iter().any(|(_, v)| v.is_some());
     let body = html! {
-        form #order-find .inline method="get" action="/console/orders" {
-            div.field {
-                label for="order-id" { "Order id" }
-                input #order-id type="search" name="id" value=[fields.non_empty("id")] placeholder="paste an order id";
-            }
-            button type="submit" { "Open" }
-        }
-        form #order-search .inline method="get" action="/console/orders" role="search" {
+        (find_form("order", "/console/orders", fields.non_empty("id")))
+        (search_form("order-search", "/console/orders", filtered, html! {
             div.field {
                 label for="order-status" { "Status" }
                 select #order-status name="status" {
@@ -107,9 +103,7 @@ async fn list(
                 label for="order-since" { "Placed since" }
                 input #order-since type="text" name="placed_since" value=[since] placeholder="YYYY-MM-DD";
             }
-            button type="submit" { "Search" }
-            @if filtered { a.button.secondary href="/console/orders" { "Clear" } }
-        }
+        }))
         (problem_box(problem.as_deref()))
         @if let Some(page) = &page {
             @if page.items.is_empty() {
@@ -144,11 +138,7 @@ async fn list(
         notice: None,
         body,
     }
-    .render_with(if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    }))
+    .render_with(list_status(problem.as_deref(), StatusCode::OK)))
 }
 
 /// `GET /console/orders/{order_id}`

@@ -169,9 +169,11 @@ impl TenantConfig {
         if !(1..=CartLimits::CEILING_LINES).contains(&self.max_lines) {
             return bad("max_lines must be between 1 and 500");
         }
-        if !(1..=365).contains(&self.guest_ttl_days) || !(1..=365).contains(&self.customer_ttl_days)
-        {
-            return bad("cart TTLs must be between 1 and 365 days");
+        if !(1..=365).contains(&self.guest_ttl_days) {
+            return bad("guest_ttl_days must be between 1 and 365");
+        }
+        if !(1..=365).contains(&self.customer_ttl_days) {
+            return bad("customer_ttl_days must be between 1 and 365");
         }
         if !(1..=3650).contains(&self.cart_retention_days) {
             return bad("cart_retention_days must be between 1 and 3650");
