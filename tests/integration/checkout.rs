@@ -270,6 +270,8 @@ async fn snapshots_are_immutable_and_carts_frozen(app: TestApp) {
     let t = app.create_tenant("USD").await;
     app.put_item(&t, "A", "4.00").await;
     app.put_item(&t, "B", "1.00").await;
+    // The last unit: once the checkout reserves it, it is this cart's, not gone.
+    app.set_stock(&t, "A", 1).await;
     let cart = app.guest_cart(&t).await;
     let v = body(app.add_line(&cart, "A", 1).await).await;
     let line = v["lines"][0]["line_id"].as_str().unwrap().to_owned();
@@ -279,7 +281,10 @@ async fn snapshots_are_immutable_and_carts_frozen(app: TestApp) {
     let snap: Value = serde_json::from_str(&created).unwrap();
     let id = snap["checkout_id"].as_str().unwrap().to_owned();
     assert_eq!(snap["cart_version"], v["version"]);
-    assert_eq!(app.get_cart(&cart).await["status"], "checking_out");
+    let frozen = app.get_cart(&cart).await;
+    assert_eq!(frozen["status"], "checking_out");
+    // Its last unit (so `low_stock`), not `out_of_stock`.
+    assert_eq!(frozen["lines"][0]["availability"], "low_stock", "{frozen}");
 
     // The catalog moves on; the snapshot does not.
     app.put_item(&t, "A", "9.00").await;
@@ -324,6 +329,7 @@ async fn snapshots_are_immutable_and_carts_frozen(app: TestApp) {
     assert_eq!(body(res).await["status"], "cancelled");
     let v = app.get_cart(&cart).await;
     assert_eq!(v["status"], "active");
+    app.set_stock(&t, "A", 5).await;
     assert_eq!(
         body(app.add_line(&cart, "A", 1).await).await["lines"][0]["quantity"],
         2

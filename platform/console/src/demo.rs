@@ -1,7 +1,8 @@
 //! The demo storefront at `/demo` (SPEC §12): a shop for the `--demo` tenant, served only
 //! when the server seeded one.
 //!
-//! The page is static (`assets/demo.{html,css,js}`, embedded at build time) and talks to the
+//! The page is static (`assets/demo.{html,css}` and the ES modules of `assets/demo/`,
+//! embedded at build time) and talks to the
 //! real storefront API (`/v1/…`) like any storefront would, with the demo tenant's storefront
 //! key from `/demo/config.json` (storefront keys identify a shop, not a person: they are
 //! public by design). The one thing a browser cannot do on its own is sign a customer token,
@@ -54,8 +55,21 @@ impl DemoSlot {
 }
 
 const PAGE: &str = include_str!("../assets/demo.html");
-const SCRIPT: &str = include_str!("../assets/demo.js");
 const STYLE: &str = include_str!("../assets/demo.css");
+
+/// The page's script: ES modules, one job each, served as `/demo/assets/{name}`. The page
+/// loads `main.js`, which imports the others by relative path.
+const MODULES: &[(&str, &str)] = &[
+    ("main.js", include_str!("../assets/demo/main.js")),
+    ("dom.js", include_str!("../assets/demo/dom.js")),
+    ("session.js", include_str!("../assets/demo/session.js")),
+    ("api.js", include_str!("../assets/demo/api.js")),
+    ("cart.js", include_str!("../assets/demo/cart.js")),
+    ("catalog.js", include_str!("../assets/demo/catalog.js")),
+    ("checkout.js", include_str!("../assets/demo/checkout.js")),
+    ("login.js", include_str!("../assets/demo/login.js")),
+    ("device_b.js", include_str!("../assets/demo/device_b.js")),
+];
 
 /// The page runs only its own script and stylesheet, and calls only this origin's API.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -69,15 +83,19 @@ const MAX_CUSTOMER_ID: usize = 64;
 
 /// Mounts `/demo`, `/demo/config.json`, `/demo/login` and `/demo/assets/…`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/demo")
-            .route("", web::get().to(page))
-            .route("/", web::get().to(page))
-            .route("/config.json", web::get().to(config))
-            .route("/login", web::post().to(login))
-            .route("/assets/demo.js", web::get().to(script))
-            .route("/assets/demo.css", web::get().to(style)),
-    );
+    let mut scope = web::scope("/demo")
+        .route("", web::get().to(page))
+        .route("/", web::get().to(page))
+        .route("/config.json", web::get().to(config))
+        .route("/login", web::post().to(login))
+        .route("/assets/demo.css", web::get().to(style));
+    for &(name, body) in MODULES {
+        scope = scope.route(
+            &format!("/assets/{name}"),
+            web::get().to(move || async move { script(body) }),
+        );
+    }
+    cfg.service(scope);
 }
 
 fn no_demo() -> ApiError {
@@ -124,8 +142,8 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-async fn script() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", SCRIPT)
+fn script(body: &'static str) -> HttpResponse {
+    asset("text/javascript; charset=utf-8", body)
 }
 
 async fn style() -> HttpResponse {
@@ -300,6 +318,33 @@ mod tests {
                 assert!(tag.contains("src="), "inline script: {tag}");
             }
         }
-        assert!(!SCRIPT.contains("innerHTML"), "the script builds DOM nodes");
+        for (name, module) in MODULES {
+            assert!(
+                !module.contains("innerHTML"),
+                "{name}: the script builds DOM nodes"
+            );
+        }
+    }
+
+    /// The page loads the entry module, and every module another one imports is served.
+    #[test]
+    fn every_imported_module_is_served() {
+        assert!(
+            PAGE.contains(r#"<script type="module" src="/demo/assets/main.js"></script>"#),
+            "the page loads main.js as a module"
+        );
+        let served = |name: &str| MODULES.iter().any(|(served, _)| *served == name);
+        for (name, module) in MODULES {
+            for line in module.lines().filter(|l| l.starts_with("import ")) {
+                let from = line
+                    .split(" from \"./")
+                    .nth(1)
+                    .and_then(|rest| rest.strip_suffix("\";"))
+                    .unwrap_or_else(|| {
+                        panic!("{name}: an import not of the form `from \"./x.js\";`: {line}")
+                    });
+                assert!(served(from), "{name} imports {from}, which is not served");
+            }
+        }
     }
 }

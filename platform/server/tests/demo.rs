@@ -201,7 +201,7 @@ async fn the_demo_serves_a_shop_and_a_second_run_reuses_its_tenant() {
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     let html = res.text().await.unwrap();
     for needle in [
-        "/demo/assets/demo.js",
+        "/demo/assets/main.js",
         "/demo/assets/demo.css",
         "data-testid=\"catalog\"",
         "data-testid=\"cart\"",
@@ -212,7 +212,15 @@ async fn the_demo_serves_a_shop_and_a_second_run_reuses_its_tenant() {
         assert!(html.contains(needle), "{needle} missing from the page");
     }
     for (path, kind) in [
-        ("/demo/assets/demo.js", "text/javascript"),
+        ("/demo/assets/main.js", "text/javascript"),
+        ("/demo/assets/dom.js", "text/javascript"),
+        ("/demo/assets/session.js", "text/javascript"),
+        ("/demo/assets/api.js", "text/javascript"),
+        ("/demo/assets/cart.js", "text/javascript"),
+        ("/demo/assets/catalog.js", "text/javascript"),
+        ("/demo/assets/checkout.js", "text/javascript"),
+        ("/demo/assets/login.js", "text/javascript"),
+        ("/demo/assets/device_b.js", "text/javascript"),
         ("/demo/assets/demo.css", "text/css"),
     ] {
         let res = http.get(format!("{base}{path}")).send().await.unwrap();

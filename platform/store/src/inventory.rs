@@ -39,8 +39,8 @@ use crate::entity::{carts, inventory, stock_holds};
 use crate::error::{corrupt, db_err};
 use crate::outbox;
 use crate::stock::{
-    End, LINE, LowStock, cart_line_holds, delete_holds, finish, free_stock, lock_cart, release,
-    try_hold,
+    CHECKOUT, End, LINE, LowStock, cart_line_holds, delete_holds, finish, free_stock, lock_cart,
+    release, try_hold,
 };
 
 /// How many times `set_on_hand` retries when its insert loses a race with another insert
@@ -408,6 +408,29 @@ impl InventoryRepository for SqlInventoryRepository {
             .await?
             .into_iter()
             .map(hold_from_row)
+            .collect()
+    }
+
+    async fn checkout_holds(
+        &self,
+        tenant: TenantId,
+        cart: CartId,
+    ) -> Result<Vec<(Sku, u32)>, StoreError> {
+        stock_holds::Entity::find()
+            .filter(stock_holds::Column::TenantId.eq(tenant.0))
+            .filter(stock_holds::Column::CartId.eq(cart.0))
+            .filter(stock_holds::Column::Kind.eq(CHECKOUT))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|row| {
+                let sku = Sku::parse(&row.sku)
+                    .map_err(|e| corrupt(format!("stock_holds.sku `{}`: {e}", row.sku)))?;
+                let quantity = u32::try_from(row.quantity)
+                    .map_err(|_| corrupt(format!("stock_holds.quantity = {}", row.quantity)))?;
+                Ok((sku, quantity))
+            })
             .collect()
     }
 }

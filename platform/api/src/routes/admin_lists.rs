@@ -9,10 +9,13 @@ use uuid::Uuid;
 use trolley_core::domain::CartId;
 
 use crate::auth::TenantAdmin;
+use crate::dto::admin_list_queries::{
+    CartListQuery, CatalogListQuery, CheckoutListQuery, EventListQuery, InventoryListQuery,
+    OrderListQuery,
+};
 use crate::dto::admin_lists::{
-    CartDetailResponse, CartListQuery, CartPage, CatalogItemPage, CatalogListQuery,
-    CheckoutListQuery, CheckoutPage, EventListQuery, EventPage, InventoryListQuery, InventoryPage,
-    OrderListQuery, OrderPage,
+    CartDetailResponse, CartPage, CatalogItemPage, CheckoutPage, EventPage, InventoryPage,
+    OrderPage,
 };
 use crate::error::{Problem, Result};
 use crate::state::AppState;

@@ -100,6 +100,7 @@ mod tests {
     use crate::domain::line_key::{Attributes, LineKey};
     use crate::domain::money::{Currency, Price};
     use crate::domain::quantity::CartLimits;
+    use crate::domain::view::{Availability, CartView};
     use crate::domain::{Replaced, TenantId};
 
     fn rules() -> Rules {
@@ -169,6 +170,19 @@ mod tests {
                 .collect(),
             ..StockView::default()
         }
+    }
+
+    #[test]
+    fn a_checkout_reservation_is_stock_the_lines_already_have() {
+        // 3 in stock, all 3 reserved by this cart's checkout (2 + 1 over two lines of the
+        // sku would be the same): the lines are in stock, not out of it.
+        let (cart, catalog) = cart_of(&[(item("A", None), 3)]);
+        let mut stock = stock(ClaimPolicy::Soft, &[("A", 3, 3)]);
+        let view = CartView::assemble(&cart, &catalog).with_stock(&stock, &catalog);
+        assert_eq!(view.lines[0].availability, Availability::OutOfStock);
+        stock.checkout_holds.insert(Sku::parse("A").unwrap(), 3);
+        let view = CartView::assemble(&cart, &catalog).with_stock(&stock, &catalog);
+        assert_eq!(view.lines[0].availability, Availability::InStock);
     }
 
     #[test]

@@ -280,6 +280,9 @@ pub struct StockView {
     pub levels: HashMap<Sku, super::inventory::StockLevel>,
     /// Per line: units held and until when.
     pub holds: HashMap<LineId, (u32, DateTime<Utc>)>,
+    /// Per sku: units the cart's pending checkout reserves. While a cart checks out its
+    /// lines hold their stock through the checkout, not through line holds.
+    pub checkout_holds: HashMap<Sku, u32>,
     pub default_claim: ClaimPolicy,
     pub low_stock_threshold: u32,
 }
@@ -287,6 +290,8 @@ pub struct StockView {
 impl CartView {
     /// Decorates each line with its claim strength and availability.
     pub fn with_stock(mut self, stock: &StockView, catalog: &HashMap<Sku, CatalogItem>) -> Self {
+        // The checkout's reservation of a sku, shared out over that sku's lines in order.
+        let mut reserved_for_us = stock.checkout_holds.clone();
         for line in &mut self.lines {
             let Some(item) = catalog.get(&line.sku) else {
                 continue; // left the catalog: stays `unavailable`
@@ -298,8 +303,14 @@ impl CartView {
                 (ClaimPolicy::Interest, _) => Availability::NotChecked,
                 (_, None) => Availability::Untracked,
                 (_, Some(level)) => {
-                    // A line's own hold is stock it already has.
-                    let own = hold.map_or(0, |(q, _)| i64::from(*q));
+                    // A line's own hold, and its share of the checkout's, is stock it
+                    // already has.
+                    let by_checkout = reserved_for_us.get_mut(&line.sku).map_or(0, |left| {
+                        let mine = (*left).min(line.quantity);
+                        *left -= mine;
+                        mine
+                    });
+                    let own = hold.map_or(0, |(q, _)| i64::from(*q)) + i64::from(by_checkout);
                     Availability::of(
                         level.available() + own,
                         line.quantity,

@@ -52,4 +52,10 @@ pub trait InventoryRepository: Send + Sync {
     /// The cart's current line holds.
     async fn line_holds(&self, tenant: TenantId, cart: CartId)
     -> Result<Vec<LineHold>, StoreError>;
+    /// Units the cart's pending checkout reserves, per sku (empty when it has none).
+    async fn checkout_holds(
+        &self,
+        tenant: TenantId,
+        cart: CartId,
+    ) -> Result<Vec<(Sku, u32)>, StoreError>;
 }

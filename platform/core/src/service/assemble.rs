@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use super::CartService;
 use crate::domain::claim::claim_of;
 use crate::domain::{
-    Cart, CartView, CatalogItem, ClaimPolicy, Judged, Sku, StockLevel, StockView, Tenant, TenantId,
+    Cart, CartStatus, CartView, CatalogItem, ClaimPolicy, Judged, Sku, StockLevel, StockView,
+    Tenant, TenantId,
 };
 use crate::error::CoreError;
 
@@ -198,6 +199,15 @@ impl CartService {
                 .into_iter()
                 .map(|h| (h.line_id, (h.quantity, h.expires_at)))
                 .collect();
+        }
+        if cart.status == CartStatus::CheckingOut && !stock.levels.is_empty() {
+            for (sku, quantity) in self
+                .inventory
+                .checkout_holds(cart.tenant_id, cart.id)
+                .await?
+            {
+                *stock.checkout_holds.entry(sku).or_default() += quantity;
+            }
         }
         let view = CartView::assemble(cart, &catalog).with_stock(&stock, &catalog);
         Ok((view, catalog, stock))
