@@ -84,6 +84,7 @@ const MAX_CUSTOMER_ID: usize = 64;
 /// Mounts `/demo`, `/demo/config.json`, `/demo/login` and `/demo/assets/…`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let mut scope = web::scope("/demo")
+        .wrap(actix_web::middleware::Compress::default())
         .route("", web::get().to(page))
         .route("/", web::get().to(page))
         .route("/config.json", web::get().to(config))

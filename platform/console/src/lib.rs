@@ -15,6 +15,7 @@ mod pages;
 mod schema_form;
 mod session;
 
+use actix_web::middleware::Compress;
 use actix_web::{HttpResponse, http::header, web};
 use trolley_core::service::ConsoleSessions;
 
@@ -40,11 +41,18 @@ pub fn configure(state: web::Data<ConsoleState>) -> impl FnOnce(&mut web::Servic
                         .finish()
                 }),
             )
-            .route("/console/assets/{name}", web::get().to(assets::serve));
-        pages::configure(cfg);
+            // Pages and assets are text that compresses 3–4×; the API keeps its own
+            // encoding choices.
+            .service(
+                web::scope("/console")
+                    .wrap(Compress::default())
+                    .configure(pages::configure)
+                    .route("/assets/{name}", web::get().to(assets::serve))
+                    // Last: a console address no page takes is a page too, not a problem
+                    // document.
+                    .route("/{rest:.*}", web::get().to(not_found)),
+            );
         demo::configure(cfg);
-        // Last: a console address no page takes is a page too, not a problem document.
-        cfg.route("/console/{rest:.*}", web::get().to(not_found));
     }
 }
 

@@ -24,8 +24,8 @@ use crate::page::{self, Nav, Page, next_page, short_id, time};
 use crate::session::{Admin, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/carts", web::get().to(list))
-        .route("/console/carts/{cart_id}", web::get().to(show));
+    cfg.route("/carts", web::get().to(list))
+        .route("/carts/{cart_id}", web::get().to(show));
 }
 
 const STATUSES: [CartStatus; 5] = [

@@ -20,11 +20,11 @@ use crate::page::{self, Nav, Notice, Page, csrf_input, field_error, next_page, t
 use crate::session::{Admin, Fields, Posted, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/catalog", web::get().to(list))
-        .route("/console/catalog", web::post().to(add))
+    cfg.route("/catalog", web::get().to(list))
+        .route("/catalog", web::post().to(add))
         // Skus may hold `/` and `:`, so the sku is the rest of the path.
-        .route("/console/catalog/{sku:.+}", web::get().to(edit))
-        .route("/console/catalog/{sku:.+}", web::post().to(save));
+        .route("/catalog/{sku:.+}", web::get().to(edit))
+        .route("/catalog/{sku:.+}", web::post().to(save));
 }
 
 /// `GET /console/catalog?q=&category=&cursor=`

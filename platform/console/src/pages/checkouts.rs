@@ -26,8 +26,8 @@ use crate::page::{self, Nav, Page, next_page, short_id, time};
 use crate::session::{Admin, Fields, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/checkouts", web::get().to(list))
-        .route("/console/checkouts/{checkout_id}", web::get().to(show));
+    cfg.route("/checkouts", web::get().to(list))
+        .route("/checkouts/{checkout_id}", web::get().to(show));
 }
 
 const STATUSES: [CheckoutStatus; 4] = [

@@ -19,8 +19,8 @@ use crate::schema_form::{self, Empty, FormErrors};
 use crate::session::{Admin, Posted, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/config", web::get().to(show))
-        .route("/console/config", web::post().to(submit));
+    cfg.route("/config", web::get().to(show))
+        .route("/config", web::post().to(submit));
 }
 
 /// The config's schema from the API's own OpenAPI document, its `$ref`s inlined.

@@ -17,10 +17,10 @@ use crate::page::{self, Nav, Notice, Page, csrf_input, field_error, next_page};
 use crate::session::{Admin, Fields, Posted, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/inventory", web::get().to(list))
-        .route("/console/inventory", web::post().to(track))
+    cfg.route("/inventory", web::get().to(list))
+        .route("/inventory", web::post().to(track))
         // Skus may hold `/` and `:`, so the sku is the rest of the path.
-        .route("/console/inventory/{sku:.+}", web::post().to(adjust));
+        .route("/inventory/{sku:.+}", web::post().to(adjust));
 }
 
 /// A set-on-hand form refused: which sku, what was typed, why. `row` says whether it came

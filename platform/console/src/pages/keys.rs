@@ -13,9 +13,9 @@ use crate::page::{self, Nav, Notice, Page, csrf_input, short_id, time};
 use crate::session::{Admin, Posted, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/keys", web::get().to(list))
-        .route("/console/keys", web::post().to(create))
-        .route("/console/keys/{key_id}/revoke", web::post().to(revoke));
+    cfg.route("/keys", web::get().to(list))
+        .route("/keys", web::post().to(create))
+        .route("/keys/{key_id}/revoke", web::post().to(revoke));
 }
 
 async fn list(

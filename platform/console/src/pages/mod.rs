@@ -17,14 +17,11 @@ mod tenants;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/sign-in", web::get().to(sign_in::show))
-        .route("/console/sign-in", web::post().to(sign_in::submit))
-        .route("/console/sign-in/demo", web::get().to(sign_in::demo_show))
-        .route(
-            "/console/sign-in/demo",
-            web::post().to(sign_in::demo_submit),
-        )
-        .route("/console/sign-out", web::post().to(sign_in::sign_out));
+    cfg.route("/sign-in", web::get().to(sign_in::show))
+        .route("/sign-in", web::post().to(sign_in::submit))
+        .route("/sign-in/demo", web::get().to(sign_in::demo_show))
+        .route("/sign-in/demo", web::post().to(sign_in::demo_submit))
+        .route("/sign-out", web::post().to(sign_in::sign_out));
     overview::configure(cfg);
     order_types::configure(cfg);
     config::configure(cfg);

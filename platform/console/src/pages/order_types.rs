@@ -19,15 +19,15 @@ use crate::schema_form::{self, FormErrors};
 use crate::session::{Admin, CSRF_HEADER, Posted, Signed, check_token, same_site};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/order-types", web::get().to(list))
-        .route("/console/plugins", web::post().to(upload))
-        .route("/console/plugins/{plugin_id}", web::get().to(show))
+    cfg.route("/order-types", web::get().to(list))
+        .route("/plugins", web::post().to(upload))
+        .route("/plugins/{plugin_id}", web::get().to(show))
         .route(
-            "/console/order-types/{order_type}/activate",
+            "/order-types/{order_type}/activate",
             web::post().to(activate),
         )
         .route(
-            "/console/order-types/{order_type}/rollback",
+            "/order-types/{order_type}/rollback",
             web::post().to(rollback),
         );
 }

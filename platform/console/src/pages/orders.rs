@@ -21,8 +21,8 @@ use crate::page::{self, Nav, Page, next_page, short_id, time};
 use crate::session::{Admin, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/orders", web::get().to(list))
-        .route("/console/orders/{order_id}", web::get().to(show));
+    cfg.route("/orders", web::get().to(list))
+        .route("/orders/{order_id}", web::get().to(show));
 }
 
 /// `placed_since` as typed: a date (a date input's `YYYY-MM-DD`, midnight UTC) or an RFC 3339

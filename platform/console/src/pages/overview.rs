@@ -10,7 +10,9 @@ use crate::page::{Nav, Page, time};
 use crate::session::{Admin, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console", web::get().to(show));
+    // `/console` and `/console/`.
+    cfg.route("", web::get().to(show))
+        .route("/", web::get().to(show));
 }
 
 fn ratio(part: u64, whole: u64) -> String {

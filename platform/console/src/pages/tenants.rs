@@ -13,12 +13,9 @@ use crate::page::{self, Notice, csrf_input, notice_box, short_id, time};
 use crate::session::{Operator, Posted, Signed};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/tenants", web::get().to(list))
-        .route("/console/tenants", web::post().to(create))
-        .route(
-            "/console/tenants/{tenant_id}/status",
-            web::post().to(set_status),
-        );
+    cfg.route("/tenants", web::get().to(list))
+        .route("/tenants", web::post().to(create))
+        .route("/tenants/{tenant_id}/status", web::post().to(set_status));
 }
 
 async fn list(
