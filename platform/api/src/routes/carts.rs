@@ -3,12 +3,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, HeaderValue, LOCATION};
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use trolley_core::domain::{Attributes, CartId, CartView, LineId, Sku};
-use trolley_core::service::AddLineRequest as AddLine;
+use trolley_core::service::{AddLineRequest as AddLine, Prefetched};
 
 use crate::auth::Storefront;
 use crate::conditional::CartBody;
@@ -78,7 +78,12 @@ pub async fn get_cart(
     path: web::Path<Uuid>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let view = state.carts.get(&shopper, CartId(path.into_inner())).await?;
+    // What the `Storefront` extractor read from the cache alongside the rate limit.
+    let prefetched = req.extensions_mut().remove::<Prefetched>();
+    let view = state
+        .carts
+        .get_prefetched(&shopper, CartId(path.into_inner()), prefetched)
+        .await?;
     Ok(CartBody::of(&CartResponse::from(&view))?.respond(StatusCode::OK, Some(req.headers())))
 }
 

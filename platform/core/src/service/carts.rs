@@ -233,6 +233,33 @@ impl CartService {
         self.get_at_least(shopper, id, 0).await
     }
 
+    /// Reads the cached copy of a cart before the caller is authorized: issued together
+    /// with the caller's rate-limit check, both share one round trip to the shared cache.
+    /// Nothing read here reaches anyone until [`Self::get_prefetched`] has authorized them.
+    pub async fn prefetch(&self, tenant: TenantId, id: CartId) -> Prefetched {
+        Prefetched {
+            tenant,
+            id,
+            cached: self.cache.get(tenant, id).await,
+        }
+    }
+
+    /// [`Self::get`], starting from what [`Self::prefetch`] read (`None`: ask the cache now).
+    #[tracing::instrument(skip_all, fields(tenant_id = %shopper.tenant.id, cart_id = %id))]
+    pub async fn get_prefetched(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        prefetched: Option<Prefetched>,
+    ) -> Result<CartView, CoreError> {
+        let prefetched = prefetched.filter(|p| p.tenant == shopper.tenant.id && p.id == id);
+        let cached = match prefetched {
+            Some(Prefetched { cached, .. }) => self.cached_or_stored(shopper, id, cached).await?,
+            None => self.load_cached(shopper, id, 0).await?,
+        };
+        self.answer_read(shopper, cached).await
+    }
+
     /// [`Self::get`], but never older than `version`: a cached copy behind it (another
     /// node's cache write timed out after its commit) is passed over for the database.
     /// Live streams read this way after a change notice that named the version.
@@ -243,7 +270,16 @@ impl CartService {
         id: CartId,
         version: i64,
     ) -> Result<CartView, CoreError> {
-        let CachedCart { cart, judged } = self.load_cached(shopper, id, version).await?;
+        let cached = self.load_cached(shopper, id, version).await?;
+        self.answer_read(shopper, cached).await
+    }
+
+    /// The view of a cart just read, for its shopper (who is authorized here).
+    async fn answer_read(
+        &self,
+        shopper: &Shopper,
+        CachedCart { cart, judged }: CachedCart,
+    ) -> Result<CartView, CoreError> {
         shopper.authorize(&cart)?;
         let cart = self.renew_on_read(&shopper.tenant, cart).await;
         let priced = self
@@ -422,12 +458,25 @@ impl CartService {
         id: CartId,
         at_least: i64,
     ) -> Result<CachedCart, CoreError> {
-        let tenant = shopper.tenant.id;
-        if let Some(cached) = self.cache.get(tenant, id).await
-            && cached.cart.version >= at_least
-        {
+        let cached = self
+            .cache
+            .get(shopper.tenant.id, id)
+            .await
+            .filter(|c| c.cart.version >= at_least);
+        self.cached_or_stored(shopper, id, cached).await
+    }
+
+    /// `cached`, or on a miss the cart as stored (then cached).
+    async fn cached_or_stored(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        cached: Option<CachedCart>,
+    ) -> Result<CachedCart, CoreError> {
+        if let Some(cached) = cached {
             return Ok(cached);
         }
+        let tenant = shopper.tenant.id;
         let cart = self
             .carts
             .load(tenant, id)
@@ -436,4 +485,12 @@ impl CartService {
         self.cache.put(&cart, None).await;
         Ok(CachedCart { cart, judged: None })
     }
+}
+
+/// A cart's cached copy read ahead of its request's authorization ([`CartService::prefetch`]).
+#[derive(Debug, Clone)]
+pub struct Prefetched {
+    tenant: TenantId,
+    id: CartId,
+    cached: Option<CachedCart>,
 }

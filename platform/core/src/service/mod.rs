@@ -24,7 +24,7 @@ pub mod watchers;
 pub mod webhooks;
 
 pub use admin_lists::AdminLists;
-pub use carts::{AddLineRequest, AddedLine, CartService, CreatedCart};
+pub use carts::{AddLineRequest, AddedLine, CartService, CreatedCart, Prefetched};
 pub use catalog::CatalogService;
 pub use checkout::CheckoutService;
 pub use console::{ConsoleSessions, ConsoleUser, SignedIn};
