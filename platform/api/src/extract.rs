@@ -197,6 +197,28 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
+/// Reads a plugin upload (the admin API's and the console's) up to the maximum module size;
+/// a larger one is refused as soon as it passes the maximum, saying what the maximum is.
+pub async fn plugin_module(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    let too_large = |size: usize| {
+        ApiError::from(trolley_core::CoreError::PluginTooLarge {
+            size,
+            max: trolley_core::service::plugins::MAX_PLUGIN_BYTES,
+        })
+    };
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(Code::InvalidRequest, format!("the upload broke off: {e}"))
+        })?;
+        if body.len() + chunk.len() > trolley_core::service::plugins::MAX_PLUGIN_BYTES {
+            return Err(too_large(body.len() + chunk.len()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

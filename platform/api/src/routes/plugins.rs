@@ -4,38 +4,12 @@ use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use uuid::Uuid;
 
-use futures_util::StreamExt as _;
-
-use trolley_core::CoreError;
 use trolley_core::domain::PluginId;
-use trolley_core::service::plugins::MAX_PLUGIN_BYTES;
 
 use crate::auth::TenantAdmin;
 use crate::dto::plugins::{ActivateRequest, OrderTypeResponse, PluginResponse};
 use crate::error::{ApiError, Code, Problem, Result};
 use crate::state::AppState;
-
-/// Reads an upload up to the operator's maximum module size; a larger one is refused as soon
-/// as it passes the maximum, saying what the maximum is.
-async fn read_module(mut payload: web::Payload) -> Result<web::BytesMut> {
-    let too_large = |size: usize| {
-        ApiError::from(CoreError::PluginTooLarge {
-            size,
-            max: MAX_PLUGIN_BYTES,
-        })
-    };
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(Code::InvalidRequest, format!("the upload broke off: {e}"))
-        })?;
-        if body.len() + chunk.len() > MAX_PLUGIN_BYTES {
-            return Err(too_large(body.len() + chunk.len()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
 
 /// Uploads a plugin module (`Content-Type: application/wasm`, at most 8 MiB). It is compiled
 /// and checked against the order-type world before anything is stored; the same bytes
@@ -69,7 +43,7 @@ pub async fn upload_plugin(
             "send the module as Content-Type: application/wasm",
         ));
     }
-    let body = read_module(body).await?;
+    let body = crate::extract::plugin_module(body).await?;
     let (plugin, created) = state.plugins.upload(&tenant, &body, &actor).await?;
     let mut res = if created {
         HttpResponse::Created()

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt as _;
 use maud::{Markup, html};
 use serde::Deserialize;
 use trolley_api::AppState;
@@ -154,35 +153,21 @@ async fn upload(
     req: HttpRequest,
     Signed(admin): Signed<Admin>,
     state: web::Data<AppState>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ConsoleError> {
     same_site(&req)?;
     check_token(
         &admin.csrf,
         req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()),
     )?;
-    let refuse = |status: StatusCode, detail: String| {
-        HttpResponse::build(status).json(serde_json::json!({ "detail": detail }))
+    let refuse = |e: trolley_api::ApiError| {
+        HttpResponse::build(e.code.status()).json(serde_json::json!({ "detail": e.detail }))
     };
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return Ok(refuse(
-                StatusCode::BAD_REQUEST,
-                "The upload broke off: try again.".into(),
-            ));
-        };
-        if body.len() + chunk.len() > MAX_PLUGIN_BYTES {
-            return Ok(refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "The module is larger than {} MiB, the most a plugin may be.",
-                    MAX_PLUGIN_BYTES / 1024 / 1024
-                ),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    // The admin API's own reader: the same size limit and the same words when it is passed.
+    let body = match trolley_api::extract::plugin_module(payload).await {
+        Ok(body) => body,
+        Err(e) => return Ok(refuse(e)),
+    };
     match state
         .plugins
         .upload(&admin.tenant, &body, &admin.actor)
@@ -192,10 +177,7 @@ async fn upload(
             "plugin_id": plugin.id.to_string(),
             "location": format!("/console/plugins/{}", plugin.id),
         }))),
-        Err(e) => {
-            let e = trolley_api::ApiError::from(e);
-            Ok(refuse(e.code.status(), e.detail))
-        }
+        Err(e) => Ok(refuse(trolley_api::ApiError::from(e))),
     }
 }
 
