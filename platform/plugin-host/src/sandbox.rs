@@ -162,7 +162,12 @@ impl Sandbox {
             Ok(if started.elapsed() >= deadline {
                 UpdateDeadline::Interrupt
             } else {
-                UpdateDeadline::Yield(1)
+                // tokio's own yield, not wasmtime's `Yield`: that one wakes the task at
+                // once, and a task that is always ready makes a worker look at its sockets
+                // only every 61 polls (tokio's `event_interval`), so a looping plugin's
+                // neighbours waited ~61 ticks for every read they were due. `yield_now`
+                // defers the wake until the worker has polled its I/O.
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
             })
         });
         let fuel_given = if self.fuel {

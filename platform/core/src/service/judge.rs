@@ -22,6 +22,7 @@ use crate::ports::{
     PluginRuntime,
 };
 use crate::service::plugin_runs::RunRecorder;
+use crate::service::plugin_share::TenantShares;
 
 /// How long a node trusts its cached view of which plugin serves an order type when it is
 /// not receiving change notices.
@@ -50,6 +51,8 @@ pub struct OrderTypeJudge {
     notifier: Arc<dyn ActivationNotifier>,
     metrics: Arc<dyn Metrics>,
     runs: Option<Arc<RunRecorder>>,
+    /// Each tenant's share of this node's plugin time.
+    shares: TenantShares,
 }
 
 impl OrderTypeJudge {
@@ -68,6 +71,7 @@ impl OrderTypeJudge {
             notifier: Arc::new(NoNotifier),
             metrics: Arc::new(NoMetrics),
             runs: None,
+            shares: TenantShares::default(),
         }
     }
 
@@ -174,6 +178,7 @@ impl OrderTypeJudge {
                 let started = std::time::Instant::now();
                 let call = self
                     .call(
+                        tenant.id,
                         &activation.plugin.sha256,
                         &input,
                         &activation.config,
@@ -256,9 +261,11 @@ impl OrderTypeJudge {
         }
     }
 
-    /// One call of module `sha`, loading it first if this node has not yet.
+    /// One call of module `sha` for `tenant`, loading it first if this node has not yet,
+    /// in the tenant's turn (`plugin_share`): the deadline starts when the call does.
     pub(crate) async fn call(
         &self,
+        tenant: TenantId,
         sha: &str,
         input: &PluginCart,
         config: &serde_json::Value,
@@ -270,6 +277,7 @@ impl OrderTypeJudge {
                 report: CallReport::default(),
             };
         }
+        let _turn = self.shares.turn(tenant).await;
         self.runtime.run(sha, input, config, limits).await
     }
 

@@ -206,6 +206,7 @@ impl PluginTrial {
         let call = self
             .judge
             .call(
+                tenant.id,
                 &plugin.sha256,
                 input,
                 &plugin.config,
