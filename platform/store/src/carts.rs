@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::MergePolicy;
@@ -20,6 +20,7 @@ use crate::db::write_txn;
 use crate::entity::{cart_lines, cart_merges, carts};
 use crate::error::{corrupt, db_err};
 use crate::idempotency::seal_opt;
+use crate::one_statement::CartSave;
 use crate::outbox;
 
 #[derive(Debug, Clone)]
@@ -122,7 +123,10 @@ fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::Model>, StoreError> {
         .collect()
 }
 
-fn from_rows(row: carts::Model, lines: Vec<cart_lines::Model>) -> Result<Cart, StoreError> {
+pub(crate) fn from_rows(
+    row: carts::Model,
+    lines: Vec<cart_lines::Model>,
+) -> Result<Cart, StoreError> {
     let id = row.id;
     let status = CartStatus::parse(&row.status)
         .ok_or_else(|| corrupt(format!("cart {id} has status `{}`", row.status)))?;
@@ -302,6 +306,25 @@ impl CartRepository for SqlCartRepository {
         seal: Option<Seal<'_>>,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
+        // PostgreSQL: one statement, one round trip (`one_statement.rs`), for every shape
+        // but a change that both deletes and writes lines.
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let writes = LineWrites::between(line_rows(stored)?, line_rows(cart)?);
+            let save = CartSave {
+                cart: cart_row(cart)?,
+                expected_version: stored.version,
+                removed: &writes.removed,
+                upserted: &writes.upserted,
+                upsert_columns: &LineWrites::MUTABLE_COLUMNS,
+                seal,
+                tenant: cart.tenant_id,
+                events,
+                occurred_at: cart.updated_at,
+            };
+            if save.fits() {
+                return save.run(&self.db).await;
+            }
+        }
         let txn = self
             .db
             .begin_with_options(write_txn())
@@ -428,6 +451,16 @@ impl CartRepository for SqlCartRepository {
             .await
             .map_err(db_err)?;
         Ok(updated.rows_affected == 1)
+    }
+
+    #[tracing::instrument(name = "db.carts.load_with_rows", level = "debug", skip_all, fields(tenant_id = %tenant, cart_id = %id))]
+    async fn load_with_rows(
+        &self,
+        tenant: TenantId,
+        id: CartId,
+        also: &[Sku],
+    ) -> Result<Option<trolley_core::ports::CartWithRows>, StoreError> {
+        crate::write_reads::load_with_rows(&self.db, tenant, id, also).await
     }
 }
 

@@ -40,6 +40,19 @@ pub(crate) fn db_err(err: DbErr) -> StoreError {
     }
 }
 
+/// The constraint a failed statement violated, when the database names one.
+pub(crate) fn violated_constraint(err: &DbErr) -> Option<String> {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sqlx::Error::Database(db) => db.constraint().map(str::to_owned),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// SQLite `SQLITE_FULL` (13: the disk, or `max_page_count`), PostgreSQL `53100 disk_full`.
 fn is_full(err: &sqlx::Error) -> bool {
     let sqlx::Error::Database(db) = err else {

@@ -72,13 +72,7 @@ fn record(receipt: &Receipt, state: &str, now: i64) -> idempotency_records::Mode
 /// waits for the first and fails instead of doing its work twice. A key already bound
 /// answers [`StoreError::IdempotencyKeyTaken`], and the caller must roll back.
 pub(crate) async fn seal_in(db: &impl ConnectionTrait, seal: Seal<'_>) -> Result<(), StoreError> {
-    let (replay, secret) = seal.replay.to_stored();
-    let row = idempotency_records::Model {
-        replay: Some(replay),
-        replay_secret: secret,
-        ..record(seal.receipt, COMMITTED, to_millis(seal.receipt.at))
-    };
-    let inserted = Entity::insert(row.into_active_model())
+    let inserted = Entity::insert(sealed_row(seal).into_active_model())
         .on_conflict(
             OnConflict::columns([Column::Scope, Column::IdemKey])
                 .do_nothing()
@@ -91,6 +85,16 @@ pub(crate) async fn seal_in(db: &impl ConnectionTrait, seal: Seal<'_>) -> Result
         Ok(())
     } else {
         Err(StoreError::IdempotencyKeyTaken)
+    }
+}
+
+/// The record a seal writes: the key bound to the change, its answer not stored yet.
+pub(crate) fn sealed_row(seal: Seal<'_>) -> idempotency_records::Model {
+    let (replay, secret) = seal.replay.to_stored();
+    idempotency_records::Model {
+        replay: Some(replay),
+        replay_secret: secret,
+        ..record(seal.receipt, COMMITTED, to_millis(seal.receipt.at))
     }
 }
 

@@ -32,6 +32,7 @@ mod error;
 mod health;
 mod idempotency;
 mod inventory;
+mod one_statement;
 mod outbox;
 mod plugin_runs;
 mod plugins;
@@ -40,6 +41,7 @@ mod retention;
 mod stock;
 mod tenants;
 mod webhooks;
+mod write_reads;
 
 pub use admin_lists::SqlAdminListRepository;
 pub use carts::SqlCartRepository;

@@ -6,8 +6,6 @@
 //! gives its numbers back with everything else. The unique index on
 //! `(tenant_id, subject, sequence)` makes a forked history impossible, not just unlikely.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel};
@@ -39,6 +37,54 @@ pub(crate) fn parse_type(name: &str) -> Result<EventType, StoreError> {
     EventType::parse(name).ok_or_else(|| corrupt(format!("event type `{name}` is unknown")))
 }
 
+/// One subject's share of a change's events, as outbox rows whose `sequence` is still
+/// their place in the batch (1..=n): the numbers are taken when the rows are written.
+pub(crate) struct Batch {
+    pub subject: String,
+    pub rows: Vec<outbox_events::Model>,
+}
+
+/// `events` (in order) as outbox rows, one batch per subject in the order subjects first
+/// appear.
+pub(crate) fn batches(
+    tenant: TenantId,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<Vec<Batch>, StoreError> {
+    let occurred_at = to_millis(now);
+    let mut batches: Vec<Batch> = Vec::new();
+    for event in events {
+        let subject = subject_key(&event.subject);
+        let index = match batches.iter().position(|b| b.subject == subject) {
+            Some(index) => index,
+            None => {
+                batches.push(Batch {
+                    subject: subject.clone(),
+                    rows: Vec::new(),
+                });
+                batches.len() - 1
+            }
+        };
+        let batch = &mut batches[index];
+        let place = i64::try_from(batch.rows.len() + 1)
+            .map_err(|_| StoreError::Internal("too many events in one change".into()))?;
+        batch.rows.push(outbox_events::Model {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: tenant.0,
+            event_type: event.event_type.as_str().to_owned(),
+            subject,
+            sequence: place,
+            occurred_at,
+            schema_version: SCHEMA_VERSION,
+            data: to_json(&event.data, "event data")?,
+            dispatched_at: None,
+            published_at: None,
+            publish_claimed_until: None,
+        });
+    }
+    Ok(batches)
+}
+
 /// Appends `events` (in order) to the outbox, inside the caller's transaction.
 pub(crate) async fn append<C: ConnectionTrait>(
     db: &C,
@@ -46,48 +92,21 @@ pub(crate) async fn append<C: ConnectionTrait>(
     events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    // How many numbers each subject needs, in the order subjects first appear.
-    let mut wanted: Vec<(String, i64)> = Vec::new();
-    for event in events {
-        let key = subject_key(&event.subject);
-        match wanted.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => wanted.push((key, 1)),
-        }
-    }
-    let mut next: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
-    for (key, n) in wanted {
-        let last = bump(db, tenant, &key, n).await?;
-        next.insert(key, last - n + 1);
-    }
-    let occurred_at = to_millis(now);
     let mut rows = Vec::with_capacity(events.len());
-    for event in events {
-        let key = subject_key(&event.subject);
-        let sequence = next.get_mut(&key).map_or(1, |s| {
-            let this = *s;
-            *s += 1;
-            this
-        });
-        rows.push(
+    for batch in batches(tenant, events, now)? {
+        let n = i64::try_from(batch.rows.len())
+            .map_err(|_| StoreError::Internal("too many events in one change".into()))?;
+        let last = bump(db, tenant, &batch.subject, n).await?;
+        rows.extend(batch.rows.into_iter().map(|row| {
             outbox_events::Model {
-                id: uuid::Uuid::now_v7(),
-                tenant_id: tenant.0,
-                event_type: event.event_type.as_str().to_owned(),
-                subject: key,
-                sequence,
-                occurred_at,
-                schema_version: SCHEMA_VERSION,
-                data: to_json(&event.data, "event data")?,
-                dispatched_at: None,
-                published_at: None,
-                publish_claimed_until: None,
+                sequence: last - n + row.sequence,
+                ..row
             }
-            .into_active_model(),
-        );
+            .into_active_model()
+        }));
+    }
+    if rows.is_empty() {
+        return Ok(());
     }
     outbox_events::Entity::insert_many(rows)
         .exec_without_returning(db)

@@ -9,7 +9,9 @@
 mod common;
 mod credentials;
 mod retention;
+mod saves;
 mod stock;
+mod write_reads;
 
 use std::time::Duration as StdDuration;
 
@@ -38,7 +40,9 @@ use trolley_store::{Database, DatabaseOptions};
 use common::*;
 use credentials::*;
 use retention::*;
+use saves::*;
 use stock::*;
+use write_reads::*;
 
 /// One test per scenario and backend: `sqlite::<scenario>` and `postgres::<scenario>`.
 macro_rules! on_both_backends {
@@ -76,9 +80,14 @@ on_both_backends!(
     get_many_returns_only_existing_items_of_the_tenant,
     cart_round_trips_with_lines_in_order,
     stale_save_is_a_conflict_and_writes_nothing,
+    a_save_numbers_its_events_or_writes_nothing,
+    concurrent_saves_with_one_key_commit_once,
+    a_save_is_one_statement_on_postgres,
     concurrent_saves_from_one_version_have_one_winner,
     second_live_cart_for_a_customer_is_a_unique_violation,
     carts_are_invisible_to_other_tenants,
+    load_with_rows_reads_the_cart_and_its_skus_rows_of_its_tenant,
+    load_with_rows_is_one_statement_on_postgres,
     count_active_counts_active_carts_of_every_tenant,
     corrupt_rows_are_internal_errors,
     idempotency_records_commit_with_their_change,

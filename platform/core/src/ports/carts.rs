@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Cart, CartId, NewEvent, Seal, TenantId};
+use crate::domain::{Cart, CartId, CatalogItem, NewEvent, Seal, Sku, StockLevel, TenantId};
 use crate::error::StoreError;
 
 #[async_trait]
@@ -24,6 +24,18 @@ pub trait CartRepository: Send + Sync {
         self.insert_emitting(cart, seal, &[]).await
     }
     async fn load(&self, tenant: TenantId, id: CartId) -> Result<Option<Cart>, StoreError>;
+    /// What a write reads before it decides: the cart (as [`Self::load`]) with the catalog
+    /// items and stock levels of its lines' skus and of `also` (the skus the write may
+    /// add), from one snapshot. On PostgreSQL it is one statement: a write's reads were
+    /// three round trips (cart, catalog, stock) before its save (issue 14), and from one
+    /// snapshot a cart is never priced with rows older or newer than it. `None` when the
+    /// tenant has no such cart.
+    async fn load_with_rows(
+        &self,
+        tenant: TenantId,
+        id: CartId,
+        also: &[Sku],
+    ) -> Result<Option<CartWithRows>, StoreError>;
     /// Up to `limit` of the tenant's active carts of `order_type` that have lines, most
     /// recently changed first: what a plugin trial evaluates when no cart is named.
     async fn recent_of_order_type(
@@ -108,6 +120,17 @@ pub trait CartRepository: Send + Sync {
         id: CartId,
         renewal: &crate::domain::lifecycle::Renewal,
     ) -> Result<bool, StoreError>;
+}
+
+/// A cart as a write reads it, with the rows of its skus ([`CartRepository::load_with_rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CartWithRows {
+    pub cart: Cart,
+    /// The catalog items of the cart's line skus and the skus asked for, each sku at most
+    /// once: a sku not in the catalog has none.
+    pub items: Vec<CatalogItem>,
+    /// Their stock levels, likewise: an untracked sku has none.
+    pub levels: Vec<StockLevel>,
 }
 
 /// A merge as remembered, so merging the same source again answers the first result.

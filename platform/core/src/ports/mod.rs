@@ -23,7 +23,7 @@ mod tenants;
 
 pub use admin_lists::AdminListRepository;
 pub use cache::{CachedCart, CartCache};
-pub use carts::{CartRepository, MergeRecord};
+pub use carts::{CartRepository, CartWithRows, MergeRecord};
 pub use catalog::CatalogRepository;
 pub use changes::CartChangeBus;
 pub use checkouts::{

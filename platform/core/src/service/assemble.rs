@@ -11,6 +11,7 @@ use crate::domain::{
     Tenant, TenantId,
 };
 use crate::error::CoreError;
+use crate::service::recent::ReadStart;
 
 /// A cart as a read assembles it, with what went into it.
 pub(crate) struct Priced {
@@ -110,19 +111,33 @@ impl CartService {
     pub(crate) async fn read_rows(
         &self,
         tenant: TenantId,
-        mut skus: Vec<Sku>,
+        skus: Vec<Sku>,
     ) -> Result<Rows, CoreError> {
-        skus.sort();
-        skus.dedup();
         let start = self.recent.before_read();
         let items = self.catalog.get_many(tenant, &skus).await?;
         let levels = self.inventory.get_many(tenant, &skus).await?;
+        Ok(self.rows_read(start, tenant, skus, items, levels))
+    }
+
+    /// The [`Rows`] of `skus` (all of them, those without an item or a level too) as just
+    /// read from the database by a read that began at `start`; this node's recent reads
+    /// are refreshed with them.
+    pub(crate) fn rows_read(
+        &self,
+        start: ReadStart,
+        tenant: TenantId,
+        mut skus: Vec<Sku>,
+        items: Vec<CatalogItem>,
+        levels: Vec<StockLevel>,
+    ) -> Rows {
+        skus.sort();
+        skus.dedup();
         self.recent.refresh(start, tenant, &skus, &items, &levels);
-        Ok(Rows {
+        Rows {
             skus,
             items,
             levels,
-        })
+        }
     }
 
     /// Prices and judges `cart`; `remembered` is the order type's answer kept beside the

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::assemble::Inputs;
-use super::mutate::{emit, load_for_write};
+use super::mutate::emit;
 use super::{Precondition, Shopper};
 use crate::domain::cart::{AddLine, Rules};
 use crate::domain::lifecycle::read_renewal;
@@ -348,14 +348,13 @@ impl CartService {
         pre: Precondition,
     ) -> Result<AddedLine, CoreError> {
         let tenant = &shopper.tenant;
-        // The cart is read (and the caller authorized) before the catalog, so a foreign or
-        // missing cart answers 404 whatever the sku; that first read also serves the first
-        // attempt of the write.
-        let cart = load_for_write(self.carts.as_ref(), shopper, id, pre).await?;
-        // The added sku is read with the cart's, once: the same rows price the write.
-        let skus = cart.lines.iter().map(|l| l.sku().clone());
-        let rows = self
-            .read_rows(tenant.id, skus.chain([req.sku.clone()]).collect())
+        // The added sku's rows are read with the cart and its skus' (one statement on
+        // PostgreSQL), and the same rows price the first attempt of the write. The caller
+        // is authorized before the sku is looked at, so a foreign or missing cart answers
+        // 404 whatever the sku.
+        let adds = std::slice::from_ref(&req.sku);
+        let (cart, rows) = self
+            .load_for_write_with_rows(shopper, id, pre, adds)
             .await?;
         let item = rows
             .item(&req.sku)
@@ -376,7 +375,7 @@ impl CartService {
             .get(&item.category)
             .cloned();
         let (view, events) = self
-            .mutate_from(shopper, id, pre, Some((cart, rows)), |cart, rules| {
+            .mutate_from(shopper, id, pre, adds, Some((cart, rows)), |cart, rules| {
                 cart.add_line(
                     AddLine {
                         key: key.clone(),

@@ -1,9 +1,11 @@
 //! The write path, in one place: load for a write, apply a pure mutation, let the order
 //! type judge it, check and hold stock (the claim rules are `domain::claim`), and save with
 //! a conditional update (sealing the request's idempotency key in the same transaction),
-//! retrying a lost race unless `If-Match` pinned a version. The loader
-//! ([`load_for_write`]) and the retry ([`retry_on_version_conflict`]) are shared with merge
-//! and checkout, so every optimistic write retries the same way.
+//! retrying a lost race unless `If-Match` pinned a version. A cart's own changes read the
+//! cart with the catalog and stock rows they decide with in one go
+//! ([`CartService::load_for_write_with_rows`]). The loader ([`load_for_write`]) and the
+//! retry ([`retry_on_version_conflict`]) are shared with merge and checkout, so every
+//! optimistic write retries the same way.
 
 use std::future::Future;
 
@@ -13,9 +15,9 @@ use super::assemble::{Priced, Rows};
 use super::{CartService, Precondition, Shopper};
 use crate::domain::cart::Rules;
 use crate::domain::claim::{grown_lines, releases, soft_shortages, wanted_holds};
-use crate::domain::{Cart, CartEvent, CartId, CartView, Changed, Replay, event, rejection};
+use crate::domain::{Cart, CartEvent, CartId, CartView, Changed, Replay, Sku, event, rejection};
 use crate::error::{CoreError, StoreError};
-use crate::ports::CartRepository;
+use crate::ports::{CartRepository, CartWithRows};
 
 /// How many times an optimistic write (a mutation, a merge, a checkout start) re-reads and
 /// re-applies after losing a race. Every lost race means another writer won, so the cart
@@ -34,7 +36,8 @@ pub(crate) enum Attempt<T> {
 
 /// Runs `attempt` until it is [`Attempt::Done`] or fails, at most [`MAX_ATTEMPTS`] times
 /// ([`CoreError::Contention`] after that). Each attempt loads afresh through
-/// [`load_for_write`], which judges `If-Match` on what it loads: a write pinned to a version
+/// [`load_for_write`] (or [`CartService::load_for_write_with_rows`]), which judge `If-Match`
+/// on what they load: a write pinned to a version
 /// that loses a race answers 412 on its next attempt instead of applying on top of the
 /// winner.
 pub(crate) async fn retry_on_version_conflict<T, F, Fut>(mut attempt: F) -> Result<T, CoreError>
@@ -53,7 +56,7 @@ where
 
 /// Reads a cart for a write: from the database, never the cache (the conditional update
 /// would catch a stale cache anyway, but `If-Match` must be judged on the truth), then
-/// authorizes the caller and checks `If-Match`.
+/// authorizes the caller and checks `If-Match` ([`check_write`]).
 pub(crate) async fn load_for_write(
     carts: &dyn CartRepository,
     shopper: &Shopper,
@@ -64,7 +67,14 @@ pub(crate) async fn load_for_write(
         .load(shopper.tenant.id, id)
         .await?
         .ok_or(CoreError::CartNotFound)?;
-    shopper.authorize(&cart)?;
+    check_write(shopper, &cart, pre)?;
+    Ok(cart)
+}
+
+/// May `shopper` write `cart` as just loaded: are they its owner, and is it at the version
+/// their `If-Match` insists on.
+fn check_write(shopper: &Shopper, cart: &Cart, pre: Precondition) -> Result<(), CoreError> {
+    shopper.authorize(cart)?;
     if let Some(expected) = pre.if_match
         && expected != cart.version
     {
@@ -72,7 +82,7 @@ pub(crate) async fn load_for_write(
             current_version: cart.version,
         });
     }
-    Ok(cart)
+    Ok(())
 }
 
 /// Domain events go to the structured log for now; metrics and an outbox read them later.
@@ -89,6 +99,36 @@ pub(super) fn emit(cart: &Cart, events: &[CartEvent]) {
 }
 
 impl CartService {
+    /// [`load_for_write`], reading with the cart the catalog items and stock levels of its
+    /// skus and of `adds` (the skus the write may add) in one go
+    /// ([`CartRepository::load_with_rows`]: one statement on PostgreSQL, one snapshot), so a
+    /// write has read all it decides with in one round trip. A missing cart (or another
+    /// tenant's) is 404 and a caller who may not write it is refused before anything is
+    /// made of the rows, whatever the skus.
+    pub(super) async fn load_for_write_with_rows(
+        &self,
+        shopper: &Shopper,
+        id: CartId,
+        pre: Precondition,
+        adds: &[Sku],
+    ) -> Result<(Cart, Rows), CoreError> {
+        let tenant = shopper.tenant.id;
+        let start = self.recent.before_read();
+        let CartWithRows {
+            cart,
+            items,
+            levels,
+        } = self
+            .carts
+            .load_with_rows(tenant, id, adds)
+            .await?
+            .ok_or(CoreError::CartNotFound)?;
+        check_write(shopper, &cart, pre)?;
+        let skus = cart.lines.iter().map(|l| l.sku()).chain(adds).cloned();
+        let rows = self.rows_read(start, tenant, skus.collect(), items, levels);
+        Ok((cart, rows))
+    }
+
     /// Load → authorize → check `If-Match` → apply → conditional save; on a lost race,
     /// start over from the stored state (or answer 412 if the caller pinned a version).
     pub(crate) async fn mutate<F>(
@@ -101,19 +141,21 @@ impl CartService {
     where
         F: Fn(Cart, &Rules) -> Result<Changed, CoreError>,
     {
-        let (view, _) = self.mutate_from(shopper, id, pre, None, apply).await?;
+        let (view, _) = self.mutate_from(shopper, id, pre, &[], None, apply).await?;
         Ok(view)
     }
 
-    /// [`Self::mutate`], with the first attempt working on `loaded` when the caller has
-    /// already read the cart through [`load_for_write`] and the rows of its skus (and any it
-    /// adds) through [`Self::read_rows`]; also answers the events of the change that was
-    /// stored (none when nothing changed).
+    /// [`Self::mutate`] of a change that may add lines of `adds`, with the first attempt
+    /// working on `loaded` when the caller has already read the cart and its rows through
+    /// [`Self::load_for_write_with_rows`]; also answers the events of the change that was
+    /// stored (none when nothing changed). Every attempt reads the cart and the rows of its
+    /// skus and of `adds` together.
     pub(super) async fn mutate_from<F>(
         &self,
         shopper: &Shopper,
         id: CartId,
         pre: Precondition,
+        adds: &[Sku],
         mut loaded: Option<(Cart, Rows)>,
         apply: F,
     ) -> Result<(CartView, Vec<CartEvent>), CoreError>
@@ -125,11 +167,11 @@ impl CartService {
             let loaded = loaded.take();
             async move {
                 let (cart, rows) = match loaded {
-                    Some((cart, rows)) => (cart, Some(rows)),
-                    None => (
-                        load_for_write(self.carts.as_ref(), shopper, id, pre).await?,
-                        None,
-                    ),
+                    Some(loaded) => loaded,
+                    None => {
+                        self.load_for_write_with_rows(shopper, id, pre, adds)
+                            .await?
+                    }
                 };
                 self.try_mutation(shopper, id, cart, rows, apply).await
             }
@@ -137,13 +179,13 @@ impl CartService {
         .await
     }
 
-    /// One attempt of [`Self::mutate_from`] on the cart as loaded.
+    /// One attempt of [`Self::mutate_from`] on the cart as loaded, with the rows read with it.
     async fn try_mutation<F>(
         &self,
         shopper: &Shopper,
         id: CartId,
         cart: Cart,
-        rows: Option<Rows>,
+        rows: Rows,
         apply: &F,
     ) -> Result<Attempt<(CartView, Vec<CartEvent>)>, CoreError>
     where
@@ -162,16 +204,9 @@ impl CartService {
         // The order type judges the cart as it would be; a `reject` it is to blame for
         // refuses a change that adds to the cart, and nothing is stored (the rule is in
         // `domain::rejection`). Removals are never refused: they can only help.
-        // The catalog and stock rows of every sku involved, read once: both the cart after
-        // and the cart before are priced from them.
-        let rows = match rows {
-            Some(rows) => rows,
-            None => {
-                let skus = before.lines.iter().chain(&changed.cart.lines);
-                self.read_rows(tenant.id, skus.map(|l| l.sku().clone()).collect())
-                    .await?
-            }
-        };
+        // The catalog and stock rows of every sku involved, read with the cart: both the
+        // cart after and the cart before are priced from them (a sku the change added
+        // without announcing it in `adds` is read then).
         let mut priced = self.price_from(tenant, &changed.cart, &rows).await?;
         let grown = grown_lines(&changed.events);
         if !grown.is_empty() {
