@@ -467,12 +467,11 @@ async fn hostile_plugins_fail_only_their_calls(app: TestApp) {
 }
 
 /// A plugin that loops until its deadline runs on the request's worker but yields to it at
-/// every epoch tick (letting the worker poll its sockets), and only one call of a tenant
-/// runs at a time on a node (`service::plugin_share`), so four loops at once keep one worker
-/// busy, not both, and a neighbour tenant's reads are answered beside them. The
+/// every epoch tick through tokio's `yield_now`, which lets the worker poll its sockets
+/// between slices, so a neighbour tenant's reads are answered beside the loops. The
 /// neighbour's latencies alone and beside the loops are printed for BENCHMARKS.md, not
 /// asserted (the yielding itself is checked deterministically in `plugin-host`'s
-/// `a_loop_shares_its_thread_with_other_calls`, the turns in `plugin_share`'s unit test).
+/// `a_loop_shares_its_thread_with_other_calls`).
 async fn a_looping_plugin_does_not_hold_up_a_neighbour(app: TestApp) {
     const DEADLINE_MS: u64 = 1000;
     let (t, _) = app

@@ -22,7 +22,6 @@ use crate::ports::{
     PluginRuntime,
 };
 use crate::service::plugin_runs::RunRecorder;
-use crate::service::plugin_share::TenantShares;
 
 /// How long a node trusts its cached view of which plugin serves an order type when it is
 /// not receiving change notices.
@@ -51,8 +50,6 @@ pub struct OrderTypeJudge {
     notifier: Arc<dyn ActivationNotifier>,
     metrics: Arc<dyn Metrics>,
     runs: Option<Arc<RunRecorder>>,
-    /// Each tenant's share of this node's plugin time.
-    shares: TenantShares,
 }
 
 impl OrderTypeJudge {
@@ -71,7 +68,6 @@ impl OrderTypeJudge {
             notifier: Arc::new(NoNotifier),
             metrics: Arc::new(NoMetrics),
             runs: None,
-            shares: TenantShares::default(),
         }
     }
 
@@ -178,7 +174,6 @@ impl OrderTypeJudge {
                 let started = std::time::Instant::now();
                 let call = self
                     .call(
-                        tenant.id,
                         &activation.plugin.sha256,
                         &input,
                         &activation.config,
@@ -261,11 +256,9 @@ impl OrderTypeJudge {
         }
     }
 
-    /// One call of module `sha` for `tenant`, loading it first if this node has not yet,
-    /// in the tenant's turn (`plugin_share`): the deadline starts when the call does.
+    /// One call of module `sha`, loading it first if this node has not yet.
     pub(crate) async fn call(
         &self,
-        tenant: TenantId,
         sha: &str,
         input: &PluginCart,
         config: &serde_json::Value,
@@ -277,7 +270,6 @@ impl OrderTypeJudge {
                 report: CallReport::default(),
             };
         }
-        let _turn = self.shares.turn(tenant).await;
         self.runtime.run(sha, input, config, limits).await
     }
 

@@ -12,7 +12,6 @@ pub mod judge;
 pub mod merge;
 mod mutate;
 pub mod plugin_runs;
-pub mod plugin_share;
 pub mod plugin_trial;
 pub mod plugins;
 pub mod recent;

@@ -206,7 +206,6 @@ impl PluginTrial {
         let call = self
             .judge
             .call(
-                tenant.id,
                 &plugin.sha256,
                 input,
                 &plugin.config,
