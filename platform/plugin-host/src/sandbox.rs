@@ -142,6 +142,10 @@ pub(crate) struct Sandbox {
     pub ticks: Ticks,
 }
 
+/// How long a call runs before it first gives way to the worker's other tasks (and then at
+/// every epoch tick).
+const SLICE: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl Sandbox {
     /// A fresh store under `limits`, for one call. The store (and with it the instance and
     /// its memory) is dropped with the [`Call`]: nothing survives a call.
@@ -159,8 +163,14 @@ impl Sandbox {
         let deadline = limits.deadline;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            Ok(if started.elapsed() >= deadline {
+            let elapsed = started.elapsed();
+            Ok(if elapsed >= deadline {
                 UpdateDeadline::Interrupt
+            } else if elapsed < SLICE {
+                // A tick can come right after the call started: a sound call (tens of
+                // microseconds) finishes within its first slice without giving way, so it
+                // never waits behind the worker's other tasks.
+                UpdateDeadline::Continue(1)
             } else {
                 // tokio's own yield, not wasmtime's `Yield`: that one wakes the task at
                 // once, and a task that is always ready makes a worker look at its sockets
