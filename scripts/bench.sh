@@ -36,6 +36,9 @@
 #   BENCH_WORKERS            TROLLEY_WORKERS of the server (default: one per core)
 #   BENCH_RUST_LOG           RUST_LOG of the server (default: the server's own, info)
 #   BENCH_PERF=1             record a `perf` CPU profile of the server per scenario
+#   BENCH_CPU=1              print per scenario where the CPU went, by process (server,
+#                            postgres, redis-server, wrk …: scripts/cpu-split.py), also kept
+#                            in cpu-N.txt
 #   BENCH_DEBUG=1            the Lua scripts log the first non-2xx answer of a scenario
 #   BENCH_OUT                where logs, seed data and profiles go (default: a temp dir)
 #   BENCH_NO_BUILD=1         use the release binaries already built
@@ -636,7 +639,12 @@ run_backend() {
       PROBE_PID=$!
     fi
     [[ -z "$webhook" ]] || : >"$dir/webhooks.log"
+    [[ -z "${BENCH_CPU:-}" ]] || python3 "$ROOT/scripts/cpu-split.py" snap >"$dir/cpu-before-$n.json"
     wrk_run "$n" "$DURATION" >"$dir/wrk-$n.txt" 2>"$dir/wrk-$n.err" || true
+    if [[ -n "${BENCH_CPU:-}" ]]; then
+      python3 "$ROOT/scripts/cpu-split.py" diff "$dir/cpu-before-$n.json" >"$dir/cpu-$n.txt"
+      log "[$backend] scenario $n $(cat "$dir/cpu-$n.txt")"
+    fi
     if [[ -n "$PROBE_PID" ]]; then
       touch "$dir/fresh.stop"
       wait "$PROBE_PID" || true

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use rust_decimal::Decimal;
+use crate::Decimal;
 
 use crate::money;
 
@@ -18,7 +18,9 @@ pub struct Cart {
     pub(crate) currency: String,
     pub(crate) subtotal: Decimal,
     pub(crate) lines: Vec<Line>,
-    pub(crate) context: BTreeMap<String, String>,
+    /// Sorted by key, one pair per key (see [`sorted_context`]): a `BTreeMap`'s code is
+    /// ~3 KB of WebAssembly for a handful of pairs.
+    pub(crate) context: Vec<(String, String)>,
 }
 
 impl Cart {
@@ -61,7 +63,11 @@ impl Cart {
     ///
     /// When the host sent a key twice, the last value wins.
     pub fn context(&self, key: &str) -> Option<&str> {
-        self.context.get(key).map(String::as_str)
+        self.context
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .and_then(|index| self.context.get(index))
+            .map(|(_, value)| value.as_str())
     }
 
     /// `true` when the context value of `key` is a yes (`true`, `yes` or `1`, any case).
@@ -85,6 +91,24 @@ impl Cart {
     pub fn round_money(&self, amount: Decimal) -> Decimal {
         money::round(amount, &self.currency)
     }
+}
+
+/// Sorts context pairs by key; of pairs with the same key, the later one wins.
+pub(crate) fn sorted_context(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Vec<(String, String)> {
+    let mut sorted: Vec<(String, String)> = Vec::new();
+    for pair in pairs {
+        match sorted.binary_search_by(|kept| kept.0.cmp(&pair.0)) {
+            Ok(index) => {
+                if let Some(kept) = sorted.get_mut(index) {
+                    *kept = pair;
+                }
+            }
+            Err(index) => sorted.insert(index, pair),
+        }
+    }
+    sorted
 }
 
 /// A byte range of a line's text, on character boundaries (checked when the line is built).

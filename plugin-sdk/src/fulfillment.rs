@@ -1,6 +1,6 @@
 //! How a cart can be fulfilled.
 
-use rust_decimal::Decimal;
+use crate::Decimal;
 
 /// Fulfillment rules for a cart, built up step by step:
 ///

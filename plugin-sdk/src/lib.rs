@@ -83,6 +83,7 @@
 #![deny(missing_docs)]
 
 mod cart;
+mod decimal;
 mod fulfillment;
 mod info;
 mod json;
@@ -112,10 +113,10 @@ pub mod bindings {
 }
 
 pub use cart::{Cart, Line};
+pub use decimal::{Decimal, ParseDecimalError, RoundingStrategy};
 pub use fulfillment::FulfillmentRules;
 pub use info::PluginInfo;
 pub use outcome::{Evaluation, Fee, NegativeAmount, Severity, Violation};
-pub use rust_decimal::Decimal;
 pub use schemars::JsonSchema;
 pub use serde::de::DeserializeOwned;
 pub use serde::{Deserialize, Serialize};

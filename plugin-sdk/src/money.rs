@@ -1,6 +1,6 @@
 //! Currency-aware rounding for fees computed from percentages or rates.
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use crate::{Decimal, RoundingStrategy};
 
 /// Currencies whose amounts have no decimal places (ISO 4217 minor unit 0).
 const ZERO_DECIMAL: &[&str] = &[

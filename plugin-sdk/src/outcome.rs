@@ -1,6 +1,6 @@
 //! What a plugin answers about a cart: violations, fees, and the whole evaluation.
 
-use rust_decimal::Decimal;
+use crate::Decimal;
 
 use crate::FulfillmentRules;
 
@@ -220,7 +220,7 @@ impl Fee {
     pub(crate) fn wire_amount(&self) -> String {
         match &self.raw_amount {
             Some(raw) => raw.clone(),
-            None => self.amount.to_string(),
+            None => self.amount.to_plain_string(),
         }
     }
 }

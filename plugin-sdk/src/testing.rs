@@ -33,7 +33,7 @@
 
 use std::collections::BTreeMap;
 
-use rust_decimal::Decimal;
+use crate::Decimal;
 
 use crate::bindings::Guest;
 use crate::cart::TextSpan;
@@ -279,7 +279,7 @@ impl CartBuilder {
             currency: self.currency,
             subtotal,
             lines,
-            context: self.context,
+            context: self.context.into_iter().collect(),
         })
     }
 }
@@ -380,7 +380,7 @@ impl LineBuilder {
             )
         })?;
         let line_total = unit_price
-            .checked_mul(Decimal::from(self.quantity))
+            .times(self.quantity)
             .ok_or_else(|| format!("the total of line `{line_id}` overflows"))?;
         let mut text = String::new();
         let mut push = |s: &str| {

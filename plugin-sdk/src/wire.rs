@@ -2,17 +2,14 @@
 //! types, configuration parsing, the configuration schema, and the `Guest` implementation
 //! that `export_order_type!` exports.
 
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use rust_decimal::Decimal;
-use schemars::Schema;
+use crate::Decimal;
 use schemars::generate::SchemaSettings;
-use schemars::transform::RecursiveTransform;
 
 use crate::bindings::trolley::order_type::types as wit;
-use crate::cart::{AttrSpans, TextSpan, sorted_attributes};
+use crate::cart::{AttrSpans, TextSpan, sorted_attributes, sorted_context};
 use crate::{Cart, Evaluation, Fee, FulfillmentRules, Line, OrderType, Severity, Violation, rules};
 
 /// Implements the generated world for an [`OrderType`]; `export_order_type!` exports it.
@@ -77,39 +74,13 @@ pub(crate) fn parse_config<C: serde::de::DeserializeOwned + Default>(
     crate::json::from_str(trimmed).map_err(|e| format!("invalid configuration: {e}"))
 }
 
-/// The JSON Schema (draft 2020-12) of a configuration type, as JSON text.
-///
-/// `schemars` describes a `Decimal` as "a string or a number", but the workspace's
-/// `rust_decimal` only deserializes strings (money is never a float): the schema is
-/// tightened to strings so a configuration that passes the host's check also deserializes.
+/// The JSON Schema (draft 2020-12) of a configuration type, as JSON text ([`Decimal`] fields
+/// are decimal strings: see its `JsonSchema`).
 pub(crate) fn config_schema<C: schemars::JsonSchema>() -> String {
     let schema = SchemaSettings::draft2020_12()
-        .with_transform(RecursiveTransform(decimal_as_string as fn(&mut Schema)))
         .into_generator()
         .into_root_schema_for::<C>();
     serde_json::to_string(&schema).unwrap_or_else(|_| String::from("{}"))
-}
-
-/// The pattern `schemars` gives `Decimal` when deserializing.
-const SCHEMARS_DECIMAL_PATTERN: &str = r"^-?\d+(\.\d+)?([eE]\d+)?$";
-/// What `rust_decimal` accepts from a configuration: a plain decimal string.
-const DECIMAL_STRING_PATTERN: &str = r"^-?\d+(\.\d+)?$";
-
-fn decimal_as_string(schema: &mut Schema) {
-    let Some(object) = schema.as_object_mut() else {
-        return;
-    };
-    if object.get("pattern").and_then(|p| p.as_str()) != Some(SCHEMARS_DECIMAL_PATTERN) {
-        return;
-    }
-    if let Some(serde_json::Value::Array(types)) = object.get_mut("type") {
-        types.retain(|t| t != "number");
-        if types.len() == 1 {
-            let only = types.remove(0);
-            object.insert("type".to_owned(), only);
-        }
-    }
-    object.insert("pattern".to_owned(), DECIMAL_STRING_PATTERN.into());
 }
 
 /// Unpacks the WIT cart: every line string is a span of `cart.text`, every line attribute a
@@ -134,7 +105,7 @@ pub(crate) fn cart_from_wit(cart: wit::Cart) -> Result<Cart, String> {
         currency: cart.currency,
         subtotal,
         lines,
-        context: pairs(cart.context),
+        context: sorted_context(cart.context.into_iter().map(|p| (p.key, p.value))),
     })
 }
 
@@ -215,7 +186,7 @@ impl Packed<'_> {
         let unit_price_span = self.span(line.unit_price, field("unit price"))?;
         let unit_price = parse_decimal(self.str(unit_price_span), field("unit price"))?;
         let line_total = unit_price
-            .checked_mul(Decimal::from(line.quantity))
+            .times(line.quantity)
             .ok_or_else(|| format!("the total of line `{id}` overflows"))?;
         Ok(Line {
             text: Arc::clone(self.text),
@@ -231,16 +202,6 @@ impl Packed<'_> {
             line_attributes: self.pairs(line.line_attributes, field("line attributes"))?,
         })
     }
-}
-
-/// Later pairs win over earlier ones with the same key. Inserted one by one: `collect` into a
-/// `BTreeMap` sorts first, which costs a stable sort's code in the module.
-fn pairs(pairs: Vec<wit::Pair>) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    for pair in pairs {
-        map.insert(pair.key, pair.value);
-    }
-    map
 }
 
 fn parse_decimal(text: &str, what: impl FnOnce() -> String) -> Result<Decimal, String> {
@@ -377,7 +338,7 @@ fn fulfillment_to_wit(rules: FulfillmentRules) -> wit::FulfillmentRules {
         allowed_modes: rules.allowed_modes().to_vec(),
         lead_time_minutes: rules.lead_time(),
         requirements: rules.requirements().to_vec(),
-        max_distance_km: rules.max_distance().map(|d| d.to_string()),
+        max_distance_km: rules.max_distance().map(Decimal::to_plain_string),
         notes: rules.notes().to_vec(),
     }
 }

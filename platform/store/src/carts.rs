@@ -1,6 +1,7 @@
 //! [`CartRepository`] on the `carts` and `cart_lines` tables.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
@@ -11,7 +12,7 @@ use trolley_core::domain::MergePolicy;
 use trolley_core::domain::lifecycle::Renewal;
 use trolley_core::domain::{
     Attributes, Cart, CartId, CartOwner, CartStatus, Currency, Line, LineId, LineKey, NewEvent,
-    Price, Quantity, ReviewSide, Seal, Sku, TenantId,
+    Price, Quantity, ReviewSide, Seal, Shortage, Sku, TenantId, WantedHold,
 };
 use trolley_core::ports::{CartRepository, MergeRecord};
 
@@ -123,6 +124,20 @@ fn line_rows(cart: &Cart) -> Result<Vec<cart_lines::Model>, StoreError> {
         .collect()
 }
 
+/// Who owns the cart of `row`.
+pub(crate) fn owner_from_row(row: &carts::Model) -> Result<CartOwner, StoreError> {
+    match (&row.customer_id, &row.cart_token_hash) {
+        (Some(customer), _) => Ok(CartOwner::Customer(customer.clone())),
+        (None, Some(token_hash)) => Ok(CartOwner::Guest {
+            token_hash: token_hash.clone(),
+        }),
+        (None, None) => Err(corrupt(format!(
+            "cart {} has neither customer nor token",
+            row.id
+        ))),
+    }
+}
+
 pub(crate) fn from_rows(
     row: carts::Model,
     lines: Vec<cart_lines::Model>,
@@ -134,11 +149,7 @@ pub(crate) fn from_rows(
         .currency
         .parse()
         .map_err(|_| corrupt(format!("cart {id} has currency `{}`", row.currency)))?;
-    let owner = match (row.customer_id, row.cart_token_hash) {
-        (Some(customer), _) => CartOwner::Customer(customer),
-        (None, Some(token_hash)) => CartOwner::Guest { token_hash },
-        (None, None) => return Err(corrupt(format!("cart {id} has neither customer nor token"))),
-    };
+    let owner = owner_from_row(&row)?;
     let lines = lines
         .into_iter()
         .map(|l| line_from_row(l, currency))
@@ -341,6 +352,20 @@ impl CartRepository for SqlCartRepository {
             return Err(e);
         }
         txn.commit().await.map_err(db_err)
+    }
+
+    #[tracing::instrument(name = "db.carts.save_holding", level = "debug", skip_all, fields(tenant_id = %cart.tenant_id, cart_id = %cart.id))]
+    async fn save_holding(
+        &self,
+        cart: &Cart,
+        stored: &Cart,
+        seal: Option<Seal<'_>>,
+        events: &[NewEvent],
+        holds: &[WantedHold],
+        hold_until: DateTime<Utc>,
+    ) -> Result<Vec<Shortage>, StoreError> {
+        crate::line_holds::save_holding(&self.db, cart, stored, seal, events, holds, hold_until)
+            .await
     }
 
     #[tracing::instrument(name = "db.carts.save_merge", level = "debug", skip_all, fields(tenant_id = %target.tenant_id, cart_id = %target.id, source_cart_id = %source.id))]

@@ -42,7 +42,7 @@ use trolley_core::ports::{
 };
 use uuid::Uuid;
 
-use crate::carts::save_in;
+use crate::carts::{owner_from_row, save_in};
 use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::db::write_txn;
 use crate::entity::{carts, checkouts, orders, stock_holds};
@@ -50,8 +50,8 @@ use crate::error::{corrupt, db_err};
 use crate::idempotency::seal_opt;
 use crate::outbox;
 use crate::stock::{
-    self, CHECKOUT, End, LowStock, cart_line_holds, delete_holds, finish, free_stock, lock_cart,
-    release, release_holds, try_hold,
+    self, CHECKOUT, End, LowStock, finish, free_stock, give_back, lock_cart, release,
+    take_line_holds, try_hold,
 };
 
 mod expiry;
@@ -141,18 +141,20 @@ async fn stored_order<C: sea_orm::ConnectionTrait>(
     from_json(&row.body, "order")
 }
 
-/// A checkout's holds, by checkout id (scoped by tenant).
-async fn checkout_holds(
+/// Deletes a checkout's holds (scoped by tenant) in one statement and returns them, by sku.
+async fn take_checkout_holds(
     txn: &DatabaseTransaction,
     row: &checkouts::Model,
 ) -> Result<Vec<stock_holds::Model>, StoreError> {
-    stock_holds::Entity::find()
+    let mut taken = stock_holds::Entity::delete_many()
         .filter(stock_holds::Column::CheckoutId.eq(row.id))
         .filter(stock_holds::Column::TenantId.eq(row.tenant_id))
         .filter(stock_holds::Column::Kind.eq(CHECKOUT))
-        .all(txn)
+        .exec_with_returning(txn)
         .await
-        .map_err(db_err)
+        .map_err(db_err)?;
+    taken.sort_by(|a, b| a.sku.cmp(&b.sku).then(a.id.cmp(&b.id)));
+    Ok(taken)
 }
 
 /// Ends a pending checkout as `cancelled` or `expired` inside `txn` (the cart lock held):
@@ -178,8 +180,8 @@ async fn settle(
     if update.exec(txn).await.map_err(db_err)?.rows_affected == 0 {
         return Ok(None);
     }
-    let holds = checkout_holds(txn, row).await?;
-    release_holds(txn, holds, None).await?;
+    let taken = take_checkout_holds(txn, row).await?;
+    give_back(txn, &taken).await?;
 
     let unfrozen = carts::Entity::update_many()
         .col_expr(
@@ -307,8 +309,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
 
             // The line holds give way to the checkout's: count what they had per sku, then
             // one pass over the skus in order holds (or gives back) only the difference.
-            let line_holds = cart_line_holds(&txn, tenant.0, cart.id.0).await?;
-            let released = delete_holds(&txn, line_holds, None).await?;
+            let released = take_line_holds(&txn, tenant.0, cart.id.0).await?;
             let mut had: BTreeMap<&str, i64> = BTreeMap::new();
             for row in &released {
                 *had.entry(row.sku.as_str()).or_insert(0) += row.quantity;
@@ -322,10 +323,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
                 let have = had.get(sku).copied().unwrap_or(0);
                 let wanted = by_sku.get(sku);
                 if want > have {
-                    if try_hold(&txn, tenant.0, sku, want - have).await? {
-                        low_stock
-                            .after_hold(&txn, tenant.0, sku, want - have)
-                            .await?;
+                    if try_hold(&txn, tenant.0, sku, want - have, &mut low_stock).await? {
                         if let Some(w) = wanted {
                             reservations.push((w.sku, want));
                         }
@@ -425,6 +423,25 @@ impl CheckoutRepository for SqlCheckoutRepository {
             .transpose()
     }
 
+    #[tracing::instrument(name = "db.checkouts.get_with_owner", level = "debug", skip_all, fields(tenant_id = %tenant, checkout_id = %id))]
+    async fn get_with_owner(
+        &self,
+        tenant: TenantId,
+        id: CheckoutId,
+    ) -> Result<Option<(Checkout, Option<CartOwner>)>, StoreError> {
+        let Some((row, cart)) = checkouts::Entity::find_by_id(id.0)
+            .filter(checkouts::Column::TenantId.eq(tenant.0))
+            .find_also_related(carts::Entity)
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let owner = cart.as_ref().map(owner_from_row).transpose()?;
+        Ok(Some((checkout_from_row(row)?, owner)))
+    }
+
     /// `order` must be made from this checkout (its `checkout_id` and `tenant_id`). Every
     /// later call answers the first order, whatever `order` it passes.
     #[tracing::instrument(name = "db.checkouts.complete", level = "debug", skip_all, fields(tenant_id = %tenant, checkout_id = %id))]
@@ -493,20 +510,48 @@ impl CheckoutRepository for SqlCheckoutRepository {
             }
 
             // Reservations become decrements, in sku order.
-            let holds = checkout_holds(&txn, &row).await?;
-            let committed = delete_holds(&txn, holds, None).await?;
+            let committed = take_checkout_holds(&txn, &row).await?;
             for ((tenant, sku), quantity) in stock::per_sku(&committed) {
                 stock::commit(&txn, tenant, &sku, quantity).await?;
             }
 
-            // The guest's proof of ownership goes with the order: it outlives the cart.
-            let cart_token_hash: Option<Option<String>> = carts::Entity::find_by_id(row.cart_id)
-                .select_only()
-                .column(carts::Column::CartTokenHash)
-                .into_tuple()
-                .one(&txn)
+            // The cart is converted; the guest's proof of ownership comes back from it and
+            // goes with the order, which outlives the cart.
+            let converted = carts::Entity::update_many()
+                .col_expr(
+                    carts::Column::Status,
+                    Expr::value(CartStatus::Converted.as_str()),
+                )
+                .col_expr(carts::Column::ActiveCustomerId, Expr::value(None::<String>))
+                .col_expr(
+                    carts::Column::Version,
+                    Expr::col(carts::Column::Version).add(1),
+                )
+                .col_expr(carts::Column::UpdatedAt, Expr::value(now))
+                .filter(carts::Column::Id.eq(row.cart_id))
+                .filter(carts::Column::TenantId.eq(tenant.0))
+                .filter(carts::Column::Status.eq(CartStatus::CheckingOut.as_str()))
+                .exec_with_returning(&txn)
                 .await
                 .map_err(db_err)?;
+            let cart_token_hash = match converted.into_iter().next() {
+                Some(cart) => cart.cart_token_hash,
+                None => {
+                    tracing::warn!(
+                        checkout_id = %id,
+                        cart_id = %row.cart_id,
+                        "the cart of a completed checkout was not checking out; left as it is"
+                    );
+                    let token: Option<Option<String>> = carts::Entity::find_by_id(row.cart_id)
+                        .select_only()
+                        .column(carts::Column::CartTokenHash)
+                        .into_tuple()
+                        .one(&txn)
+                        .await
+                        .map_err(db_err)?;
+                    token.flatten()
+                }
+            };
             let inserted = orders::Entity::insert(
                 orders::Model {
                     id: order.order_id.0,
@@ -515,7 +560,7 @@ impl CheckoutRepository for SqlCheckoutRepository {
                     cart_id: row.cart_id,
                     body: body.clone(),
                     created_at: to_millis(order.created_at),
-                    cart_token_hash: cart_token_hash.flatten(),
+                    cart_token_hash,
                     customer_id: order.customer_id.clone(),
                 }
                 .into_active_model(),
@@ -531,31 +576,6 @@ impl CheckoutRepository for SqlCheckoutRepository {
                     }
                     other => return Err(other),
                 },
-            }
-
-            let converted = carts::Entity::update_many()
-                .col_expr(
-                    carts::Column::Status,
-                    Expr::value(CartStatus::Converted.as_str()),
-                )
-                .col_expr(carts::Column::ActiveCustomerId, Expr::value(None::<String>))
-                .col_expr(
-                    carts::Column::Version,
-                    Expr::col(carts::Column::Version).add(1),
-                )
-                .col_expr(carts::Column::UpdatedAt, Expr::value(now))
-                .filter(carts::Column::Id.eq(row.cart_id))
-                .filter(carts::Column::TenantId.eq(tenant.0))
-                .filter(carts::Column::Status.eq(CartStatus::CheckingOut.as_str()))
-                .exec(&txn)
-                .await
-                .map_err(db_err)?;
-            if converted.rows_affected == 0 {
-                tracing::warn!(
-                    checkout_id = %id,
-                    cart_id = %row.cart_id,
-                    "the cart of a completed checkout was not checking out; left as it is"
-                );
             }
             outbox::append(
                 &txn,

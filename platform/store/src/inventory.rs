@@ -14,7 +14,7 @@
 //!   This closes the race of a mutation that loaded the cart before a checkout froze it (its
 //!   save then fails on the version anyway). A cart id with no row is synced as asked.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -29,7 +29,6 @@ use trolley_core::domain::{
     Actor, AuditAction, AuditEntry, CartId, CartStatus, LineId, Shortage, Sku, StockLevel, TenantId,
 };
 use trolley_core::ports::{InventoryRepository, LineHold, WantedHold};
-use uuid::Uuid;
 
 use crate::audit;
 
@@ -37,11 +36,9 @@ use crate::convert::{from_millis, to_millis};
 use crate::db::write_txn;
 use crate::entity::{carts, inventory, stock_holds};
 use crate::error::{corrupt, db_err};
+use crate::line_holds::{Synced, sync_in};
 use crate::outbox;
-use crate::stock::{
-    CHECKOUT, End, LINE, LowStock, cart_line_holds, delete_holds, finish, free_stock, lock_cart,
-    release, try_hold,
-};
+use crate::stock::{CHECKOUT, End, LowStock, cart_line_holds, finish, lock_cart};
 
 /// How many times `set_on_hand` retries when its insert loses a race with another insert
 /// of the same sku (the retry then updates the row that won).
@@ -67,7 +64,16 @@ pub(crate) fn level_from_row(row: inventory::Model) -> Result<StockLevel, StoreE
     })
 }
 
-fn hold_from_row(row: stock_holds::Model) -> Result<LineHold, StoreError> {
+/// A checkout hold as what it holds: units of a sku.
+pub(crate) fn checkout_hold_from_row(row: &stock_holds::Model) -> Result<(Sku, u32), StoreError> {
+    let sku =
+        Sku::parse(&row.sku).map_err(|e| corrupt(format!("stock_holds.sku `{}`: {e}", row.sku)))?;
+    let quantity = u32::try_from(row.quantity)
+        .map_err(|_| corrupt(format!("stock_holds.quantity = {}", row.quantity)))?;
+    Ok((sku, quantity))
+}
+
+pub(crate) fn hold_from_row(row: stock_holds::Model) -> Result<LineHold, StoreError> {
     let id = row.id;
     Ok(LineHold {
         line_id: LineId(
@@ -79,12 +85,6 @@ fn hold_from_row(row: stock_holds::Model) -> Result<LineHold, StoreError> {
             .map_err(|_| corrupt(format!("hold {id} has quantity {}", row.quantity)))?,
         expires_at: from_millis(row.expires_at, "stock_holds.expires_at")?,
     })
-}
-
-/// What one line wants, after merging repeats of a line (their quantities add up).
-struct Want {
-    sku: String,
-    quantity: i64,
 }
 
 #[async_trait]
@@ -149,13 +149,13 @@ impl InventoryRepository for SqlInventoryRepository {
                 match (updated.rows_affected, row) {
                     // Updated: the row is locked by us now, `reserved` is current.
                     (1, Some(row)) => {
-                        let level = level_from_row(row)?;
-                        audit::record(&txn, &[entry(previous.as_ref(), &level)]).await?;
                         let before = previous.as_ref().map(|p| p.on_hand - p.reserved);
                         let mut low_stock = LowStock::default();
                         low_stock
-                            .check(&txn, tenant.0, sku.as_str(), |now| before.unwrap_or(now))
+                            .check(&txn, tenant.0, &row, |now| before.unwrap_or(now))
                             .await?;
+                        let level = level_from_row(row)?;
+                        audit::record(&txn, &[entry(previous.as_ref(), &level)]).await?;
                         outbox::append(&txn, tenant, low_stock.events(), at).await?;
                         return Ok(End::Commit(Ok(level)));
                     }
@@ -246,7 +246,6 @@ impl InventoryRepository for SqlInventoryRepository {
         wanted: &[WantedHold],
         expires_at: DateTime<Utc>,
     ) -> Result<Vec<Shortage>, StoreError> {
-        let expires_at = to_millis(expires_at);
         let txn = self
             .db
             .begin_with_options(write_txn())
@@ -265,135 +264,13 @@ impl InventoryRepository for SqlInventoryRepository {
             let holds_allowed = status
                 .as_deref()
                 .is_none_or(|s| s == CartStatus::Active.as_str());
-
-            // What each line wants, and per sku: units wanted, the lines asking, the Sku.
-            let mut lines: BTreeMap<Uuid, Want> = BTreeMap::new();
-            let mut skus: BTreeMap<String, (i64, Vec<LineId>, Sku)> = BTreeMap::new();
-            if holds_allowed {
-                for w in wanted.iter().filter(|w| w.quantity > 0) {
-                    let quantity = i64::from(w.quantity);
-                    let line = lines.entry(w.line_id.0).or_insert(Want {
-                        sku: w.sku.as_str().to_owned(),
-                        quantity: 0,
-                    });
-                    if line.sku != w.sku.as_str() {
-                        return Err(StoreError::Internal(format!(
-                            "line {} is wanted with two skus",
-                            w.line_id
-                        )));
-                    }
-                    line.quantity += quantity;
-                    let entry = skus
-                        .entry(w.sku.as_str().to_owned())
-                        .or_insert_with(|| (0, Vec::new(), w.sku.clone()));
-                    entry.0 += quantity;
-                    if !entry.1.contains(&w.line_id) {
-                        entry.1.push(w.line_id);
-                    }
+            match sync_in(&txn, tenant, cart, wanted, expires_at, holds_allowed).await? {
+                Synced::Held(low_stock) => {
+                    outbox::append(&txn, tenant, &low_stock, Utc::now()).await?;
+                    Ok(End::Commit(Vec::new()))
                 }
+                Synced::Short(shortages) => Ok(End::Rollback(shortages)),
             }
-
-            let existing = cart_line_holds(&txn, tenant.0, cart.0).await?;
-            let mut held: BTreeMap<String, i64> = BTreeMap::new();
-            for row in &existing {
-                *held.entry(row.sku.clone()).or_insert(0) += row.quantity;
-            }
-
-            // One pass over the skus in order: hold or release only the difference.
-            let all: BTreeSet<&String> = skus.keys().chain(held.keys()).collect();
-            let mut tracked: BTreeSet<String> = BTreeSet::new();
-            let mut low_stock = LowStock::default();
-            let mut shortages = Vec::new();
-            for sku in all {
-                let want = skus.get(sku).map_or(0, |(q, _, _)| *q);
-                let have = held.get(sku).copied().unwrap_or(0);
-                if want > have {
-                    if try_hold(&txn, tenant.0, sku, want - have).await? {
-                        low_stock
-                            .after_hold(&txn, tenant.0, sku, want - have)
-                            .await?;
-                        tracked.insert(sku.clone());
-                    } else if let Some(free) = free_stock(&txn, tenant.0, sku).await?
-                        && let Some((_, line_ids, sku)) = skus.get(sku)
-                    {
-                        shortages.push(Shortage {
-                            sku: sku.clone(),
-                            requested: u32::try_from(want).unwrap_or(u32::MAX),
-                            available: free + have,
-                            line_ids: line_ids.clone(),
-                        });
-                    }
-                    // else untracked: nothing to hold.
-                } else {
-                    release(&txn, tenant.0, sku, have - want).await?;
-                    if want > 0 {
-                        tracked.insert(sku.clone());
-                    }
-                }
-            }
-            if !shortages.is_empty() {
-                return Ok(End::Rollback(shortages));
-            }
-
-            // The rows follow: keep (resize, renew) each line's hold, drop the rest.
-            let mut stale = Vec::new();
-            let mut kept: BTreeSet<Uuid> = BTreeSet::new();
-            for row in existing {
-                let keep = row.line_id.and_then(|line| {
-                    lines
-                        .get(&line)
-                        .filter(|w| w.sku == row.sku && tracked.contains(&w.sku))
-                        .map(|w| (line, w.quantity))
-                });
-                match keep {
-                    Some((line, quantity)) if kept.insert(line) => {
-                        if row.quantity != quantity || row.expires_at != expires_at {
-                            stock_holds::Entity::update_many()
-                                .col_expr(stock_holds::Column::Quantity, Expr::value(quantity))
-                                .col_expr(stock_holds::Column::ExpiresAt, Expr::value(expires_at))
-                                .filter(stock_holds::Column::Id.eq(row.id))
-                                .exec(&txn)
-                                .await
-                                .map_err(db_err)?;
-                        }
-                    }
-                    _ => stale.push(row),
-                }
-            }
-            let stale_count = stale.len();
-            if delete_holds(&txn, stale, None).await?.len() != stale_count {
-                return Err(StoreError::Internal(
-                    "a line hold vanished while its cart was locked".into(),
-                ));
-            }
-            let now = to_millis(Utc::now());
-            let new_rows: Vec<stock_holds::ActiveModel> = lines
-                .iter()
-                .filter(|(line, w)| !kept.contains(*line) && tracked.contains(&w.sku))
-                .map(|(line, w)| {
-                    stock_holds::Model {
-                        id: Uuid::now_v7(),
-                        tenant_id: tenant.0,
-                        sku: w.sku.clone(),
-                        quantity: w.quantity,
-                        kind: LINE.to_owned(),
-                        cart_id: cart.0,
-                        line_id: Some(*line),
-                        checkout_id: None,
-                        expires_at,
-                        created_at: now,
-                    }
-                    .into_active_model()
-                })
-                .collect();
-            if !new_rows.is_empty() {
-                stock_holds::Entity::insert_many(new_rows)
-                    .exec_without_returning(&txn)
-                    .await
-                    .map_err(db_err)?;
-            }
-            outbox::append(&txn, tenant, low_stock.events(), Utc::now()).await?;
-            Ok(End::Commit(Vec::new()))
         }
         .await;
         finish(txn, result).await
@@ -423,14 +300,8 @@ impl InventoryRepository for SqlInventoryRepository {
             .all(&self.db)
             .await
             .map_err(db_err)?
-            .into_iter()
-            .map(|row| {
-                let sku = Sku::parse(&row.sku)
-                    .map_err(|e| corrupt(format!("stock_holds.sku `{}`: {e}", row.sku)))?;
-                let quantity = u32::try_from(row.quantity)
-                    .map_err(|_| corrupt(format!("stock_holds.quantity = {}", row.quantity)))?;
-                Ok((sku, quantity))
-            })
+            .iter()
+            .map(checkout_hold_from_row)
             .collect()
     }
 }

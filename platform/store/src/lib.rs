@@ -32,6 +32,7 @@ mod error;
 mod health;
 mod idempotency;
 mod inventory;
+mod line_holds;
 mod one_statement;
 mod outbox;
 mod plugin_runs;

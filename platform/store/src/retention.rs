@@ -37,7 +37,7 @@ use crate::convert::to_millis;
 use crate::db::write_txn;
 use crate::entity::{cart_lines, cart_merges, carts, checkouts, stock_holds};
 use crate::error::db_err;
-use crate::stock::{End, LINE, cart_line_holds, finish, lock_cart, release_holds};
+use crate::stock::{End, LINE, finish, give_back, lock_cart, take_line_holds};
 
 #[derive(Debug, Clone)]
 pub struct SqlRetentionRepository {
@@ -61,8 +61,9 @@ impl SqlRetentionRepository {
         let txn = self.begin_write().await?;
         let result = async {
             lock_cart(&txn, cart).await?;
-            let holds = cart_line_holds(&txn, tenant, cart).await?;
-            Ok(End::Commit(release_holds(&txn, holds, None).await?))
+            let taken = take_line_holds(&txn, tenant, cart).await?;
+            give_back(&txn, &taken).await?;
+            Ok(End::Commit(taken.len() as u64))
         }
         .await;
         finish(txn, result).await

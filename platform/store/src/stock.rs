@@ -94,13 +94,16 @@ fn cart_lock_key(cart: Uuid) -> i64 {
     i64::from_be_bytes(hash.to_be_bytes())
 }
 
-/// Holds `quantity` more of a sku if that much is available. `false` when the sku is
-/// untracked or short (tell them apart with [`free_stock`]).
+/// Holds `quantity` more of a sku if that much is available, and notes in `low_stock`
+/// whether that took it below the threshold; one statement (the level comes back from the
+/// update). `false` when the sku is untracked or short (tell them apart with
+/// [`free_stock`]).
 pub(crate) async fn try_hold<C: ConnectionTrait>(
     txn: &C,
     tenant: Uuid,
     sku: &str,
     quantity: i64,
+    low_stock: &mut LowStock,
 ) -> Result<bool, StoreError> {
     let updated = inventory::Entity::update_many()
         .col_expr(
@@ -114,10 +117,16 @@ pub(crate) async fn try_hold<C: ConnectionTrait>(
                 .sub(Expr::col(inventory::Column::Reserved))
                 .gte(quantity),
         )
-        .exec(txn)
+        .exec_with_returning(txn)
         .await
         .map_err(db_err)?;
-    Ok(updated.rows_affected == 1)
+    let Some(level) = updated.first() else {
+        return Ok(false);
+    };
+    low_stock
+        .check(txn, tenant, level, |now| now + quantity)
+        .await?;
+    Ok(true)
 }
 
 /// `on_hand - reserved` of a tracked sku (never below 0), `None` when it is untracked.
@@ -198,25 +207,24 @@ pub(crate) async fn commit<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Deletes hold rows one by one and returns those this transaction deleted (a row already
-/// gone, or renewed past `expired_before`, is skipped: someone else released it).
+/// Deletes hold rows in one statement and returns those this transaction deleted, as they
+/// were when deleted, by sku (a row already gone, or renewed past `expired_before`, is
+/// skipped: someone else released it).
 pub(crate) async fn delete_holds<C: ConnectionTrait>(
     txn: &C,
     rows: Vec<stock_holds::Model>,
     expired_before: Option<i64>,
 ) -> Result<Vec<stock_holds::Model>, StoreError> {
-    let mut deleted = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut delete =
-            stock_holds::Entity::delete_many().filter(stock_holds::Column::Id.eq(row.id));
-        if let Some(before) = expired_before {
-            delete = delete.filter(stock_holds::Column::ExpiresAt.lt(before));
-        }
-        let result = delete.exec(txn).await.map_err(db_err)?;
-        if result.rows_affected == 1 {
-            deleted.push(row);
-        }
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
+    let mut delete = stock_holds::Entity::delete_many()
+        .filter(stock_holds::Column::Id.is_in(rows.iter().map(|row| row.id)));
+    if let Some(before) = expired_before {
+        delete = delete.filter(stock_holds::Column::ExpiresAt.lt(before));
+    }
+    let mut deleted = delete.exec_with_returning(txn).await.map_err(db_err)?;
+    deleted.sort_by(|a, b| a.sku.cmp(&b.sku).then(a.id.cmp(&b.id)));
     Ok(deleted)
 }
 
@@ -231,18 +239,15 @@ pub(crate) fn per_sku<'a>(
     units
 }
 
-/// Deletes hold rows and gives their stock back (in sku order). Returns how many rows this
-/// transaction released.
-pub(crate) async fn release_holds<C: ConnectionTrait>(
+/// Gives the stock of hold rows just deleted back (in sku order).
+pub(crate) async fn give_back<C: ConnectionTrait>(
     txn: &C,
-    rows: Vec<stock_holds::Model>,
-    expired_before: Option<i64>,
-) -> Result<u64, StoreError> {
-    let deleted = delete_holds(txn, rows, expired_before).await?;
-    for ((tenant, sku), quantity) in per_sku(&deleted) {
+    deleted: &[stock_holds::Model],
+) -> Result<(), StoreError> {
+    for ((tenant, sku), quantity) in per_sku(deleted) {
         release(txn, tenant, &sku, quantity).await?;
     }
-    Ok(deleted.len() as u64)
+    Ok(())
 }
 
 /// A cart's line holds (scoped by tenant), oldest first.
@@ -261,6 +266,24 @@ pub(crate) async fn cart_line_holds<C: ConnectionTrait>(
         .all(db)
         .await
         .map_err(db_err)
+}
+
+/// Deletes a cart's line holds (scoped by tenant) in one statement and returns them, by
+/// sku; the caller gives their stock back or moves it.
+pub(crate) async fn take_line_holds<C: ConnectionTrait>(
+    txn: &C,
+    tenant: Uuid,
+    cart: Uuid,
+) -> Result<Vec<stock_holds::Model>, StoreError> {
+    let mut taken = stock_holds::Entity::delete_many()
+        .filter(stock_holds::Column::TenantId.eq(tenant))
+        .filter(stock_holds::Column::CartId.eq(cart))
+        .filter(stock_holds::Column::Kind.eq(LINE))
+        .exec_with_returning(txn)
+        .await
+        .map_err(db_err)?;
+    taken.sort_by(|a, b| a.sku.cmp(&b.sku).then(a.id.cmp(&b.id)));
+    Ok(taken)
 }
 
 /// The `inventory.low_stock` events a transaction raises: a sku whose available stock
@@ -299,48 +322,32 @@ impl LowStock {
         Ok(threshold)
     }
 
-    /// After a change of a sku's stock; `before` gives the available stock before it from
-    /// the available stock now.
+    /// After a change of a sku's stock that left it at `level` (this transaction's latest
+    /// write of the row); `before` gives the available stock before it from the available
+    /// stock now.
     pub(crate) async fn check<C: ConnectionTrait>(
         &mut self,
         txn: &C,
         tenant: Uuid,
-        sku: &str,
+        level: &inventory::Model,
         before: impl FnOnce(i64) -> i64,
     ) -> Result<(), StoreError> {
         let threshold = self.threshold(txn, tenant).await?;
         if threshold <= 0 {
             return Ok(());
         }
-        let Some(row) = inventory::Entity::find_by_id((tenant, sku.to_owned()))
-            .one(txn)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(());
-        };
-        let now = row.on_hand - row.reserved;
+        let now = level.on_hand - level.reserved;
         if now < threshold && before(now) >= threshold {
-            let sku = trolley_core::domain::Sku::parse(sku).map_err(|e| corrupt(e.to_string()))?;
+            let sku =
+                trolley_core::domain::Sku::parse(&level.sku).map_err(|e| corrupt(e.to_string()))?;
             self.events.push(trolley_core::domain::event::low_stock(
                 &sku,
-                row.on_hand,
-                row.reserved,
+                level.on_hand,
+                level.reserved,
                 threshold,
             ));
         }
         Ok(())
-    }
-
-    /// [`Self::check`] after `taken` more units were held.
-    pub(crate) async fn after_hold<C: ConnectionTrait>(
-        &mut self,
-        txn: &C,
-        tenant: Uuid,
-        sku: &str,
-        taken: i64,
-    ) -> Result<(), StoreError> {
-        self.check(txn, tenant, sku, |now| now + taken).await
     }
 
     pub(crate) fn events(&self) -> &[trolley_core::domain::NewEvent] {

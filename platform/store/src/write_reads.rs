@@ -1,12 +1,12 @@
 //! What a write reads before it decides ([`CartRepository::load_with_rows`]): the cart, its
-//! lines, and the catalog items and stock levels of every sku involved (the lines' skus and
-//! the ones the write may add), from one snapshot.
+//! lines, the catalog items and stock levels of every sku involved (the lines' skus and
+//! the ones the write may add), and the stock the cart holds, from one snapshot.
 //!
 //! Why: read one by one (cart, then catalog, then stock) they were three round trips before
 //! the save even began (issue 14: a write is at most three round trips), and three
 //! snapshots, so a cart could be priced with rows read before or after it. On PostgreSQL
 //! the whole read is ONE statement; its CTEs share the statement's snapshot. On SQLite
-//! (in-process, no network) it stays three queries, in one read transaction so they share a
+//! (in-process, no network) it stays four queries, in one read transaction so they share a
 //! snapshot too.
 //!
 //! Every table is filtered by the tenant: a cart id of another tenant finds nothing, and
@@ -23,13 +23,14 @@ use sea_orm::{
 use serde::Deserialize;
 use trolley_core::StoreError;
 use trolley_core::domain::{CartId, Sku, TenantId};
-use trolley_core::ports::CartWithRows;
+use trolley_core::ports::{CartWithRows, LineHold};
 
 use crate::carts::from_rows;
 use crate::catalog::from_row as item_from_row;
-use crate::entity::{cart_lines, carts, catalog_items, inventory};
+use crate::entity::{cart_lines, carts, catalog_items, inventory, stock_holds};
 use crate::error::{corrupt, db_err};
-use crate::inventory::level_from_row;
+use crate::inventory::{checkout_hold_from_row, hold_from_row, level_from_row};
+use crate::stock::{CHECKOUT, LINE};
 
 /// The read as one PostgreSQL statement, answering one JSON document shaped like
 /// [`StoredRows`] (`row_to_json` names each field after its column, as the entities do).
@@ -55,7 +56,9 @@ SELECT json_build_object(
     'items', (SELECT coalesce(json_agg(i ORDER BY i.sku), '[]') FROM catalog_items i
               WHERE i.tenant_id = $2 AND i.sku = ANY ((SELECT skus FROM wanted)::text[])),
     'levels', (SELECT coalesce(json_agg(s ORDER BY s.sku), '[]') FROM inventory s
-               WHERE s.tenant_id = $2 AND s.sku = ANY ((SELECT skus FROM wanted)::text[]))
+               WHERE s.tenant_id = $2 AND s.sku = ANY ((SELECT skus FROM wanted)::text[])),
+    'holds', (SELECT coalesce(json_agg(h ORDER BY h.sku, h.id), '[]') FROM stock_holds h
+              WHERE h.tenant_id = $2 AND h.cart_id = $1)
 )::text AS stored
 "#;
 
@@ -67,6 +70,7 @@ struct StoredRows {
     lines: Vec<cart_lines::Model>,
     items: Vec<catalog_items::Model>,
     levels: Vec<inventory::Model>,
+    holds: Vec<stock_holds::Model>,
 }
 
 /// The cart `id` of `tenant` with its lines, and the catalog items and stock levels of its
@@ -84,6 +88,7 @@ pub(crate) async fn load_with_rows(
     let Some(cart) = stored.cart else {
         return Ok(None);
     };
+    let (line_holds, checkout_holds) = split_holds(stored.holds)?;
     Ok(Some(CartWithRows {
         cart: from_rows(cart, stored.lines)?,
         items: stored
@@ -96,7 +101,26 @@ pub(crate) async fn load_with_rows(
             .into_iter()
             .map(level_from_row)
             .collect::<Result<_, _>>()?,
+        line_holds,
+        checkout_holds,
     }))
+}
+
+/// A cart's line holds, and its checkout's units per sku.
+type SplitHolds = (Vec<LineHold>, Vec<(Sku, u32)>);
+
+/// The cart's holds as its `reserve` lines' holds and, per sku, its pending checkout's.
+fn split_holds(holds: Vec<stock_holds::Model>) -> Result<SplitHolds, StoreError> {
+    let mut line_holds = Vec::new();
+    let mut checkout_holds = Vec::new();
+    for row in holds {
+        match row.kind.as_str() {
+            LINE => line_holds.push(hold_from_row(row)?),
+            CHECKOUT => checkout_holds.push(checkout_hold_from_row(&row)?),
+            other => return Err(corrupt(format!("stock_holds.kind `{other}`"))),
+        }
+    }
+    Ok((line_holds, checkout_holds))
 }
 
 /// One statement, one round trip: [`POSTGRES_READ`].
@@ -120,8 +144,8 @@ async fn read_postgres(
     serde_json::from_str(&stored).map_err(|e| corrupt(format!("a write's read: {e}")))
 }
 
-/// The cart with its lines (one LEFT JOIN, as `SqlCartRepository::load`), then the catalog
-/// items, then the stock levels, in one read transaction: one snapshot.
+/// The cart with its lines (one LEFT JOIN, as `SqlCartRepository::load`), then its holds,
+/// the catalog items and the stock levels, in one read transaction: one snapshot.
 async fn read_in_snapshot(
     db: &DatabaseConnection,
     tenant: TenantId,
@@ -158,6 +182,7 @@ async fn read_in<C: ConnectionTrait>(
             lines: Vec::new(),
             items: Vec::new(),
             levels: Vec::new(),
+            holds: Vec::new(),
         });
     };
     let lines: Vec<cart_lines::Model> = first
@@ -169,12 +194,21 @@ async fn read_in<C: ConnectionTrait>(
         .map(|l| l.sku.as_str())
         .chain(also.iter().map(Sku::as_str))
         .collect();
+    let holds = stock_holds::Entity::find()
+        .filter(stock_holds::Column::TenantId.eq(tenant.0))
+        .filter(stock_holds::Column::CartId.eq(id.0))
+        .order_by_asc(stock_holds::Column::Sku)
+        .order_by_asc(stock_holds::Column::Id)
+        .all(txn)
+        .await
+        .map_err(db_err)?;
     if skus.is_empty() {
         return Ok(StoredRows {
             cart: Some(cart),
             lines,
             items: Vec::new(),
             levels: Vec::new(),
+            holds,
         });
     }
     let items = catalog_items::Entity::find()
@@ -196,5 +230,6 @@ async fn read_in<C: ConnectionTrait>(
         lines,
         items,
         levels,
+        holds,
     })
 }

@@ -8,6 +8,7 @@
 
 mod common;
 mod credentials;
+mod holding;
 mod retention;
 mod saves;
 mod stock;
@@ -39,6 +40,7 @@ use trolley_store::{Database, DatabaseOptions};
 
 use common::*;
 use credentials::*;
+use holding::*;
 use retention::*;
 use saves::*;
 use stock::*;
@@ -88,6 +90,9 @@ on_both_backends!(
     carts_are_invisible_to_other_tenants,
     load_with_rows_reads_the_cart_and_its_skus_rows_of_its_tenant,
     load_with_rows_is_one_statement_on_postgres,
+    load_with_rows_reads_what_the_cart_holds,
+    a_save_holding_writes_the_cart_and_its_holds_or_nothing,
+    reserve_writes_and_checkouts_stay_few_statements,
     count_active_counts_active_carts_of_every_tenant,
     corrupt_rows_are_internal_errors,
     idempotency_records_commit_with_their_change,

@@ -3,8 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Cart, CartId, CatalogItem, NewEvent, Seal, Sku, StockLevel, TenantId};
+use crate::domain::{
+    Cart, CartId, CatalogItem, NewEvent, Seal, Shortage, Sku, StockLevel, TenantId, WantedHold,
+};
 use crate::error::StoreError;
+use crate::ports::LineHold;
 
 #[async_trait]
 pub trait CartRepository: Send + Sync {
@@ -63,6 +66,23 @@ pub trait CartRepository: Send + Sync {
         seal: Option<Seal<'_>>,
         events: &[NewEvent],
     ) -> Result<(), StoreError>;
+    /// [`Self::save_emitting`] of a change whose `reserve` lines hold stock: in the same
+    /// transaction the cart's line holds become what `holds` asks, expiring at
+    /// `hold_until` (the rules of [`InventoryRepository::sync_line_holds`]; a cart saved as
+    /// anything but `active` releases its holds and takes none). All or nothing: a lost
+    /// race is [`StoreError::VersionConflict`], and when a sku is short the shortages come
+    /// back and nothing is written (no cart, no hold, no event, no idempotency record).
+    ///
+    /// [`InventoryRepository::sync_line_holds`]: crate::ports::InventoryRepository::sync_line_holds
+    async fn save_holding(
+        &self,
+        cart: &Cart,
+        stored: &Cart,
+        seal: Option<Seal<'_>>,
+        events: &[NewEvent],
+        holds: &[WantedHold],
+        hold_until: DateTime<Utc>,
+    ) -> Result<Vec<Shortage>, StoreError>;
     /// [`Self::save_emitting`] raising no event (tests only).
     async fn save(
         &self,
@@ -131,6 +151,14 @@ pub struct CartWithRows {
     pub items: Vec<CatalogItem>,
     /// Their stock levels, likewise: an untracked sku has none.
     pub levels: Vec<StockLevel>,
+    /// What the cart's `reserve` lines hold now ([`InventoryRepository::line_holds`]).
+    ///
+    /// [`InventoryRepository::line_holds`]: crate::ports::InventoryRepository::line_holds
+    pub line_holds: Vec<LineHold>,
+    /// Units its pending checkout holds, per sku ([`InventoryRepository::checkout_holds`]).
+    ///
+    /// [`InventoryRepository::checkout_holds`]: crate::ports::InventoryRepository::checkout_holds
+    pub checkout_holds: Vec<(Sku, u32)>,
 }
 
 /// A merge as remembered, so merging the same source again answers the first result.

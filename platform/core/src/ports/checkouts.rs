@@ -83,6 +83,13 @@ pub trait CheckoutRepository: Send + Sync {
         seal: Option<Seal<'_>>,
     ) -> Result<BeginCheckout, StoreError>;
     async fn get(&self, tenant: TenantId, id: CheckoutId) -> Result<Option<Checkout>, StoreError>;
+    /// [`Self::get`] with the owner of the checkout's cart (`None` once the cart is gone),
+    /// in one read: what authorizing a shopper's checkout needs.
+    async fn get_with_owner(
+        &self,
+        tenant: TenantId,
+        id: CheckoutId,
+    ) -> Result<Option<(Checkout, Option<CartOwner>)>, StoreError>;
     /// Exactly once, in one transaction: a pending, unexpired checkout becomes `completed`,
     /// its reservations become stock decrements (`on_hand -= q, reserved -= q`), `order` is
     /// stored and the cart becomes `converted`. A pending checkout past its expiry is

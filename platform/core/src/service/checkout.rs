@@ -16,7 +16,7 @@ use crate::ports::{
     CompleteCheckout, Metrics, NoMetrics, ReservationEvent, SweepReport,
 };
 use crate::service::assemble::Priced;
-use crate::service::mutate::{Attempt, load_for_write, retry_on_version_conflict};
+use crate::service::mutate::{Attempt, retry_on_version_conflict};
 use crate::service::shopper::Owned;
 use crate::service::{CartService, Precondition, RecentInputs, Shopper};
 
@@ -81,7 +81,12 @@ impl CheckoutService {
         pre: Precondition,
     ) -> Result<Attempt<Checkout>, CoreError> {
         let tenant = &shopper.tenant;
-        let cart = load_for_write(self.carts.as_ref(), shopper, id, pre).await?;
+        // The cart with the catalog, stock and holds of its skus, in one read: the snapshot
+        // is priced and checked from them.
+        let (cart, rows) = self
+            .pricing
+            .load_for_write_with_rows(shopper, id, pre, &[])
+            .await?;
         cart.ensure_active()?;
         if cart.lines.is_empty() {
             return Err(CoreError::CartEmpty);
@@ -97,7 +102,7 @@ impl CheckoutService {
                 line_ids: in_review,
             });
         }
-        let priced = self.pricing.price(tenant, &cart).await?;
+        let priced = self.pricing.price_from(tenant, &cart, &rows).await?;
         let view = &priced.view;
         if let Judgement::Unavailable {
             order_type,
@@ -203,14 +208,16 @@ impl CheckoutService {
     }
 
     /// The checkout, for the shopper who owns its cart.
+    /// The checkout and its cart's owner are read together (one round trip); a checkout
+    /// whose cart is gone is not found.
     pub async fn get(&self, shopper: &Shopper, id: CheckoutId) -> Result<Checkout, CoreError> {
-        let checkout = self
+        let (checkout, owner) = self
             .checkouts
-            .get(shopper.tenant.id, id)
+            .get_with_owner(shopper.tenant.id, id)
             .await?
             .ok_or(CoreError::CheckoutNotFound)?;
-        self.authorize(shopper, checkout.snapshot.cart_id, Owned::Checkout)
-            .await?;
+        let owner = owner.ok_or(CoreError::CheckoutNotFound)?;
+        shopper.authorize_owner(&owner, Owned::Checkout)?;
         Ok(checkout)
     }
 

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use chrono::Duration;
 
-use super::assemble::{Priced, Rows};
+use super::assemble::{Held, Priced, Rows};
 use super::{CartService, Precondition, Shopper};
 use crate::domain::cart::Rules;
 use crate::domain::claim::{grown_lines, releases, soft_shortages, wanted_holds};
@@ -118,6 +118,8 @@ impl CartService {
             cart,
             items,
             levels,
+            line_holds,
+            checkout_holds,
         } = self
             .carts
             .load_with_rows(tenant, id, adds)
@@ -125,7 +127,12 @@ impl CartService {
             .ok_or(CoreError::CartNotFound)?;
         check_write(shopper, &cart, pre)?;
         let skus = cart.lines.iter().map(|l| l.sku()).chain(adds).cloned();
-        let rows = self.rows_read(start, tenant, skus.collect(), items, levels);
+        let held = Held {
+            cart: cart.id,
+            line_holds,
+            checkout_holds,
+        };
+        let rows = self.rows_read(start, tenant, skus.collect(), items, levels, Some(held));
         Ok((cart, rows))
     }
 
@@ -232,35 +239,40 @@ impl CartService {
             }
         }
         // `reserve` lines hold their stock: the holds follow the lines (and renew with
-        // every change), all or nothing, before the cart is written.
+        // every change), all or nothing, in the transaction that saves the cart.
         let wanted = wanted_holds(&changed.cart, &priced.catalog, &priced.stock);
-        if !wanted.is_empty() || releases(&changed.events) {
+        let replay = Replay::Cart(id);
+        let seal = shopper.seal(&replay);
+        let saved = if !wanted.is_empty() || releases(&changed.events) {
             let until = rules.now + Duration::minutes(i64::from(tenant.config.reserve_ttl_minutes));
-            let synced = self
-                .inventory
-                .sync_line_holds(tenant.id, id, &wanted, until)
+            // The cart is shown as the save leaves it, holds included: priced from the rows
+            // read, moved by this change's holds (the save writes exactly that or nothing).
+            let after = rows.after_holds(id, &wanted, until).ok_or_else(|| {
+                StoreError::Internal("a write's rows were read without its cart's holds".into())
+            })?;
+            priced = self.price_from(tenant, &changed.cart, &after).await?;
+            let events = event::cart_changed(&priced.view, &changed.events);
+            let saved = self
+                .carts
+                .save_holding(&changed.cart, &before, seal, &events, &wanted, until)
                 .await;
             // Held or released (or maybe, on an error): reads must see it at once.
             self.recent
                 .forget_stock(tenant.id, changed.cart.lines.iter().map(|l| l.sku()));
-            let shortages = synced?;
-            if !shortages.is_empty() {
-                return Err(CoreError::InsufficientStock { shortages });
+            match saved {
+                Ok(shortages) if !shortages.is_empty() => {
+                    return Err(CoreError::InsufficientStock { shortages });
+                }
+                other => other.map(drop),
             }
-            priced = self.price(tenant, &changed.cart).await?;
-        }
+        } else {
+            let events = event::cart_changed(&priced.view, &changed.events);
+            self.carts
+                .save_emitting(&changed.cart, &before, seal, &events)
+                .await
+        };
         let Priced { view, fresh, .. } = priced;
-        let replay = Replay::Cart(id);
-        match self
-            .carts
-            .save_emitting(
-                &changed.cart,
-                &before,
-                shopper.seal(&replay),
-                &event::cart_changed(&view, &changed.events),
-            )
-            .await
-        {
+        match saved {
             Ok(()) => {
                 emit(&changed.cart, &changed.events);
                 self.cache.put(&changed.cart, fresh.as_ref()).await;

@@ -18,7 +18,7 @@ use crate::entity::{carts, checkouts, stock_holds};
 use crate::error::corrupt;
 use crate::error::db_err;
 use crate::outbox;
-use crate::stock::{End, LINE, cart_line_holds, finish, lock_cart, release_holds};
+use crate::stock::{End, LINE, finish, give_back, lock_cart, take_line_holds};
 use crate::stock::{delete_holds, per_sku, release};
 use trolley_core::domain::{Sku, event};
 
@@ -171,8 +171,8 @@ impl SqlCheckoutRepository {
             if updated.rows_affected == 0 {
                 return Ok(End::Rollback(false));
             }
-            let holds = cart_line_holds(&txn, tenant, cart).await?;
-            release_holds(&txn, holds, None).await?;
+            let taken = take_line_holds(&txn, tenant, cart).await?;
+            give_back(&txn, &taken).await?;
             let version: Option<i64> = carts::Entity::find_by_id(cart)
                 .select_only()
                 .column(carts::Column::Version)

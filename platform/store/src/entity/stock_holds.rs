@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+// `Deserialize`: a write's reads come back from PostgreSQL as JSON rows (`write_reads.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "stock_holds")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

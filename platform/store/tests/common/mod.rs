@@ -312,3 +312,23 @@ pub fn plugin_record(
         }),
     }
 }
+
+/// A connection to `db` that counts the statements sent through it (sea-orm's metric
+/// callback; a transaction's BEGIN and COMMIT are not statements it sees), and the count.
+pub fn counting_connection(
+    db: &Database,
+) -> (
+    sea_orm::DatabaseConnection,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut counted = db.connection().clone();
+    let counter = Arc::clone(&statements);
+    counted.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    (counted, statements)
+}

@@ -199,18 +199,12 @@ pub async fn concurrent_saves_with_one_key_commit_once(db: &Database) {
 /// An add line's save (a sealed key, a new line, its event) is one statement on
 /// PostgreSQL; on SQLite, five inside a transaction (seal, update, line, number, event).
 pub async fn a_save_is_one_statement_on_postgres(db: &Database) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
     let tenant = create_tenant(db, "CountedSave").await;
     let cart = guest_cart(tenant.id);
     db.carts().insert(&cart, None).await.unwrap();
-    let statements = Arc::new(AtomicUsize::new(0));
-    let mut counted = db.connection().clone();
-    let counter = Arc::clone(&statements);
-    counted.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let (counted, statements) = counting_connection(db);
     let mut next = bumped(cart.clone(), 1);
     next.lines.push(line("A", "1.00", 1, 1));
     let key = Receipt {

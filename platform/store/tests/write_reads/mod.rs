@@ -1,11 +1,16 @@
 //! What a write reads before it decides (`CartRepository::load_with_rows`), on both
 //! backends through `on_both_backends!` in `store.rs`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use trolley_core::domain::{Actor, CartId, CatalogItem, Sku, StockLevel, TenantId};
-use trolley_core::ports::{CartRepository, CartWithRows, CatalogRepository, InventoryRepository};
+use trolley_core::domain::{
+    Actor, Cart, CartId, CartStatus, CatalogItem, CheckoutId, CheckoutSnapshot, Sku, StockLevel,
+    TenantId, WantedHold,
+};
+use trolley_core::ports::{
+    BeginCheckout, CartRepository, CartWithRows, CatalogRepository, CheckoutRepository,
+    InventoryRepository,
+};
 use trolley_store::{Database, DbBackend, SqlCartRepository};
 
 use crate::common::*;
@@ -136,8 +141,102 @@ pub async fn load_with_rows_reads_the_cart_and_its_skus_rows_of_its_tenant(db: &
     assert!(got.items.is_empty() && got.levels.is_empty());
 }
 
-/// On PostgreSQL the whole read is one statement (one round trip); on SQLite the three
-/// queries of a cart read, a catalog read and a stock read (inside one read transaction,
+/// The cart's line holds and its pending checkout's holds come with it, and only its own:
+/// pricing a write or a checkout then needs no read of its own for them.
+pub async fn load_with_rows_reads_what_the_cart_holds(db: &Database) {
+    let tenant = create_tenant(db, "Holds").await;
+    db.catalog()
+        .upsert(
+            tenant.id,
+            &[item("X", "1.00"), item("Y", "2.00")],
+            t(1),
+            &Actor::Operator,
+        )
+        .await
+        .unwrap();
+    stock(db, tenant.id, "X", 10).await;
+    stock(db, tenant.id, "Y", 10).await;
+    let mut cart = guest_cart(tenant.id);
+    cart.lines.push(line("X", "1.00", 2, 1));
+    cart.lines.push(line("Y", "2.00", 1, 2));
+    db.carts().insert(&cart, None).await.unwrap();
+    let mut neighbour = guest_cart(tenant.id);
+    neighbour.lines.push(line("X", "1.00", 3, 1));
+    db.carts().insert(&neighbour, None).await.unwrap();
+    let inventory = db.inventory();
+    for (of, l) in [(&cart, &cart.lines[0]), (&neighbour, &neighbour.lines[0])] {
+        let wanted = [WantedHold {
+            line_id: l.id,
+            sku: l.sku().clone(),
+            quantity: l.quantity.get(),
+        }];
+        let short = inventory
+            .sync_line_holds(tenant.id, of.id, &wanted, t(60_000))
+            .await
+            .unwrap();
+        assert!(short.is_empty());
+    }
+
+    let got = read(db, tenant.id, cart.id, &[]).await;
+    assert_eq!(
+        got.line_holds,
+        inventory.line_holds(tenant.id, cart.id).await.unwrap(),
+        "what `line_holds` reads"
+    );
+    assert_eq!(
+        got.line_holds.len(),
+        1,
+        "the neighbour's hold is not this cart's"
+    );
+    assert_eq!(got.line_holds[0].line_id, cart.lines[0].id);
+    assert_eq!(got.line_holds[0].quantity, 2);
+    assert!(got.checkout_holds.is_empty());
+
+    // A pending checkout: its holds replace the line holds.
+    let frozen = Cart {
+        status: CartStatus::CheckingOut,
+        version: cart.version + 1,
+        ..cart.clone()
+    };
+    let snapshot = CheckoutSnapshot {
+        checkout_id: CheckoutId::new(),
+        cart_id: cart.id,
+        cart_version: cart.version,
+        currency: "EUR".into(),
+        lines: Vec::new(),
+        fees: Vec::new(),
+        subtotal: dec("4.00"),
+        total: dec("4.00"),
+        fulfillment: None,
+        plugin: None,
+        reservations: Vec::new(),
+        customer_id: None,
+        context: cart.context.clone(),
+        validated_at: t(10),
+        expires_at: t(60_000),
+    };
+    let wanted = vec![
+        (sku("X"), 2, vec![cart.lines[0].id]),
+        (sku("Y"), 1, vec![cart.lines[1].id]),
+    ];
+    let started = db
+        .checkouts()
+        .begin(tenant.id, &frozen, &cart, &snapshot, &wanted, None)
+        .await
+        .unwrap();
+    assert!(matches!(started, BeginCheckout::Started(_)), "{started:?}");
+    let got = read(db, tenant.id, cart.id, &[]).await;
+    assert!(got.line_holds.is_empty());
+    let mut held = got.checkout_holds.clone();
+    held.sort();
+    assert_eq!(held, [(sku("X"), 2), (sku("Y"), 1)]);
+    let mut expected = inventory.checkout_holds(tenant.id, cart.id).await.unwrap();
+    expected.sort();
+    assert_eq!(held, expected, "what `checkout_holds` reads");
+}
+
+/// On PostgreSQL the whole read is one statement (one round trip); on SQLite the four
+/// queries of a cart read, a holds read, a catalog read and a stock read (inside one read transaction,
 /// whose BEGIN and COMMIT the driver sends without a statement to count).
 pub async fn load_with_rows_is_one_statement_on_postgres(db: &Database) {
     let tenant = create_tenant(db, "Counted").await;
@@ -149,12 +248,7 @@ pub async fn load_with_rows_is_one_statement_on_postgres(db: &Database) {
     cart.lines.push(line("X", "1.00", 1, 1));
     db.carts().insert(&cart, None).await.unwrap();
 
-    let statements = Arc::new(AtomicUsize::new(0));
-    let mut counted = db.connection().clone();
-    let counter = Arc::clone(&statements);
-    counted.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let (counted, statements) = counting_connection(db);
     let read = SqlCartRepository::new(counted)
         .load_with_rows(tenant.id, cart.id, &[sku("Y")])
         .await
@@ -164,7 +258,7 @@ pub async fn load_with_rows_is_one_statement_on_postgres(db: &Database) {
     assert_eq!(skus_of(read.items.iter().map(|i| &i.sku)), ["X"]);
     let expected = match db.backend() {
         DbBackend::Postgres => 1,
-        _ => 3,
+        _ => 4,
     };
     assert_eq!(statements.load(Ordering::SeqCst), expected);
 }
