@@ -29,6 +29,10 @@ fn rounds(c: &mut Criterion) {
         .block_on(runtime.inspect(&guests().grocery))
         .unwrap()
         .sha256;
+    // Waits for the serving compile that follows an upload's check.
+    tokio
+        .block_on(runtime.load(&sha, &guests().grocery))
+        .unwrap();
     let config = json!({"max_total_quantity": 1000});
     let limits = PluginLimits::default();
 
@@ -77,6 +81,8 @@ fn modules(c: &mut Criterion) {
     })
     .unwrap();
     let sha = tokio.block_on(cached.inspect(wasm)).unwrap().sha256;
+    // Waits for the serving compile, which writes the artifact.
+    tokio.block_on(cached.load(&sha, wasm)).unwrap();
     let uncached = WasmRuntime::new(SandboxPolicy::default()).unwrap();
 
     let mut group = c.benchmark_group("module");

@@ -10,6 +10,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use trolley_core::domain::PluginError;
 
 use crate::artifacts::ArtifactStore;
+use crate::engines::Tier;
 use crate::runtime::{Counters, bump, short};
 use crate::sandbox::HostState;
 use crate::wit::{CURRENT_CONTRACT, v1_0, v1_1};
@@ -44,7 +45,7 @@ impl Contract {
     }
 }
 
-/// A compiled module that passed the world and import checks but was not described yet.
+/// A serving-tier module that passed the world and import checks but was not described yet.
 pub(crate) struct Compiled {
     pub pre: Contract,
     /// The precompiled artifact to persist once the module is accepted; `None` when it came
@@ -52,10 +53,12 @@ pub(crate) struct Compiled {
     pub artifact: Option<Vec<u8>>,
 }
 
-/// What the blocking compile step needs, cloned into it.
+/// What the blocking compile step needs, cloned into it: one per tier (`engines.rs`).
 #[derive(Clone)]
 pub(crate) struct Compiler {
     pub engine: Engine,
+    pub tier: Tier,
+    /// Only the serving tier keeps artifacts: check-tier code is never kept.
     pub artifacts: Option<ArtifactStore>,
     pub tolerated_imports: Arc<[String]>,
     pub counters: Arc<Counters>,
@@ -65,33 +68,10 @@ impl Compiler {
     /// The component for `sha256`: from its artifact if one is on disk, else compiled from
     /// `wasm`; then checked against the world.
     pub fn prepare(&self, sha256: &str, wasm: &[u8]) -> Result<Compiled, PluginError> {
-        let from_disk = match &self.artifacts {
-            Some(store) => match store.read(&self.engine, sha256) {
-                Ok(found) => found,
-                Err(e) => {
-                    bump(&self.counters.artifacts_rejected);
-                    tracing::warn!(sha256 = short(sha256), error = %e, "discarding plugin artifact");
-                    store.remove(sha256);
-                    None
-                }
-            },
-            None => None,
-        };
-        let (component, artifact) = match from_disk {
-            Some(component) => {
-                bump(&self.counters.loaded_from_artifact);
-                (component, None)
-            }
+        let (component, artifact) = match self.read_artifact(sha256) {
+            Some(component) => (component, None),
             None => {
-                let started = Instant::now();
-                let component =
-                    Component::new(&self.engine, wasm).map_err(|e| not_a_component(wasm, &e))?;
-                bump(&self.counters.compiled_from_scratch);
-                tracing::debug!(
-                    sha256 = short(sha256),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "compiled plugin"
-                );
+                let component = self.compile(sha256, wasm)?;
                 let artifact = match &self.artifacts {
                     Some(_) => match component.serialize() {
                         Ok(bytes) => Some(bytes),
@@ -110,15 +90,51 @@ impl Compiler {
         Ok(Compiled { pre, artifact })
     }
 
-    /// Compiles `wasm` from scratch (never from the artifact cache) and checks it, for
-    /// `trolley plugin check`: the contract, and the component's export and import names.
-    pub fn compile_fresh(
-        &self,
-        wasm: &[u8],
-    ) -> Result<(Contract, Vec<String>, Vec<String>), PluginError> {
+    /// The component for `sha256` from its artifact on disk, checked against the world, if
+    /// there is a usable one (loading it takes well under a millisecond).
+    pub fn prepare_from_artifact(&self, sha256: &str) -> Option<Result<Contract, PluginError>> {
+        self.read_artifact(sha256)
+            .map(|component| self.check(&component))
+    }
+
+    fn read_artifact(&self, sha256: &str) -> Option<Component> {
+        let store = self.artifacts.as_ref()?;
+        match store.read(&self.engine, sha256) {
+            Ok(Some(component)) => {
+                bump(&self.counters.loaded_from_artifact);
+                Some(component)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                bump(&self.counters.artifacts_rejected);
+                tracing::warn!(sha256 = short(sha256), error = %e, "discarding plugin artifact");
+                store.remove(sha256);
+                None
+            }
+        }
+    }
+
+    /// Compiles `wasm` from scratch with this tier's compiler (never from the artifact
+    /// cache), counted per tier.
+    pub fn compile(&self, sha256: &str, wasm: &[u8]) -> Result<Component, PluginError> {
+        let started = Instant::now();
         let component =
             Component::new(&self.engine, wasm).map_err(|e| not_a_component(wasm, &e))?;
-        bump(&self.counters.compiled_from_scratch);
+        bump(match self.tier {
+            Tier::Check => &self.counters.check_compiles,
+            Tier::Serve => &self.counters.compiled_from_scratch,
+        });
+        tracing::debug!(
+            sha256 = short(sha256),
+            tier = ?self.tier,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "compiled plugin"
+        );
+        Ok(component)
+    }
+
+    /// The component's export and import names, sorted, for `trolley plugin check`.
+    pub fn names(&self, component: &Component) -> (Vec<String>, Vec<String>) {
         let component_type = component.component_type();
         let mut exports: Vec<String> = component_type
             .exports(&self.engine)
@@ -130,14 +146,13 @@ impl Compiler {
             .collect();
         exports.sort();
         imports.sort();
-        let contract = self.check(&component)?;
-        Ok((contract, exports, imports))
+        (exports, imports)
     }
 
     /// Checks imports against the allow-list and exports against the world, and decides
     /// which contract version the component implements: 1.1 first (its pre-instantiation
     /// type-checks every export and import), then 1.0.
-    fn check(&self, component: &Component) -> Result<Contract, PluginError> {
+    pub fn check(&self, component: &Component) -> Result<Contract, PluginError> {
         let component_type = component.component_type();
         let refused: Vec<&str> = component_type
             .imports(&self.engine)

@@ -57,9 +57,10 @@ pub(crate) struct EpochTicker {
 }
 
 impl EpochTicker {
-    pub fn start(engine: &Engine, tick: Duration) -> io::Result<Self> {
+    /// Ticks every engine in `engines` (the serving and the check tier's).
+    pub fn start(engines: &[&Engine], tick: Duration) -> io::Result<Self> {
         let state = Arc::new(State::default());
-        let engine = engine.weak();
+        let engines: Vec<_> = engines.iter().map(|engine| engine.weak()).collect();
         let thread = std::thread::Builder::new()
             .name("plugin-epoch".to_owned())
             .spawn({
@@ -79,9 +80,13 @@ impl EpochTicker {
                             idle_ticks += 1;
                         }
                         std::thread::sleep(tick);
-                        match engine.upgrade() {
-                            Some(engine) => engine.increment_epoch(),
-                            None => break,
+                        let mut alive = false;
+                        for engine in engines.iter().filter_map(|engine| engine.upgrade()) {
+                            engine.increment_epoch();
+                            alive = true;
+                        }
+                        if !alive {
+                            break;
                         }
                     }
                 }

@@ -24,7 +24,8 @@
 //!   time. At most `pool_size` calls run at once (a semaphore sized like the instance pool);
 //!   a call that cannot get a slot within [`SandboxPolicy::queue_timeout`] fails with
 //!   `Unavailable`. [`WasmRuntime::evaluate_blocking`] runs a call on the caller's thread.
-//!   Compiling a module still runs on the blocking pool: it takes hundreds of milliseconds.
+//!   Compiling a module still runs on the blocking pool: it takes tens to hundreds of
+//!   milliseconds.
 //! - **Output**: counted after the call as the sum of all string lengths plus
 //!   [`ELEMENT_BYTES`] per list element, against `PluginLimits::output_bytes`
 //!   (`OutputTooLarge`); the memory cap bounds what a guest can hand back before it is
@@ -38,13 +39,20 @@
 //!   are linked to functions that trap (`Linker::define_unknown_imports_as_traps`).
 //! - **Compiled modules**: once per SHA-256, kept in memory as an `InstancePre` and on disk
 //!   as a precompiled artifact (see `artifacts.rs` for why loading one is sound).
+//! - **Two compile tiers** (`engines.rs`): an upload is checked with code from Winch, the
+//!   baseline compiler (~4× faster to compile than optimised Cranelift, slower to run), and
+//!   answered; optimised Cranelift then compiles it in the background, and only that code
+//!   serves. A `load` or a call of a module whose serving compile is running waits for it
+//!   (`registry.rs`).
 
 mod artifacts;
 mod call;
 mod compile;
+mod engines;
 mod epoch;
 mod output;
 mod policy;
+mod registry;
 mod runtime;
 mod sandbox;
 mod schema;

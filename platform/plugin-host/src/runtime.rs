@@ -1,17 +1,15 @@
 //! [`WasmRuntime`]: the wasmtime implementation of core's `PluginRuntime` port.
 
-use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument as _;
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use trolley_core::domain::{
     CallReport, Evaluation, PluginCall, PluginCart, PluginError, PluginInfo, PluginLimits,
@@ -20,25 +18,16 @@ use trolley_core::ports::{InspectedPlugin, PluginRuntime};
 
 use crate::artifacts::ArtifactStore;
 use crate::call;
-use crate::compile::{Compiler, Contract};
+use crate::compile::{Compiled, Compiler, Contract};
+use crate::engines::{self, Tier};
 use crate::epoch::EpochTicker;
 use crate::policy::SandboxPolicy;
+use crate::registry::{Entry, Registry};
 use crate::sandbox::Sandbox;
 use crate::schema::ConfigChecker;
 
-/// Core instances, memories and tables one plugin component may have. A Rust component built
-/// for `wasm32-wasip2` has one memory and a handful of core instances (the module plus
-/// wit-component's shims).
-const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
-const MEMORIES_PER_COMPONENT: u32 = 2;
-const TABLES_PER_COMPONENT: u32 = 4;
-/// Memory kept mapped when a pool slot is freed (reset in place instead of `madvise`d away
-/// and faulted in again by the next call). With `pagemap_scan` only the pages a call dirtied
-/// are reset, so this can cover a Rust guest's whole working set (1 MiB stack + heap):
-/// measured 19 µs per fresh-instance round instead of ~35 µs on demand, and ~60 µs with a
-/// 1 MiB keep-resident prefix reset by `memset` without `pagemap_scan`.
-const MEMORY_KEEP_RESIDENT: usize = 4 * 1024 * 1024;
-const TABLE_KEEP_RESIDENT: usize = 64 * 1024;
+mod admission;
+
 /// Why a runtime could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -53,8 +42,13 @@ pub enum StartError {
 /// Counters, for tests and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RuntimeStats {
-    /// Modules compiled from wasm (the expensive path).
+    /// Modules compiled from wasm for serving (Cranelift, optimised: the expensive path).
     pub compiled_from_scratch: u64,
+    /// Modules compiled by the check tier to check an upload (that code never serves).
+    pub check_compiles: u64,
+    /// `load`s and calls that waited for a module's background serving compile instead of
+    /// compiling it themselves.
+    pub waited_for_compile: u64,
     /// Modules loaded from a precompiled artifact on disk.
     pub loaded_from_artifact: u64,
     /// Artifacts on disk that were unusable (corrupt, foreign, incompatible) and replaced.
@@ -70,6 +64,8 @@ pub struct RuntimeStats {
 #[derive(Default)]
 pub(crate) struct Counters {
     pub compiled_from_scratch: AtomicU64,
+    pub check_compiles: AtomicU64,
+    pub waited_for_compile: AtomicU64,
     pub loaded_from_artifact: AtomicU64,
     pub artifacts_rejected: AtomicU64,
     pub artifact_write_failures: AtomicU64,
@@ -101,7 +97,10 @@ pub struct ModuleCheck {
     /// The component's exports and imports, by name, sorted.
     pub exports: Vec<String>,
     pub imports: Vec<String>,
-    /// Compiling it from scratch (no artifact cache), in milliseconds.
+    /// Compiling it from scratch with the check tier (what an upload waits for; the serving
+    /// tier's compiler for a module Winch cannot compile), in milliseconds.
+    pub check_compile_ms: u64,
+    /// Compiling it from scratch for serving (optimised; no artifact cache), in milliseconds.
     pub compile_ms: u64,
     /// What its `describe` answered (checked).
     pub info: PluginInfo,
@@ -109,22 +108,31 @@ pub struct ModuleCheck {
 
 /// Runs order-type plugins as WebAssembly components under wasmtime.
 ///
-/// - One [`Engine`] with the pooling allocator (slots kept resident), epoch interruption for
-///   the wall-clock deadline and, only if the policy sets `max_fuel`, fuel metering.
-/// - Each module is compiled once per SHA-256 and kept as an `InstancePre` in memory, and as a
-///   precompiled artifact on disk when the policy has a `cache_dir`.
+/// - Two engines (`engines.rs`): an upload is compiled by the check tier (Winch), checked,
+///   described and answered; the serving tier (Cranelift, optimised) then compiles it in the
+///   background, and only that code serves. Both have the pooling allocator, epoch
+///   interruption for the wall-clock deadline and, only if the policy sets `max_fuel`, fuel
+///   metering.
+/// - Each module is compiled for serving once per SHA-256 and kept as an `InstancePre` in
+///   memory, and as a precompiled artifact on disk when the policy has a `cache_dir`.
 /// - Every call gets a fresh instance in its own store (no state survives a call) and runs
 ///   on the caller's task, yielding at every epoch tick; at most `pool_size` at once.
 pub struct WasmRuntime {
     policy: SandboxPolicy,
     sandbox: Sandbox,
+    /// `describe` of a module compiled by the check tier, under the same limits.
+    check_sandbox: Sandbox,
     compiler: Compiler,
-    plugins: Arc<Plugins>,
+    checker: Compiler,
+    plugins: Arc<Registry>,
     slots: Arc<Semaphore>,
+    /// Serving compiles at once (`load`, and the background compile after a check).
     compiles: Arc<Semaphore>,
+    /// Checks at once; a check's `describe` runs under its permit, in the check pool.
+    checks: Arc<Semaphore>,
     configs: ConfigChecker,
     counters: Arc<Counters>,
-    // Last: dropped after everything that uses the engine.
+    // Last: dropped after everything that uses the engines.
     _ticker: EpochTicker,
 }
 
@@ -137,35 +145,29 @@ impl std::fmt::Debug for WasmRuntime {
     }
 }
 
-impl WasmRuntime {
-    /// Builds the engine, starts the epoch ticker and opens the artifact cache.
-    pub fn new(policy: SandboxPolicy) -> Result<Self, StartError> {
-        let pool_size = policy.pool_size.max(1);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(pool_size)
-            .total_core_instances(pool_size.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
-            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
-            // One fiber stack per call that may run at once (calls run as async fibers).
-            .total_stacks(pool_size)
-            .total_memories(pool_size.saturating_mul(MEMORIES_PER_COMPONENT))
-            .max_memories_per_component(MEMORIES_PER_COMPONENT)
-            .total_tables(pool_size.saturating_mul(TABLES_PER_COMPONENT))
-            .max_tables_per_component(TABLES_PER_COMPONENT)
-            .max_memory_size(policy.max_memory_bytes)
-            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
-            .table_keep_resident(TABLE_KEEP_RESIDENT)
-            // Linux ≥ 6.7: reset only the pages a call dirtied instead of `memset`ting the
-            // whole kept-resident prefix (which cost more than it saved).
-            .pagemap_scan(wasmtime::Enabled::Auto);
-        let mut config = wasmtime::Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .consume_fuel(policy.max_fuel.is_some())
-            .parallel_compilation(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(|e| StartError::Engine(format!("{e:#}")))?;
+/// What an upload's check found.
+struct Checked {
+    sha256: String,
+    info: PluginInfo,
+    version: &'static str,
+}
 
+/// The first step of an upload's check, on the blocking pool.
+enum CheckStep {
+    /// The module is already known (ready, or compiling for serving).
+    Known(Entry),
+    /// Its serving artifact was on disk (loaded instead of compiled), or the check tier
+    /// could not compile it and the serving tier did.
+    Serving(Compiled),
+    /// Compiled by the check tier and checked against the world.
+    Checked(Contract),
+}
+
+impl WasmRuntime {
+    /// Builds the engines, starts the epoch ticker and opens the artifact cache.
+    pub fn new(policy: SandboxPolicy) -> Result<Self, StartError> {
+        let engine = engines::engine(&policy, Tier::Serve)?;
+        let check_engine = engines::engine(&policy, Tier::Check)?;
         let artifacts =
             match &policy.cache_dir {
                 Some(dir) => Some(ArtifactStore::open(dir, &engine).map_err(|source| {
@@ -176,23 +178,41 @@ impl WasmRuntime {
                 })?),
                 None => None,
             };
-        let ticker = EpochTicker::start(&engine, policy.tick()).map_err(StartError::Ticker)?;
+        let ticker = EpochTicker::start(&[&engine, &check_engine], policy.tick())
+            .map_err(StartError::Ticker)?;
         let counters = Arc::new(Counters::default());
+        let tolerated_imports: Arc<[String]> = policy.tolerated_import_prefixes.clone().into();
+        let fuel = policy.max_fuel.is_some();
+        let compile_concurrency = policy.compile_concurrency.max(1);
         Ok(Self {
             sandbox: Sandbox {
                 engine: engine.clone(),
-                fuel: policy.max_fuel.is_some(),
+                fuel,
+                ticks: ticker.ticks(),
+            },
+            check_sandbox: Sandbox {
+                engine: check_engine.clone(),
+                fuel,
                 ticks: ticker.ticks(),
             },
             compiler: Compiler {
                 engine,
+                tier: Tier::Serve,
                 artifacts,
-                tolerated_imports: policy.tolerated_import_prefixes.clone().into(),
+                tolerated_imports: Arc::clone(&tolerated_imports),
+                counters: Arc::clone(&counters),
+            },
+            checker: Compiler {
+                engine: check_engine,
+                tier: Tier::Check,
+                artifacts: None,
+                tolerated_imports,
                 counters: Arc::clone(&counters),
             },
             plugins: Arc::default(),
-            slots: Arc::new(Semaphore::new(pool_size as usize)),
-            compiles: Arc::new(Semaphore::new(policy.compile_concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(policy.pool_size.max(1) as usize)),
+            compiles: Arc::new(Semaphore::new(compile_concurrency)),
+            checks: Arc::new(Semaphore::new(compile_concurrency)),
             configs: ConfigChecker::default(),
             counters,
             policy,
@@ -210,6 +230,8 @@ impl WasmRuntime {
         let c = &self.counters;
         RuntimeStats {
             compiled_from_scratch: c.compiled_from_scratch.load(Ordering::Relaxed),
+            check_compiles: c.check_compiles.load(Ordering::Relaxed),
+            waited_for_compile: c.waited_for_compile.load(Ordering::Relaxed),
             loaded_from_artifact: c.loaded_from_artifact.load(Ordering::Relaxed),
             artifacts_rejected: c.artifacts_rejected.load(Ordering::Relaxed),
             artifact_write_failures: c.artifact_write_failures.load(Ordering::Relaxed),
@@ -218,23 +240,25 @@ impl WasmRuntime {
         }
     }
 
-    /// What a loaded module said about itself.
+    /// What a known module (loaded, or still compiling for serving) said about itself.
     pub fn info(&self, sha256: &str) -> Option<PluginInfo> {
-        self.plugin(sha256).map(|p| p.info.clone())
+        match self.plugins.get(sha256)? {
+            Entry::Ready(plugin) => Some(plugin.info.clone()),
+            Entry::InFlight(flight) => Some(flight.info.clone()),
+        }
     }
 
-    /// The contract version a loaded module implements (`1.0.0`, `1.1.0`).
+    /// The contract version a known module implements (`1.0.0`, `1.1.0`).
     pub fn contract_version(&self, sha256: &str) -> Option<&'static str> {
-        self.plugin(sha256).map(|p| p.pre.version())
+        match self.plugins.get(sha256)? {
+            Entry::Ready(plugin) => Some(plugin.pre.version()),
+            Entry::InFlight(flight) => Some(flight.version),
+        }
     }
 
     /// Forgets a module (its disk artifact stays).
     pub fn unload(&self, sha256: &str) -> bool {
-        self.plugins
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(sha256)
-            .is_some()
+        self.plugins.remove(sha256)
     }
 
     /// [`PluginRuntime::evaluate`] on the calling thread, for callers outside an async
@@ -247,7 +271,7 @@ impl WasmRuntime {
         config: &serde_json::Value,
         limits: &PluginLimits,
     ) -> Result<Evaluation, PluginError> {
-        let plugin = self.loaded(sha256)?;
+        let plugin = futures_executor::block_on(self.serving(sha256))?;
         let _slot = Arc::clone(&self.slots)
             .try_acquire_owned()
             .map_err(|_| self.saturated())?;
@@ -266,62 +290,84 @@ impl WasmRuntime {
     }
 
     /// Everything `trolley plugin check FILE.wasm` reports: the module compiled from scratch
-    /// (timed; the artifact cache is not used), checked against the world and described like
-    /// an upload. The module is also kept loaded, as [`PluginRuntime::inspect`] would.
+    /// by the check tier (timed), checked against the world and described like an upload,
+    /// then compiled from scratch for serving (timed; the artifact cache is not used). The
+    /// module is kept loaded, as after [`PluginRuntime::inspect`] and its serving compile.
     ///
     /// # Errors
     /// What an upload of these bytes would answer (`Invalid` …).
     pub async fn check(&self, wasm: &[u8]) -> Result<ModuleCheck, PluginError> {
-        if wasm.len() > self.policy.max_module_bytes {
-            return Err(PluginError::Invalid(format!(
-                "the module is {} bytes; at most {} are accepted",
-                wasm.len(),
-                self.policy.max_module_bytes
-            )));
-        }
+        self.check_size(wasm)?;
         let bytes = wasm.to_vec();
+        let checker = self.checker.clone();
         let compiler = self.compiler.clone();
-        let (sha256, compiled, compile_ms, exports, imports) = blocking(move || {
+        let checking = acquire(&self.checks).await?;
+        let (sha256, checked, check_compile_ms, exports, imports, bytes) = blocking(move || {
             let sha256 = hex::encode(Sha256::digest(&bytes));
             let started = Instant::now();
-            let (compiled, exports, imports) = compiler.compile_fresh(&bytes)?;
-            let compile_ms = started.elapsed().as_millis() as u64;
-            Ok((sha256, compiled, compile_ms, exports, imports))
+            // As for an upload: what Winch cannot compile is checked with serving code.
+            let (tier, component) = match checker.compile(&sha256, &bytes) {
+                Ok(component) => (&checker, component),
+                Err(_) => (&compiler, compiler.compile(&sha256, &bytes)?),
+            };
+            let check_compile_ms = elapsed_ms(started);
+            let (exports, imports) = tier.names(&component);
+            let checked = (tier.tier, tier.check(&component)?);
+            Ok((sha256, checked, check_compile_ms, exports, imports, bytes))
         })
         .await?;
-        let contract_version = compiled.version().to_owned();
-        let world = compiled.world();
-        let info = self.describe(&compiled).await?;
-        {
-            let mut plugins = self.plugins.write().unwrap_or_else(PoisonError::into_inner);
-            plugins.entry(sha256.clone()).or_insert_with(|| {
-                Arc::new(Plugin {
-                    sha256: sha256.clone(),
-                    pre: compiled,
-                    info: info.clone(),
-                })
-            });
-        }
+        let (tier, checked) = checked;
+        let info = match tier {
+            Tier::Check => self.describe_checked(&checked).await?,
+            Tier::Serve => self.describe(&checked).await?,
+        };
+        drop(checking);
+
+        let _compiling = acquire(&self.compiles).await?;
+        let compiler = self.compiler.clone();
+        let sha = sha256.clone();
+        let (serving, compile_ms) = blocking(move || {
+            let started = Instant::now();
+            let component = compiler.compile(&sha, &bytes)?;
+            let compile_ms = elapsed_ms(started);
+            Ok((compiler.check(&component)?, compile_ms))
+        })
+        .await?;
+        self.plugins.insert_ready(Arc::new(Plugin {
+            sha256: sha256.clone(),
+            pre: serving,
+            info: info.clone(),
+        }));
         Ok(ModuleCheck {
             sha256,
             size_bytes: wasm.len() as u64,
-            contract_version,
-            world,
+            contract_version: checked.version().to_owned(),
+            world: checked.world(),
             exports,
             imports,
+            check_compile_ms,
             compile_ms,
             info,
         })
     }
 
-    fn plugin(&self, sha256: &str) -> Option<Arc<Plugin>> {
-        read(&self.plugins).get(sha256).cloned()
-    }
-
-    fn loaded(&self, sha256: &str) -> Result<Arc<Plugin>, PluginError> {
-        self.plugin(sha256).ok_or_else(|| {
-            PluginError::Unavailable(format!("plugin {} is not loaded", short(sha256)))
-        })
+    /// The module's serving code, waiting for its background serving compile if one runs.
+    async fn serving(&self, sha256: &str) -> Result<Arc<Plugin>, PluginError> {
+        match self.plugins.get(sha256) {
+            Some(Entry::Ready(plugin)) => Ok(plugin),
+            Some(Entry::InFlight(flight)) => {
+                bump(&self.counters.waited_for_compile);
+                match flight.wait().await {
+                    Some(Ok(plugin)) => Ok(plugin),
+                    Some(Err(e)) => Err(PluginError::Unavailable(format!(
+                        "plugin {} could not be compiled: {e}",
+                        short(sha256)
+                    ))),
+                    None => Err(not_loaded(sha256)),
+                }
+            }
+            None => Err(not_loaded(sha256)),
+        }
     }
 
     fn saturated(&self) -> PluginError {
@@ -339,37 +385,12 @@ impl WasmRuntime {
         let waiting = Arc::clone(&self.slots).acquire_owned();
         match tokio::time::timeout(self.policy.queue_timeout, waiting).await {
             Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(_)) => Err(PluginError::Unavailable(
-                "the plugin runtime is closed".into(),
-            )),
+            Ok(Err(_)) => Err(closed()),
             Err(_) => Err(self.saturated()),
         }
     }
 
-    /// Compiles (or loads from disk) and checks a module, describes it, persists its artifact
-    /// and keeps it. `expected` is the hash the caller claims, for `load`.
-    async fn admit(&self, wasm: &[u8], expected: Option<&str>) -> Result<Arc<Plugin>, PluginError> {
-        let started = Instant::now();
-        let result = self.admit_inner(wasm, expected).await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        match &result {
-            Ok(plugin) => tracing::info!(
-                sha256 = short(&plugin.sha256),
-                order_type = %plugin.info.order_type,
-                version = %plugin.info.version,
-                elapsed_ms,
-                "plugin module ready"
-            ),
-            Err(e) => tracing::info!(error = %e, elapsed_ms, "plugin module refused"),
-        }
-        result
-    }
-
-    async fn admit_inner(
-        &self,
-        wasm: &[u8],
-        expected: Option<&str>,
-    ) -> Result<Arc<Plugin>, PluginError> {
+    fn check_size(&self, wasm: &[u8]) -> Result<(), PluginError> {
         if wasm.len() > self.policy.max_module_bytes {
             return Err(PluginError::Invalid(format!(
                 "the module is {} bytes; at most {} are accepted",
@@ -377,76 +398,9 @@ impl WasmRuntime {
                 self.policy.max_module_bytes
             )));
         }
-        if let Some(sha) = expected
-            && !is_sha256(sha)
-        {
-            return Err(PluginError::Invalid(format!(
-                "`{}` is not a lowercase hex SHA-256",
-                sha.escape_debug()
-            )));
-        }
-        let _compiling = Arc::clone(&self.compiles)
-            .acquire_owned()
-            .await
-            .map_err(|_| PluginError::Unavailable("the plugin runtime is closed".into()))?;
-        let wasm = wasm.to_vec();
-        let expected = expected.map(str::to_owned);
-        let compiler = self.compiler.clone();
-        let plugins = Arc::clone(&self.plugins);
-        let (sha256, compiled) = blocking(move || {
-            let sha256 = hex::encode(Sha256::digest(&wasm));
-            if let Some(expected) = expected
-                && expected != sha256
-            {
-                return Err(PluginError::Invalid(format!(
-                    "the module's SHA-256 is {sha256}, not {expected}"
-                )));
-            }
-            if let Some(plugin) = read(&plugins).get(&sha256) {
-                return Ok((sha256, Err(Arc::clone(plugin))));
-            }
-            let compiled = compiler.prepare(&sha256, &wasm)?;
-            Ok((sha256, Ok(compiled)))
-        })
-        .await?;
-        let compiled = match compiled {
-            Ok(compiled) => compiled,
-            Err(already_loaded) => return Ok(already_loaded),
-        };
-
-        let info = self.describe(&compiled.pre).await?;
-        let plugin = Arc::new(Plugin {
-            sha256: sha256.clone(),
-            pre: compiled.pre,
-            info,
-        });
-        if let (Some(artifact), Some(store)) = (compiled.artifact, self.compiler.artifacts.clone())
-        {
-            let counters = Arc::clone(&self.counters);
-            let sha = sha256.clone();
-            // Best effort: without the artifact the module is only recompiled after a restart.
-            let _ = blocking(move || {
-                if let Err(e) = store.write(&sha, &artifact) {
-                    bump(&counters.artifact_write_failures);
-                    tracing::warn!(sha256 = short(&sha), error = %e, "cannot write plugin artifact");
-                }
-                Ok(())
-            })
-            .await;
-        }
-        let mut plugins = self.plugins.write().unwrap_or_else(PoisonError::into_inner);
-        let plugin = Arc::clone(plugins.entry(sha256).or_insert(plugin));
-        Ok(plugin)
-    }
-
-    /// Calls `describe` in a sandbox and checks its answer. Every failure refuses the module.
-    async fn describe(&self, pre: &Contract) -> Result<PluginInfo, PluginError> {
-        let _slot = self.slot().await?;
-        let limits = self.policy.clamp(&self.policy.describe_limits);
-        call::describe(&self.sandbox, pre, &limits).await
+        Ok(())
     }
 }
-
 fn config_json(config: &serde_json::Value) -> Result<String, PluginError> {
     serde_json::to_string(config)
         .map_err(|e| PluginError::Unavailable(format!("cannot serialise the config: {e}")))
@@ -461,10 +415,23 @@ fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-type Plugins = RwLock<HashMap<String, Arc<Plugin>>>;
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
 
-fn read(plugins: &Plugins) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Plugin>>> {
-    plugins.read().unwrap_or_else(PoisonError::into_inner)
+fn not_loaded(sha256: &str) -> PluginError {
+    PluginError::Unavailable(format!("plugin {} is not loaded", short(sha256)))
+}
+
+fn closed() -> PluginError {
+    PluginError::Unavailable("the plugin runtime is closed".into())
+}
+
+async fn acquire(semaphore: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, PluginError> {
+    Arc::clone(semaphore)
+        .acquire_owned()
+        .await
+        .map_err(|_| closed())
 }
 
 /// Runs `f` on tokio's blocking pool.
@@ -481,37 +448,48 @@ async fn blocking<R: Send + 'static>(
 
 #[async_trait]
 impl PluginRuntime for WasmRuntime {
+    /// Checks an upload with the check tier; the module serves once its background serving
+    /// compile is done (a `load` or a call waits for it).
     async fn inspect(&self, wasm: &[u8]) -> Result<InspectedPlugin, PluginError> {
-        let plugin = self.admit(wasm, None).await?;
+        let checked = self.check_upload(wasm).await?;
         Ok(InspectedPlugin {
-            sha256: plugin.sha256.clone(),
-            info: plugin.info.clone(),
-            contract_version: plugin.pre.version().to_owned(),
-            exports: crate::wit::exports_of(plugin.pre.version())
+            sha256: checked.sha256,
+            info: checked.info,
+            contract_version: checked.version.to_owned(),
+            exports: crate::wit::exports_of(checked.version)
                 .iter()
                 .map(|e| (*e).to_owned())
                 .collect(),
         })
     }
 
+    /// Only modules ready to serve: one still compiling for serving is not (its `load`
+    /// waits for that compile).
     fn is_loaded(&self, sha256: &str) -> bool {
-        read(&self.plugins).contains_key(sha256)
+        self.plugins.ready(sha256).is_some()
     }
 
     async fn load(&self, sha256: &str, wasm: &[u8]) -> Result<(), PluginError> {
-        if self.is_loaded(sha256) {
-            // Still refuse bytes that are not the module the caller names.
-            let wasm = wasm.to_vec();
-            let digest = blocking(move || Ok(hex::encode(Sha256::digest(&wasm)))).await?;
-            return if digest == sha256 {
-                Ok(())
-            } else {
-                Err(PluginError::Invalid(format!(
-                    "the module's SHA-256 is {digest}, not {sha256}"
-                )))
-            };
+        if !is_sha256(sha256) {
+            return Err(PluginError::Invalid(format!(
+                "`{}` is not a lowercase hex SHA-256",
+                sha256.escape_debug()
+            )));
         }
-        self.admit(wasm, Some(sha256)).await.map(|_| ())
+        match self.plugins.get(sha256) {
+            Some(Entry::Ready(_)) => self.same_module(sha256, wasm).await,
+            Some(Entry::InFlight(flight)) => {
+                self.same_module(sha256, wasm).await?;
+                bump(&self.counters.waited_for_compile);
+                if let Some(Ok(_)) = flight.wait().await {
+                    return Ok(());
+                }
+                // The background compile failed or never ran: compile here, and say why
+                // it fails if it does.
+                self.admit(wasm, sha256).await.map(|_| ())
+            }
+            None => self.admit(wasm, sha256).await.map(|_| ()),
+        }
     }
 
     fn check_config(
@@ -533,7 +511,7 @@ impl PluginRuntime for WasmRuntime {
             result: Err(e),
             report: CallReport::default(),
         };
-        let plugin = match self.loaded(sha256) {
+        let plugin = match self.serving(sha256).await {
             Ok(plugin) => plugin,
             Err(e) => return failed(e),
         };
@@ -560,3 +538,6 @@ impl PluginRuntime for WasmRuntime {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

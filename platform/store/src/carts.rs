@@ -328,9 +328,7 @@ impl CartRepository for SqlCartRepository {
                 upserted: &writes.upserted,
                 upsert_columns: &LineWrites::MUTABLE_COLUMNS,
                 seal,
-                tenant: cart.tenant_id,
                 events,
-                occurred_at: cart.updated_at,
             };
             if save.fits() {
                 return save.run(&self.db).await;

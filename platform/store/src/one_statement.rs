@@ -19,7 +19,6 @@
 //! The CTEs of one statement run in no defined order, so a new line could meet the unique
 //! `(cart_id, line_key)` entry of the line it replaces before that line is deleted.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, EntityName, EntityTrait, IdenStatic, Iterable,
     ModelTrait, Statement, Value,
@@ -27,6 +26,7 @@ use sea_orm::{
 use trolley_core::StoreError;
 use trolley_core::domain::{NewEvent, Seal, TenantId};
 
+use crate::convert::from_millis;
 use crate::entity::{cart_lines, carts, event_sequences, idempotency_records, outbox_events};
 use crate::error::{db_err, violated_constraint};
 use crate::{idempotency, outbox};
@@ -42,10 +42,8 @@ pub(crate) struct CartSave<'a> {
     pub upserted: &'a [cart_lines::Model],
     pub upsert_columns: &'a [cart_lines::Column],
     pub seal: Option<Seal<'a>>,
-    pub tenant: TenantId,
+    /// The change's events; they occurred when the cart was changed (its `updated_at`).
     pub events: &'a [NewEvent],
-    /// When the events occurred (the change's time).
-    pub occurred_at: DateTime<Utc>,
 }
 
 impl CartSave<'_> {
@@ -145,14 +143,16 @@ impl CartSave<'_> {
             ));
         }
 
-        for (k, batch) in outbox::batches(self.tenant, self.events, self.occurred_at)?
+        let tenant_id = TenantId(self.cart.tenant_id);
+        let occurred_at = from_millis(self.cart.updated_at, "carts.updated_at")?;
+        for (k, batch) in outbox::batches(tenant_id, self.events, occurred_at)?
             .into_iter()
             .enumerate()
         {
             let n = i64::try_from(batch.rows.len())
                 .map_err(|_| StoreError::Internal("too many events in one change".into()))?;
             let (tenant, subject, count) = (
-                sql.bind(self.tenant.0.into()),
+                sql.bind(tenant_id.0.into()),
                 sql.bind(batch.subject.into()),
                 sql.bind(n.into()),
             );

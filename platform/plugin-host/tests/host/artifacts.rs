@@ -32,6 +32,8 @@ async fn a_restart_loads_the_artifact_instead_of_compiling() {
     let sha = {
         let first = runtime(&dir);
         let sha = first.inspect(wasm).await.unwrap().sha256;
+        // Waits for the background serving compile, which writes the artifact.
+        first.load(&sha, wasm).await.unwrap();
         assert_eq!(first.stats().compiled_from_scratch, 1);
         assert_eq!(first.stats().loaded_from_artifact, 0);
         sha
@@ -59,7 +61,10 @@ async fn a_restart_loads_the_artifact_instead_of_compiling() {
 async fn a_corrupt_artifact_is_replaced_not_trusted() {
     let dir = TempDir::new("corrupt");
     let wasm = &guests().food;
-    let sha = runtime(&dir).inspect(wasm).await.unwrap().sha256;
+    let first = runtime(&dir);
+    let sha = first.inspect(wasm).await.unwrap().sha256;
+    first.load(&sha, wasm).await.unwrap();
+    drop(first);
     let file = artifact_files(&dir).remove(0);
 
     // Flip a byte in the payload: the recorded hash no longer matches.

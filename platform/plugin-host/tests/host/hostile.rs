@@ -252,6 +252,9 @@ async fn a_saturated_pool_answers_unavailable() {
     })
     .unwrap();
     let sha = runtime.inspect(&guests().hostile).await.unwrap().sha256;
+    // Waits for the serving compile that follows the upload's check, so the calls below
+    // do not.
+    runtime.load(&sha, &guests().hostile).await.unwrap();
     let slow = PluginLimits {
         deadline_ms: 500,
         ..PluginLimits::default()
@@ -285,6 +288,9 @@ async fn fuel_cuts_a_loop_when_metering_is_on() {
     })
     .unwrap();
     let sha = runtime.inspect(&guests().hostile).await.unwrap().sha256;
+    // Waits for the serving compile that follows the upload's check, so the calls below
+    // do not.
+    runtime.load(&sha, &guests().hostile).await.unwrap();
     let fuel = PluginLimits {
         deadline_ms: 10_000,
         fuel: Some(1_000_000),

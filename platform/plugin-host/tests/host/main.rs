@@ -12,3 +12,4 @@ mod contract;
 mod hostile;
 mod inspect;
 mod metering;
+mod tiers;

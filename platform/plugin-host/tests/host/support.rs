@@ -90,7 +90,13 @@ pub fn loaded() -> &'static Loaded {
             rt.block_on(async {
                 let runtime = WasmRuntime::new(cached_policy()).unwrap();
                 let g = guests();
-                let sha = async |wasm: &[u8]| runtime.inspect(wasm).await.unwrap().sha256;
+                // Inspected as an upload is, then loaded: the load waits for the background
+                // serving compile, which would not outlive this tokio runtime.
+                let sha = async |wasm: &[u8]| {
+                    let sha = runtime.inspect(wasm).await.unwrap().sha256;
+                    runtime.load(&sha, wasm).await.unwrap();
+                    sha
+                };
                 let grocery = sha(&g.grocery).await;
                 let food = sha(&g.food).await;
                 let medicine = sha(&g.medicine).await;
