@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
 """Where a benchmark's CPU went, by process: `cpu-split.py snap > before.json`, run the
-load, then `cpu-split.py diff before.json` prints the CPU seconds each process name used
-since (utime + stime from /proc; every `postgres: …` backend counts as `postgres`), and
-its share of the total. Used by `BENCH_CPU=1 scripts/bench.sh`."""
+load, then `cpu-split.py diff before.json` prints the CPU seconds each process used since
+(utime + stime from /proc, per pid, summed by name: every `postgres: …` backend counts as
+`postgres`, every kernel worker as `kworker`), and its share of all the CPU the machine
+spent (/proc/stat). CPU of processes that ended during the run (the load generator) is not
+in /proc any more: it shows as `exited`. Used by `BENCH_CPU=1 scripts/bench.sh`."""
 
 import json
 import os
 import sys
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def name_of(comm):
+    if comm.startswith("postgres"):
+        return "postgres"
+    if comm.startswith("kworker"):
+        return "kworker"
+    return comm
+
 
 def snapshot():
-    ticks = os.sysconf("SC_CLK_TCK")
-    used = {}
+    pids = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -20,12 +31,14 @@ def snapshot():
                 stat = f.read()
         except OSError:
             continue  # gone meanwhile
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        if name.startswith("postgres"):
-            name = "postgres"
-        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
-    return used
+        pids[pid] = [name_of(comm), (int(fields[11]) + int(fields[12])) / TICKS]
+    with open("/proc/stat") as f:
+        cpu = [int(v) for v in f.readline().split()[1:]]
+    # Busy: everything but idle and iowait.
+    busy = (sum(cpu) - cpu[3] - cpu[4]) / TICKS
+    return {"pids": pids, "busy": busy}
 
 
 def main():
@@ -35,11 +48,19 @@ def main():
         with open(sys.argv[2]) as f:
             before = json.load(f)
         after = snapshot()
-        spent = {k: v - before.get(k, 0.0) for k, v in after.items()}
-        spent = {k: v for k, v in spent.items() if v >= 0.05}
-        total = sum(spent.values()) or 1.0
-        parts = [f"{k} {v:.1f}s ({100 * v / total:.0f}%)" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])[:6]]
-        print(f"cpu {total:.1f}s: " + ", ".join(parts))
+        if "pids" not in before:
+            print("cpu: the snapshot before is of an older format")
+            return
+        spent = {}
+        for pid, (name, used) in after["pids"].items():
+            was = before["pids"].get(pid)
+            delta = used - was[1] if was and was[0] == name else used
+            spent[name] = spent.get(name, 0.0) + delta
+        busy = after["busy"] - before["busy"]
+        spent["exited"] = max(busy - sum(spent.values()), 0.0)
+        shown = sorted(((k, v) for k, v in spent.items() if v >= 0.05), key=lambda kv: -kv[1])
+        parts = [f"{k} {v:.1f}s ({100 * v / (busy or 1.0):.0f}%)" for k, v in shown[:7]]
+        print(f"cpu busy {busy:.1f}s: " + ", ".join(parts))
     else:
         sys.exit("usage: cpu-split.py snap | diff BEFORE.json")
 
