@@ -327,7 +327,7 @@ impl CheckoutService {
             .ok_or(CoreError::OrderNotFound)?;
         match owner {
             Some(owner) => shopper.authorize_owner(&owner, Owned::Order)?,
-            None => self.authorize(shopper, order.cart_id, Owned::Order).await?,
+            None => self.authorize_order(shopper, order.cart_id).await?,
         }
         Ok(order)
     }
@@ -363,22 +363,15 @@ impl CheckoutService {
         Ok(report)
     }
 
-    /// The shopper must own the checkout's cart (whatever state it is in now).
-    async fn authorize(
-        &self,
-        shopper: &Shopper,
-        cart: CartId,
-        what: Owned,
-    ) -> Result<(), CoreError> {
+    /// The shopper must own the order's cart (whatever state it is in now); a cart gone
+    /// (and an order kept without its owner) is not found.
+    async fn authorize_order(&self, shopper: &Shopper, cart: CartId) -> Result<(), CoreError> {
         let cart = self
             .carts
             .load(shopper.tenant.id, cart)
             .await?
-            .ok_or(match what {
-                Owned::Order => CoreError::OrderNotFound,
-                _ => CoreError::CheckoutNotFound,
-            })?;
-        shopper.authorize_owner(&cart.owner, what)
+            .ok_or(CoreError::OrderNotFound)?;
+        shopper.authorize_owner(&cart.owner, Owned::Order)
     }
 }
 
