@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::MergePolicy;
@@ -17,12 +17,12 @@ use trolley_core::domain::{
 use trolley_core::ports::{CartRepository, MergeRecord};
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
-use crate::db::write_txn;
 use crate::entity::{cart_lines, cart_merges, carts};
 use crate::error::{corrupt, db_err};
 use crate::idempotency::seal_opt;
 use crate::one_statement::CartSave;
 use crate::outbox;
+use crate::write_turns::{begin_write, write_turn};
 
 #[derive(Debug, Clone)]
 pub struct SqlCartRepository {
@@ -213,17 +213,14 @@ impl CartRepository for SqlCartRepository {
         let lines = line_rows(cart)?;
         if lines.is_empty() && seal.is_none() && events.is_empty() {
             // One statement: no transaction needed.
+            let _turn = write_turn(&self.db).await?;
             carts::Entity::insert(row.into_active_model())
                 .exec_without_returning(&self.db)
                 .await
                 .map_err(db_err)?;
             return Ok(());
         }
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let written = async {
             seal_opt(&txn, seal).await?;
             outbox::append(&txn, cart.tenant_id, events, cart.updated_at).await?;
@@ -334,11 +331,7 @@ impl CartRepository for SqlCartRepository {
                 return save.run(&self.db).await;
             }
         }
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let written = async {
             seal_opt(&txn, seal).await?;
             save_in(&txn, cart, stored).await?;
@@ -384,11 +377,7 @@ impl CartRepository for SqlCartRepository {
             outcomes: to_json(&record.outcomes, "merge outcomes")?,
             created_at: to_millis(record.created_at),
         };
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let written = async {
             save_in(&txn, target, target_stored).await?;
             save_in(&txn, source, source_stored).await?;
@@ -460,6 +449,7 @@ impl CartRepository for SqlCartRepository {
         id: CartId,
         renewal: &Renewal,
     ) -> Result<bool, StoreError> {
+        let _turn = write_turn(&self.db).await?;
         let updated = carts::Entity::update_many()
             .col_expr(
                 carts::Column::ExpiresAt,

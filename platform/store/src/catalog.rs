@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
@@ -20,9 +20,9 @@ use trolley_core::ports::CatalogRepository;
 use crate::audit;
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
-use crate::db::write_txn;
 use crate::entity::catalog_items::{self, Column};
 use crate::error::{corrupt, db_err};
+use crate::write_turns::begin_write;
 
 /// The revision bump, evaluated against the row as it was before the update (SQL semantics
 /// on both backends), so concurrent upserts of the same sku serialize on the row lock and
@@ -122,11 +122,7 @@ impl CatalogRepository for SqlCatalogRepository {
             .collect::<Result<Vec<_>, _>>()?;
         let skus: Vec<String> = rows.iter().map(|r| r.sku.clone()).collect();
 
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         // What the audit entries show as `before`. Read inside the write transaction (one
         // writer on SQLite); on PostgreSQL a concurrent upsert of the same sku can commit
         // between this read and the write, and the entry then shows the older `before`.
@@ -206,11 +202,7 @@ impl CatalogRepository for SqlCatalogRepository {
         now: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<bool, StoreError> {
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let existing = Self::find_many(&txn, tenant, vec![sku.as_str().to_owned()]).await?;
         let res = catalog_items::Entity::delete_many()
             .filter(catalog_items::Column::TenantId.eq(tenant.0))

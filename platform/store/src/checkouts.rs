@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::checkout::SnapshotReservation;
@@ -44,7 +44,6 @@ use uuid::Uuid;
 
 use crate::carts::{owner_from_row, save_in};
 use crate::convert::{from_json, from_millis, to_json, to_millis};
-use crate::db::write_txn;
 use crate::entity::{carts, checkouts, orders, stock_holds};
 use crate::error::{corrupt, db_err};
 use crate::idempotency::seal_opt;
@@ -53,6 +52,7 @@ use crate::stock::{
     self, CHECKOUT, End, LowStock, finish, free_stock, give_back, lock_cart, release,
     take_line_holds, try_hold,
 };
+use crate::write_turns::{WriteTxn, begin_write};
 
 mod expiry;
 
@@ -69,11 +69,8 @@ impl SqlCheckoutRepository {
         Self { db }
     }
 
-    async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
-        self.db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)
+    async fn begin_write(&self) -> Result<WriteTxn, StoreError> {
+        begin_write(&self.db).await
     }
 
     /// The answer for a checkout that another transaction settled under our feet.

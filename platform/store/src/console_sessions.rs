@@ -9,6 +9,7 @@ use trolley_core::ports::{ConsolePrincipal, ConsoleSession, ConsoleSessionReposi
 use crate::convert::{from_millis, to_millis};
 use crate::entity::console_sessions;
 use crate::error::db_err;
+use crate::write_turns::write_turn;
 
 #[derive(Debug, Clone)]
 pub struct SqlConsoleSessionRepository {
@@ -41,6 +42,7 @@ fn session_of(row: console_sessions::Model) -> Result<ConsoleSession, StoreError
 impl ConsoleSessionRepository for SqlConsoleSessionRepository {
     #[tracing::instrument(name = "db.console_sessions.insert", level = "debug", skip_all)]
     async fn insert(&self, session: &ConsoleSession) -> Result<(), StoreError> {
+        let _turn = write_turn(&self.db).await?;
         // Sessions nobody signed out of would pile up: each sign-in sweeps the expired ones.
         console_sessions::Entity::delete_many()
             .filter(console_sessions::Column::ExpiresAt.lte(to_millis(session.created_at)))
@@ -78,6 +80,7 @@ impl ConsoleSessionRepository for SqlConsoleSessionRepository {
 
     #[tracing::instrument(name = "db.console_sessions.delete", level = "debug", skip_all)]
     async fn delete(&self, token_hash: &str) -> Result<(), StoreError> {
+        let _turn = write_turn(&self.db).await?;
         console_sessions::Entity::delete_by_id(token_hash.to_owned())
             .exec(&self.db)
             .await

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
@@ -27,9 +27,9 @@ use uuid::Uuid;
 use crate::SqlTenantRepository;
 use crate::audit;
 use crate::convert::{from_millis, to_millis};
-use crate::db::write_txn;
 use crate::entity::{api_keys, customer_token_secrets, tenants};
 use crate::error::{corrupt, db_err};
+use crate::write_turns::{WriteTxn, begin_write, write_turn};
 
 pub(crate) fn secret_row(
     tenant: TenantId,
@@ -90,12 +90,8 @@ fn key_info(row: api_keys::Model) -> Result<ApiKeyInfo, StoreError> {
 async fn lock_tenant(
     repo: &SqlTenantRepository,
     tenant: TenantId,
-) -> Result<Option<DatabaseTransaction>, StoreError> {
-    let txn = repo
-        .db
-        .begin_with_options(write_txn())
-        .await
-        .map_err(db_err)?;
+) -> Result<Option<WriteTxn>, StoreError> {
+    let txn = begin_write(&repo.db).await?;
     let found: Option<Uuid> = tenants::Entity::find_by_id(tenant.0)
         .select_only()
         .column(tenants::Column::Id)
@@ -170,11 +166,7 @@ impl CredentialRepository for SqlTenantRepository {
             last_used_at: None,
         };
         let info = key_info(row.clone())?;
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         api_keys::Entity::insert(row.into_active_model())
             .exec_without_returning(&txn)
             .await
@@ -258,6 +250,7 @@ impl CredentialRepository for SqlTenantRepository {
 
     async fn touch_api_key(&self, key_id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
         let stale_before = to_millis(now - LAST_USED_RESOLUTION);
+        let _turn = write_turn(&self.db).await?;
         api_keys::Entity::update_many()
             .col_expr(api_keys::Column::LastUsedAt, Expr::value(to_millis(now)))
             .filter(api_keys::Column::Id.eq(key_id))

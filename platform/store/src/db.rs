@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, TransactionOptions};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
 use trolley_core::StoreError;
 use trolley_migrations::{Migrator, MigratorTrait};
 
@@ -124,6 +124,10 @@ impl Database {
         }
 
         let conn = sea_orm::Database::connect(opts).await.map_err(db_err)?;
+        if backend == DbBackend::Sqlite {
+            let file = conn.get_sqlite_connection_pool().connect_options();
+            crate::write_turns::register(file.get_filename(), options.sqlite_busy_timeout);
+        }
         Ok(Self { conn })
     }
 
@@ -192,15 +196,5 @@ impl Database {
 
     pub fn health(&self) -> DatabaseHealth {
         DatabaseHealth::new(self.conn.clone())
-    }
-}
-
-/// Options for a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock
-/// at `BEGIN` so `busy_timeout` applies there, instead of failing with `SQLITE_BUSY` when a
-/// deferred transaction tries to upgrade from reader to writer. PostgreSQL ignores it.
-pub(crate) fn write_txn() -> TransactionOptions {
-    TransactionOptions {
-        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
     }
 }

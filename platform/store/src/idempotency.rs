@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::convert::to_millis;
 use crate::entity::idempotency_records::{self, Column, Entity};
 use crate::error::{corrupt, db_err};
+use crate::write_turns::write_turn;
 
 /// Written by the change's transaction; the answer is not stored yet.
 const COMMITTED: &str = "committed";
@@ -178,6 +179,7 @@ impl IdempotencyStore for SqlIdempotencyStore {
                 }
                 // Abandoned by a node that died: nothing it did was recorded with it, and
                 // its release wrote the change apart from the claim, so forget the claim.
+                let _turn = write_turn(&self.db).await?;
                 Entity::delete_many()
                     .filter(by_key(scope, key))
                     .filter(Column::State.eq(IN_PROGRESS))
@@ -213,6 +215,7 @@ impl IdempotencyStore for SqlIdempotencyStore {
         let fill = Expr::col((Entity, Column::State))
             .eq(COMMITTED)
             .and(Expr::col((Entity, Column::Fingerprint)).eq(receipt.fingerprint.as_str()));
+        let _turn = write_turn(&self.db).await?;
         let written = Entity::insert(row.into_active_model())
             .on_conflict(
                 OnConflict::columns([Column::Scope, Column::IdemKey])
@@ -255,6 +258,7 @@ impl IdempotencyStore for SqlIdempotencyStore {
             .order_by(Column::CreatedAt, sea_orm::Order::Asc)
             .limit(limit)
             .to_owned();
+        let _turn = write_turn(&self.db).await?;
         let deleted = Entity::delete_many()
             .filter(
                 Expr::tuple([Expr::col(Column::Scope), Expr::col(Column::IdemKey)])

@@ -21,7 +21,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
@@ -33,12 +32,12 @@ use trolley_core::ports::{InventoryRepository, LineHold, WantedHold};
 use crate::audit;
 
 use crate::convert::{from_millis, to_millis};
-use crate::db::write_txn;
 use crate::entity::{carts, inventory, stock_holds};
 use crate::error::{corrupt, db_err};
 use crate::line_holds::{Synced, sync_in};
 use crate::outbox;
 use crate::stock::{CHECKOUT, End, LowStock, cart_line_holds, finish, lock_cart};
+use crate::write_turns::begin_write;
 
 /// How many times `set_on_hand` retries when its insert loses a race with another insert
 /// of the same sku (the retry then updates the row that won).
@@ -118,11 +117,7 @@ impl InventoryRepository for SqlInventoryRepository {
                 at,
             )
         };
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             for _ in 0..SET_ON_HAND_ATTEMPTS {
                 // The audit entry's `before` (only `on_hand` writes race with this one,
@@ -246,11 +241,7 @@ impl InventoryRepository for SqlInventoryRepository {
         wanted: &[WantedHold],
         expires_at: DateTime<Utc>,
     ) -> Result<Vec<Shortage>, StoreError> {
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             lock_cart(&txn, cart.0).await?;
             let status: Option<String> = carts::Entity::find_by_id(cart.0)

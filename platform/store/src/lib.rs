@@ -43,6 +43,7 @@ mod stock;
 mod tenants;
 mod webhooks;
 mod write_reads;
+mod write_turns;
 
 pub use admin_lists::SqlAdminListRepository;
 pub use carts::SqlCartRepository;

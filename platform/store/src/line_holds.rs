@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, TransactionTrait,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::{
@@ -21,7 +20,6 @@ use uuid::Uuid;
 
 use crate::carts::save_in;
 use crate::convert::to_millis;
-use crate::db::write_txn;
 use crate::entity::stock_holds;
 use crate::error::db_err;
 use crate::idempotency::seal_opt;
@@ -30,6 +28,7 @@ use crate::stock::{
     End, LINE, LowStock, cart_line_holds, delete_holds, finish, free_stock, lock_cart, release,
     try_hold,
 };
+use crate::write_turns::begin_write;
 
 /// What one line wants, after merging repeats of a line (their quantities add up).
 struct Want {
@@ -197,7 +196,7 @@ pub(crate) async fn save_holding(
     holds: &[WantedHold],
     hold_until: DateTime<Utc>,
 ) -> Result<Vec<Shortage>, StoreError> {
-    let txn = db.begin_with_options(write_txn()).await.map_err(db_err)?;
+    let txn = begin_write(db).await?;
     let result = async {
         // As a checkout start: a second request with the key waits here for the first.
         seal_opt(&txn, seal).await?;

@@ -1,20 +1,17 @@
 //! [`PluginRunRepository`]: run records of plugin calls, bounded per tenant.
 
 use async_trait::async_trait;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use trolley_core::StoreError;
 use trolley_core::domain::{PluginRun, PluginRunId, RunQuery, TenantId};
 use trolley_core::ports::PluginRunRepository;
 use uuid::Uuid;
 
 use crate::convert::{from_json, to_json, to_millis};
-use crate::db::write_txn;
 use crate::entity::plugin_runs;
 use crate::error::db_err;
 use crate::stock::{End, finish};
+use crate::write_turns::begin_write;
 
 #[derive(Debug, Clone)]
 pub struct SqlPluginRunRepository {
@@ -43,11 +40,7 @@ impl PluginRunRepository for SqlPluginRunRepository {
             created_at: sea_orm::ActiveValue::Set(to_millis(run.created_at)),
             record: sea_orm::ActiveValue::Set(to_json(run, "a plugin run")?),
         };
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             plugin_runs::Entity::insert(row)
                 .exec_without_returning(&txn)

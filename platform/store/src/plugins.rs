@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
@@ -34,10 +34,10 @@ use uuid::Uuid;
 use crate::audit;
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
-use crate::db::write_txn;
 use crate::entity::{order_type_activations as activations, plugin_modules, plugins};
 use crate::error::{corrupt, db_err};
 use crate::outbox;
+use crate::write_turns::begin_write;
 
 const ACTIVE: &str = "active";
 const SUPERSEDED: &str = "superseded";
@@ -82,11 +82,7 @@ impl SqlPluginRepository {
         actor: &Actor,
     ) -> Result<Activation, StoreError> {
         let config_text = to_json(config, "activation config")?;
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         lock_order_type(&txn, tenant, order_type).await?;
 
         let Some(plugin_row) = plugins::Entity::find_by_id(plugin.0)
@@ -326,11 +322,7 @@ impl PluginRepository for SqlPluginRepository {
             created_at: row.created_at,
         };
 
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         // Uploaded before by this tenant: nothing to write.
         if let Some(existing) = Self::find_by_sha(&txn, record.tenant_id, &record.sha256).await? {
             txn.rollback().await.map_err(db_err)?;
@@ -466,11 +458,7 @@ impl PluginRepository for SqlPluginRepository {
     ) -> Result<Option<Activation>, StoreError> {
         let at = now;
         let now = to_millis(now);
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         lock_order_type(&txn, tenant, order_type).await?;
 
         let Some((current, current_plugin)) = activations::Entity::find()

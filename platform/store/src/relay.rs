@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::{
@@ -30,12 +30,12 @@ use trolley_core::ports::{AttemptRecord, Backlog, DueDelivery, OutboxRelay};
 use uuid::Uuid;
 
 use crate::convert::{from_millis, to_millis};
-use crate::db::write_txn;
 use crate::entity::{outbox_events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::error::db_err;
 use crate::outbox::event_of;
 use crate::stock::{End, finish};
 use crate::webhooks::endpoint_of;
+use crate::write_turns::{begin_write, write_turn};
 
 /// Deliveries one endpoint gets per claim. A batch is sent in order by one task; the relay
 /// gives back what is left once the receiver stops answering or half the lease is used,
@@ -114,11 +114,7 @@ impl OutboxRelay for SqlOutboxRelay {
         if !self.has_undispatched().await? {
             return Ok(0);
         }
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let backend = txn.get_database_backend();
         let result = async {
             let picked: Vec<outbox_events::Model> = outbox_events::Entity::find()
@@ -199,11 +195,7 @@ impl OutboxRelay for SqlOutboxRelay {
         if ranked.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             let mut candidates: Vec<(Uuid, Uuid, String)> = Vec::with_capacity(ranked.len());
             for row in ranked {
@@ -277,11 +269,7 @@ impl OutboxRelay for SqlOutboxRelay {
     ) -> Result<(), StoreError> {
         use webhook_deliveries::Column as D;
         use webhook_endpoints::Column as W;
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             let attempt = &record.attempt;
             webhook_attempts::Entity::insert(
@@ -345,6 +333,7 @@ impl OutboxRelay for SqlOutboxRelay {
         if ids.is_empty() {
             return Ok(());
         }
+        let _turn = write_turn(&self.db).await?;
         webhook_deliveries::Entity::update_many()
             .col_expr(
                 webhook_deliveries::Column::ClaimedUntil,
@@ -375,11 +364,7 @@ impl OutboxRelay for SqlOutboxRelay {
         if waiting.is_none() {
             return Ok(Vec::new());
         }
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let backend = txn.get_database_backend();
         let at = to_millis(now);
         let result = async {
@@ -456,6 +441,7 @@ impl OutboxRelay for SqlOutboxRelay {
         if ids.is_empty() {
             return Ok(());
         }
+        let _turn = write_turn(&self.db).await?;
         outbox_events::Entity::update_many()
             .col_expr(
                 outbox_events::Column::PublishedAt,
@@ -476,6 +462,7 @@ impl OutboxRelay for SqlOutboxRelay {
         if ids.is_empty() {
             return Ok(());
         }
+        let _turn = write_turn(&self.db).await?;
         outbox_events::Entity::update_many()
             .col_expr(
                 outbox_events::Column::PublishClaimedUntil,
@@ -533,11 +520,7 @@ impl OutboxRelay for SqlOutboxRelay {
         if ids.is_empty() {
             return Ok(0);
         }
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             let deliveries: Vec<Uuid> = webhook_deliveries::Entity::find()
                 .select_only()

@@ -23,10 +23,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{LockBehavior, LockType, Query};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use trolley_core::StoreError;
 use trolley_core::domain::lifecycle::{ENDED_CART_STATUSES, ENDED_CHECKOUT_STATUSES};
 use trolley_core::domain::{CartId, TenantId};
@@ -34,10 +31,10 @@ use trolley_core::ports::RetentionRepository;
 use uuid::Uuid;
 
 use crate::convert::to_millis;
-use crate::db::write_txn;
 use crate::entity::{cart_lines, cart_merges, carts, checkouts, stock_holds};
 use crate::error::db_err;
 use crate::stock::{End, LINE, finish, give_back, lock_cart, take_line_holds};
+use crate::write_turns::{WriteTxn, begin_write, write_turn};
 
 #[derive(Debug, Clone)]
 pub struct SqlRetentionRepository {
@@ -49,11 +46,8 @@ impl SqlRetentionRepository {
         Self { db }
     }
 
-    async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
-        self.db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)
+    async fn begin_write(&self) -> Result<WriteTxn, StoreError> {
+        begin_write(&self.db).await
     }
 
     /// Gives one ended cart's leftover line holds back to stock, under its cart lock.
@@ -219,6 +213,7 @@ impl RetentionRepository for SqlRetentionRepository {
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
+        let _turn = write_turn(&self.db).await?;
         let deleted = checkouts::Entity::delete_many()
             .filter(checkouts::Column::Id.in_subquery(batch))
             .exec(&self.db)

@@ -21,15 +21,13 @@
 use std::collections::BTreeMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
-    Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use trolley_core::StoreError;
 use uuid::Uuid;
 
 use crate::entity::{inventory, stock_holds};
 use crate::error::{corrupt, db_err};
+use crate::write_turns::WriteTxn;
 
 /// `stock_holds.kind` of a reserve line's hold.
 pub(crate) const LINE: &str = "line";
@@ -46,7 +44,7 @@ pub(crate) enum End<T> {
 /// Commits or rolls back `txn` as `result` says; an error always rolls back and is
 /// returned as it was (a failing rollback is only logged: the connection is discarded).
 pub(crate) async fn finish<T>(
-    txn: DatabaseTransaction,
+    txn: WriteTxn,
     result: Result<End<T>, StoreError>,
 ) -> Result<T, StoreError> {
     match result {

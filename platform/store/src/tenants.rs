@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use trolley_core::StoreError;
 use trolley_core::domain::audit::snapshot;
@@ -20,9 +20,9 @@ use uuid::Uuid;
 use crate::audit;
 use crate::convert::{from_json, from_millis, to_json, to_millis};
 use crate::credentials::{secret_row, secrets_of};
-use crate::db::write_txn;
 use crate::entity::{api_keys, customer_token_secrets, tenants};
 use crate::error::{corrupt, db_err};
+use crate::write_turns::begin_write;
 
 #[derive(Debug, Clone)]
 pub struct SqlTenantRepository {
@@ -107,11 +107,7 @@ impl TenantRepository for SqlTenantRepository {
             })
             .collect();
 
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         tenants::Entity::insert(row.into_active_model())
             .exec_without_returning(&txn)
             .await
@@ -175,11 +171,7 @@ impl TenantRepository for SqlTenantRepository {
     }
 
     async fn update(&self, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let Some(before) = tenants::Entity::find_by_id(tenant.id.0)
             .one(&txn)
             .await
@@ -265,11 +257,7 @@ impl TenantRepository for SqlTenantRepository {
         now: DateTime<Utc>,
     ) -> Result<ConfigWrite, StoreError> {
         let text = to_json(config, "tenant config")?;
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let current: Option<(String, i64)> = tenants::Entity::find_by_id(id.0)
             .select_only()
             .column(tenants::Column::Config)

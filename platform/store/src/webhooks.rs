@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 use trolley_core::StoreError;
@@ -18,12 +18,12 @@ use trolley_core::ports::WebhookRepository;
 use uuid::Uuid;
 
 use crate::convert::{from_json, from_millis, to_json, to_millis};
-use crate::db::write_txn;
 use crate::entity::{outbox_events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::error::{corrupt, db_err};
 use crate::outbox::{parse_subject, parse_type};
 use crate::relay::delivery_row;
 use crate::stock::{End, finish};
+use crate::write_turns::{begin_write, write_turn};
 
 #[derive(Debug, Clone)]
 pub struct SqlWebhookRepository {
@@ -177,6 +177,7 @@ impl SqlWebhookRepository {
 #[async_trait]
 impl WebhookRepository for SqlWebhookRepository {
     async fn create(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        let _turn = write_turn(&self.db).await?;
         webhook_endpoints::Entity::insert(row_of(endpoint)?.into_active_model())
             .exec_without_returning(&self.db)
             .await
@@ -222,6 +223,7 @@ impl WebhookRepository for SqlWebhookRepository {
         if endpoint.failing_since.is_some() {
             row.failing_since = ActiveValue::NotSet;
         }
+        let _turn = write_turn(&self.db).await?;
         webhook_endpoints::Entity::update_many()
             .set(row)
             .filter(webhook_endpoints::Column::Id.eq(endpoint.id.0))
@@ -233,11 +235,7 @@ impl WebhookRepository for SqlWebhookRepository {
     }
 
     async fn delete(&self, tenant: TenantId, id: WebhookId) -> Result<bool, StoreError> {
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             let deliveries: Vec<Uuid> = webhook_deliveries::Entity::find()
                 .select_only()
@@ -304,6 +302,7 @@ impl WebhookRepository for SqlWebhookRepository {
     ) -> Result<Option<Delivery>, StoreError> {
         use webhook_deliveries::Column as D;
         // A fresh retry window from now; the attempts so far stay in the log.
+        let _turn = write_turn(&self.db).await?;
         webhook_deliveries::Entity::update_many()
             .col_expr(D::Status, Expr::value(DeliveryStatus::Pending.as_str()))
             .col_expr(D::NextAttemptAt, Expr::value(to_millis(now)))
@@ -339,11 +338,7 @@ impl WebhookRepository for SqlWebhookRepository {
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let txn = self
-            .db
-            .begin_with_options(write_txn())
-            .await
-            .map_err(db_err)?;
+        let txn = begin_write(&self.db).await?;
         let result = async {
             let mut query = outbox_events::Entity::find()
                 .filter(outbox_events::Column::TenantId.eq(endpoint.tenant_id.0))
