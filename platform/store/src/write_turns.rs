@@ -5,7 +5,7 @@
 //! lock frees. Under load the lock then sits free while writers sleep, and a writer that
 //! keeps losing waits longest: add line at 64 connections left a third of the CPU idle
 //! with a p99 near a second, and fewer connections made it slower (BENCHMARKS.md,
-//! "SQLite writers take turns").
+//! "Session 13: SQLite writers take turns").
 //!
 //! So every write on a file-backed SQLite database first takes a [`WriteTurn`] from one
 //! queue per file in this process (a fair tokio semaphore of one permit), and holds it
@@ -20,11 +20,10 @@
 //! PostgreSQL writers never queue here.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
-
-use std::ops::Deref;
 
 use async_trait::async_trait;
 use sea_orm::{
